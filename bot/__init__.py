@@ -1,0 +1,1 @@
+"""Chat front ends (Discord, Slack, local web chat) over one job queue."""

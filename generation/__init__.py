@@ -1,0 +1,1 @@
+"""Music generation: models, data, rendering. Never imports `bot`."""
