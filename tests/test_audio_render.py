@@ -120,3 +120,8 @@ def test_fluidsynth_timeout(arpeggio: Path, tmp_path: Path, monkeypatch: pytest.
     _fake_fluidsynth(tmp_path, monkeypatch, "exec sleep 30")
     with pytest.raises(RenderError, match="longer than 0.5 s"):
         render_midi(arpeggio, tmp_path / "a.wav", timeout_s=0.5)
+
+
+def test_bad_sample_rate_is_an_error(arpeggio: Path, tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="sample rate"):
+        render_midi(arpeggio, tmp_path / "a.wav", sample_rate=1000)

@@ -14,6 +14,8 @@ from enum import Enum
 
 from note_seq import chord_symbols_lib
 
+from generation.errors import InputError
+
 NO_CHORD_SPELLINGS = frozenset({"N.C.", "NC", "N.C", "NC.", "N/C", "-"})
 ACCEPTED = (
     "a root A-G with optional # or b, then a quality such as m, 7, maj7, m7, m7b5, dim, aug, sus4, 9, 11, 13, "
@@ -40,7 +42,7 @@ _QUALITY_FROM_NOTE_SEQ = {
 }
 
 
-class ChordError(ValueError):
+class ChordError(InputError):
     """A chord figure we cannot use. `str()` is the user-facing message."""
 
     def __init__(self, token: str, reason: str, allowed: str = ACCEPTED) -> None:

@@ -21,6 +21,7 @@ _SOUNDFONT_CANDIDATES = (
 )
 # soundfile format and subtype for each output format.
 _SF_FORMATS = {"ogg": ("OGG", "VORBIS"), "mp3": ("MP3", "MPEG_LAYER_III"), "wav": ("WAV", "PCM_16")}
+_MIN_RATE, _MAX_RATE = 8000, 96000  # what FluidSynth's synth.sample-rate accepts
 _GAIN = 0.5  # FluidSynth master gain; we render to float WAV and normalise later, so this cannot clip
 _SILENCE_DBFS = -80.0  # a raw render whose peak is below this has no audible notes
 _TAIL_DB = -50.0  # "sound" is anything within this many dB of the peak; quieter is reverb dying away
@@ -56,14 +57,14 @@ def default_soundfont() -> Path:
     )
 
 
-def _check_header(path: Path, what: str, ok: tuple[bytes, ...], fix: str) -> None:
-    """Raises RenderError unless `path` is a readable file whose first bytes start with one of `ok`."""
+def _check_header(path: Path, what: str, magic: dict[int, bytes], fix: str) -> None:
+    """Raises RenderError unless `path` is a readable file with the bytes `magic[offset]` at each offset."""
     try:
         with path.open("rb") as f:
-            head = f.read(12)
+            head = f.read(16)
     except OSError as e:
         raise RenderError(f"cannot read {what} {path}: {e.strerror or e}; {fix}") from None
-    if not head.startswith(ok) or (what == "soundfont" and head[8:12] != b"sfbk"):
+    if any(head[at : at + len(m)] != m for at, m in magic.items()):
         raise RenderError(f"{path} is not a valid {what}; {fix}")
 
 
@@ -143,16 +144,23 @@ def render_midi(
             f"this libsndfile ({sf.__libsndfile_version__}) cannot write {fmt.upper()}: "
             "pip install -U soundfile (its wheels bundle libsndfile >= 1.1 with MP3 and OGG)"
         )
-    _check_header(midi_path, "MIDI file", (b"MThd", b"RIFF"), "pass a Standard MIDI File (.mid)")
+    if not _MIN_RATE <= sample_rate <= _MAX_RATE:
+        raise RenderError(
+            f"sample rate {sample_rate} Hz is outside {_MIN_RATE}-{_MAX_RATE} Hz: use e.g. 44100"
+        )
+    # Check the inputs ourselves: given a bad soundfont, FluidSynth falls back to its default and exits 0.
+    _check_header(midi_path, "MIDI file", {0: b"MThd"}, "pass a Standard MIDI File (.mid)")
     soundfont = Path(soundfont) if soundfont is not None else default_soundfont()
-    _check_header(soundfont, "soundfont", (b"RIFF",), "pass a .sf2 file or set TUNESMITH_SOUNDFONT")
+    _check_header(
+        soundfont, "soundfont", {0: b"RIFF", 8: b"sfbk"}, "pass a .sf2 file or set TUNESMITH_SOUNDFONT"
+    )
 
     with tempfile.TemporaryDirectory(prefix="tunesmith-render-") as tmp:
         wav = Path(tmp) / "raw.wav"
         _run_fluidsynth(midi_path, soundfont, wav, sample_rate, timeout_s)
         try:
             audio, rate = sf.read(wav, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError) as e:
+        except sf.LibsndfileError as e:
             raise RenderError(f"could not read FluidSynth's output for {midi_path.name}: {e}") from None
         if audio.size == 0 or np.abs(audio).max() < 10 ** (_SILENCE_DBFS / 20):
             raise RenderError(f"the MIDI has no audible notes ({midi_path.name} rendered to silence)")
@@ -168,7 +176,7 @@ def render_midi(
                     break
                 audio *= np.float32(10 ** (error_db / 20))
                 sf.write(encoded, audio, rate, format=sf_format, subtype=subtype)
-        except (sf.LibsndfileError, RuntimeError) as e:
+        except sf.LibsndfileError as e:
             raise RenderError(f"could not encode {fmt.upper()}: {e}") from None
         try:
             out_path.parent.mkdir(parents=True, exist_ok=True)
