@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from generation.errors import InputError
+
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
@@ -58,6 +60,24 @@ class Bundle:
             weights=weights,
             info=meta.get("info", {}),
         )
+
+
+def bundle_config(path: Path) -> str:
+    """The config id a bundle was trained as (our folder, its bundle.json, or a Magenta .mag), without TF.
+
+    Raises:
+        InputError: the path is not a bundle we can read.
+    """
+    if path.suffix == ".mag":
+        from generation.models.magenta_bundle import read_mag_id
+
+        return read_mag_id(path)
+    folder = path.parent if path.name == "bundle.json" else path
+    try:
+        return str(json.loads((folder / "bundle.json").read_text())["config"])
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"bundle {str(path)!r} is neither a .mag file nor a model folder with "
+                         "bundle.json.") from e
 
 
 def default_bundle_dir(config: str) -> Path:

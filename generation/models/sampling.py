@@ -77,7 +77,7 @@ class EventSampler(tf.Module):
             logits, state = self.model.step(x, state)
             scaled = tf.nn.log_softmax(logits / temperature)
             drawn = tf.random.stateless_categorical(scaled, 1, seed=seed + tf.stack([0, t]), dtype=tf.int32)[:, 0]
-            take = tf.where(forced[t + 1] >= 0, tf.fill([batch], forced[t + 1]), drawn)
+            take = tf.where(forced[t + 1] >= 0, tf.zeros_like(drawn) + forced[t + 1], drawn)
             logp += tf.gather(scaled, take, batch_dims=1)
             out = out.write(i, take)
             last = take

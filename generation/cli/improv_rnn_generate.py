@@ -1,0 +1,164 @@
+"""`improv_rnn_generate`: Magenta's Improv RNN command line, with Magenta's flags and defaults, on our models."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from generation.cli.magenta_flags import repair_argv
+from generation.errors import InputError
+from generation.models.improv.config import CONFIGS
+from generation.music.chords import parse_progression
+from generation.music.primer import parse_primer_melody, read_primer_midi
+from generation.render.audio import AUDIO_FORMATS, RenderError
+
+BOOL_FLAGS = ("render_chords", "no_primer_in_output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="improv_rnn_generate",
+        description="Improvise melodies over a chord progression (Magenta's improv_rnn_generate, same flags).",
+    )
+    p.add_argument("--config", default="basic_improv", choices=list(CONFIGS),
+                   help="model config (with --bundle_file, the bundle's own config is used)")
+    p.add_argument("--bundle_file", type=Path,
+                   help="a model folder of ours or a Magenta .mag bundle (default: our model for --config)")
+    p.add_argument("--output_dir", type=Path, default=Path("/tmp/improv_rnn/generated"))
+    p.add_argument("--num_outputs", type=int, default=10)
+    p.add_argument("--qpm", type=float, default=None,
+                   help="tempo in quarter notes per minute (default: the primer MIDI's, else 120)")
+    p.add_argument("--primer_melody", default="",
+                   help='melody events, one per 16th note: -2 hold, -1 note off, 0-127 note on, e.g. "[60]"')
+    p.add_argument("--primer_midi", type=Path, help="a MIDI file whose top line starts the melody")
+    p.add_argument("--backing_chords", default="C G Am F C G F C",
+                   help='space-separated chord figures, e.g. "Cmaj7 C#maj7 Dm7 D#m7"; N.C. for no chord')
+    p.add_argument("--steps_per_chord", type=int, default=16, help="16th-note steps each chord lasts")
+    p.add_argument("--render_chords", action="store_true", help="also write the chords as a MIDI track")
+    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
+    p.add_argument("--beam_size", type=int, default=1)
+    p.add_argument("--branch_factor", type=int, default=1)
+    p.add_argument("--steps_per_iteration", type=int, default=1)
+    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
+    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
+    p.add_argument("--no_primer_in_output", action="store_true",
+                   help="leave the primer's notes out of the files (rests in their place)")
+    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
+    return p
+
+
+LIMITS = {  # flag: (lowest, highest) allowed
+    "num_outputs": (1, 100),
+    "qpm": (20.0, 400.0),
+    "steps_per_chord": (1, 256),
+    "temperature": (0.01, 10.0),
+    "beam_size": (1, 64),
+    "branch_factor": (1, 64),
+    "steps_per_iteration": (1, 4096),
+}
+
+
+def check_ranges(args: argparse.Namespace) -> None:
+    for flag, (lo, hi) in LIMITS.items():
+        value = getattr(args, flag)
+        if value is not None and not lo <= value <= hi:
+            raise InputError(f"--{flag}={value} is out of range; allowed: {lo} to {hi}.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        fixed, warnings = repair_argv(sys.argv[1:] if argv is None else argv, BOOL_FLAGS,
+                                      {"config": list(CONFIGS)})
+    except argparse.ArgumentTypeError as e:
+        parser.error(str(e))
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    args = parser.parse_args(fixed)
+    try:
+        return run(args)
+    except (InputError, RenderError) as e:
+        print(f"improv_rnn_generate: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
+        if os.environ.get("TUNESMITH_DEBUG"):
+            raise
+        print(f"improv_rnn_generate: internal error ({type(e).__name__}: {e}). "
+              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    check_ranges(args)
+    # Everything the user typed is checked before any model work.
+    chords = parse_progression(args.backing_chords)
+    qpm = args.qpm
+    if args.primer_melody:
+        if args.primer_midi:
+            print("warning: both --primer_melody and --primer_midi given; using --primer_melody (as Magenta)",
+                  file=sys.stderr)
+        primer = parse_primer_melody(args.primer_melody)
+    elif args.primer_midi:
+        primer, midi_qpm = read_primer_midi(args.primer_midi)
+        qpm = qpm or midi_qpm
+    else:
+        print("warning: no primer given; starting from a single middle C (60), as Magenta does",
+              file=sys.stderr)
+        primer = (60,)
+    qpm = qpm or 120.0
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+    from generation.models.bundle import bundle_config
+    from generation.models.improv.encoding import encode_chords
+
+    if args.bundle_file is not None:
+        args.config = bundle_config(args.bundle_file)  # the bundle decides, as in Magenta
+        if args.config not in CONFIGS:
+            raise InputError(f"{args.bundle_file} is a {args.config} bundle, not an Improv RNN "
+                             f"({', '.join(CONFIGS)}).")
+    encode_chords(chords, CONFIGS[args.config])  # rejects chords the config cannot encode, before loading
+
+    from generation.models.improv.generator import ImprovGenerator  # TensorFlow loads here
+    from generation.models.sampling import SearchSettings
+
+    start = time.perf_counter()
+    generator = ImprovGenerator.load(args.config, args.bundle_file)
+    loaded = time.perf_counter()
+    search = SearchSettings(args.temperature, args.beam_size, args.branch_factor, args.steps_per_iteration)
+    melodies = generator.generate(chords, args.steps_per_chord, primer, args.num_outputs, search, seed)
+    generated = time.perf_counter()
+    write_outputs(args, melodies, chords, qpm, len(primer))
+    print(f"{len(melodies)} melodies, {len(chords)} chords x {args.steps_per_chord} steps, seed {seed} "
+          f"(model load {loaded - start:.2f} s, generation {generated - loaded:.3f} s) -> {args.output_dir}")
+    return 0
+
+
+def write_outputs(args: argparse.Namespace, melodies: list[list[int]], chords: Sequence, qpm: float,
+                  primer_steps: int) -> None:
+    from generation.data.leadsheet import NO_EVENT, NOTE_OFF
+    from generation.music.midi import leadsheet_midi
+    from generation.render.audio import render_midi
+
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    digits = len(str(len(melodies)))
+    steps = [c for c in chords for _ in range(args.steps_per_chord)]
+    for i, melody in enumerate(melodies, 1):
+        if args.no_primer_in_output:
+            melody = [NOTE_OFF] + [NO_EVENT] * (primer_steps - 1) + melody[primer_steps:]
+        path = args.output_dir / f"{stamp}_{str(i).zfill(digits)}.mid"
+        leadsheet_midi(melody, steps, qpm, args.render_chords).write(str(path))
+        print(f"wrote {path}")
+        if args.audio:
+            audio = render_midi(path, path.with_suffix(f".{args.audio}"))
+            print(f"wrote {audio}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
