@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from generation.models.improv.config import CONFIGS
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_info.update(train_steps=train_corpus.num_steps, validation_steps=valid_corpus.num_steps,
                          corpus_notes={k: v for k, v in train_corpus.stats.items()})
 
-        def save(model, history, final=False) -> None:  # type: ignore[no-untyped-def]
+        def save(model: Any, history: list[dict[str, float]], final: bool = False) -> None:
             info = {"data": data_info, "training": {**dataclasses.asdict(settings), "history": history,
                                                     "finished": final}}
             Bundle("improv", config.name, config.layer_sizes, config.attn_length, model.numpy_weights(),

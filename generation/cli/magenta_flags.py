@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Sequence
 
 DASHES = ("\u2014", "\u2013", "\u2212")  # em dash, en dash, minus: what PDFs make of "--"
-SMART_QUOTES = {"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"}
+SMART_QUOTES = ("\u201c", "\u201d", "\u2018", "\u2019")
 
 
 def repair_argv(argv: Sequence[str], bool_flags: Sequence[str], choices: dict[str, Sequence[str]]
@@ -37,7 +37,7 @@ def repair_argv(argv: Sequence[str], bool_flags: Sequence[str], choices: dict[st
             while not any(q in tok for q in ("\u201d", "\u2019")) and i + 1 < len(tokens):
                 i += 1
                 tok += " " + tokens[i]
-            for smart, plain in SMART_QUOTES.items():
+            for smart in SMART_QUOTES:
                 tok = tok.replace(smart, "")
             warnings.append("removed typographic quotes (\u201c \u201d) from a value")
         if tok.startswith("--"):
@@ -49,10 +49,7 @@ def repair_argv(argv: Sequence[str], bool_flags: Sequence[str], choices: dict[st
             if name in bool_flags:
                 if eq and value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise argparse.ArgumentTypeError(f"--{name} takes true or false, not {value!r}")
-                if eq and value.lower() in ("false", "0", "no"):
-                    tok = ""
-                else:
-                    tok = f"--{name}"
+                tok = "" if eq and value.lower() in ("false", "0", "no") else f"--{name}"
             elif name in choices and eq and value not in choices[name]:
                 fixed_value = value.replace("-", "_")
                 if fixed_value in choices[name]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from generation.errors import InputError
 from generation.models.bundle import Bundle
@@ -23,7 +24,7 @@ NOT_YET = {
 _CELL = re.compile(r"rnn/multi_rnn_cell/cell_(\d+)/(?:attention_cell_wrapper/)?basic_lstm_cell/bias$")
 
 
-def _read_proto(path: Path):  # type: ignore[no-untyped-def]
+def _read_proto(path: Path) -> Any:
     from note_seq.protobuf import generator_pb2
 
     try:

@@ -93,7 +93,7 @@ class EventRnn(tf.Module):
 
     # --- one step (generation) -------------------------------------------------------------------------
     def zero_state(self, batch: int | tf.Tensor) -> State:
-        state = []
+        state: list[tuple[tf.Tensor, ...]] = []
         for k, units in enumerate(self.layer_sizes):
             zeros = tf.zeros([batch, units])
             if k == 0 and self.attn_length:

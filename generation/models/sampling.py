@@ -148,7 +148,7 @@ def _gather(state: State, idx: np.ndarray) -> State:
 
 def _top_per_owner(logp: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best rows of each owner, owners in order."""
-    keep = []
+    keep: list[int] = []
     for o in np.unique(owner):
         rows = np.flatnonzero(owner == o)
         keep.extend(rows[np.argsort(-logp[rows], kind="stable")[:k]])

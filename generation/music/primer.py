@@ -62,19 +62,19 @@ def read_primer_midi(path: Path) -> tuple[tuple[int, ...], float]:
     start = min(n.start for n in notes)
     onsets: dict[int, tuple[int, int]] = {}  # step -> (pitch, end step); highest pitch wins a shared onset
     for n in notes:
-        s = round((n.start - start) / step_s)
-        e = max(s + 1, round((n.end - start) / step_s))
-        if s not in onsets or n.pitch > onsets[s][0]:
-            onsets[s] = (n.pitch, e)
-    length = max(e for _, e in onsets.values())
+        on = round((n.start - start) / step_s)
+        off = max(on + 1, round((n.end - start) / step_s))
+        if on not in onsets or n.pitch > onsets[on][0]:
+            onsets[on] = (n.pitch, off)
+    length = max(off for _, off in onsets.values())
     if length > MAX_PRIMER_STEPS:
         raise InputError(f"primer MIDI lasts {length} 16th-note steps; at most {MAX_PRIMER_STEPS} are allowed.")
     events = [NO_EVENT] * length
     order = sorted(onsets)
-    for i, s in enumerate(order):
-        pitch, e = onsets[s]
-        events[s] = pitch
+    for i, on in enumerate(order):
+        pitch, off = onsets[on]
+        events[on] = pitch
         nxt = order[i + 1] if i + 1 < len(order) else length
-        if e < nxt:
-            events[e] = NOTE_OFF
+        if off < nxt:
+            events[off] = NOTE_OFF
     return tuple(events), qpm

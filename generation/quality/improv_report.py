@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from generation.data.leadsheet import LeadSheet
-from generation.quality.chord_tones import Tally, chord_tone_tally
 from generation.music.chords import NO_CHORD, Chord, ChordError, parse_chord, parse_progression
+from generation.quality.chord_tones import Tally, chord_tone_tally
 
 PROGRESSIONS: dict[str, str] = {
     "pop": "C G Am F C G Am F",

@@ -59,7 +59,7 @@ def train(
             loss = _masked_nll(model.sequence_logits(inputs), labels, mask)
         grads = tape.gradient(loss, variables)
         grads, _ = tf.clip_by_global_norm(grads, settings.clip_norm)
-        optimizer.apply_gradients(zip(grads, variables))
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
     windows = train_corpus.windows(settings.window)

@@ -1,0 +1,21 @@
+# The two commands of the README. Both install what they need first (apt + .venv), so a fresh machine works.
+.PHONY: run test install bench quality
+
+install:
+	@bash deploy/install.sh
+
+# The main job, until the chat bot lands: the lecture's improv command, MIDI + audio into ./out.
+run: install
+	.venv/bin/improv_rnn_generate --config=chord_pitches_improv --output_dir=out --num_outputs=5 \
+	  --primer_melody="[57]" --backing_chords="Am Dm G7/F C F Bm7b5 Eb E" --render_chords --audio=ogg
+
+test: install
+	.venv/bin/ruff check .
+	.venv/bin/mypy generation bot
+	.venv/bin/python -m pytest
+
+bench: install
+	.venv/bin/python benchmarks/improv_speed.py
+
+quality: install
+	.venv/bin/python -m generation.quality.improv_report
