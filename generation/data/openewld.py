@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generation.data.leadsheet import LeadSheet
-from generation.data.nottingham import TICKS_PER_QUARTER, Bar, to_leadsheet
+from generation.data.timeline import TICKS_PER_QUARTER, Bar, to_leadsheet
 
 # Repeats (forward/backward repeat bar lines, numbered endings) are played out; D.C., D.S., segno and coda
 # marks are not followed. Only the first part and its first voice are read; of a <chord/>, the top note.
