@@ -69,6 +69,8 @@ def bundle_config(path: Path) -> str:
     Raises:
         InputError: the path is not a bundle we can read.
     """
+    if not path.exists():
+        raise InputError(f"bundle {str(path)!r} does not exist (leave out --bundle_file to use our model).")
     if path.suffix == ".mag":
         from generation.models.magenta_bundle import read_mag_id
 

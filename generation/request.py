@@ -1,0 +1,60 @@
+"""The one request type every front end builds (chat commands, HTTP API, CLIs) and every worker takes.
+
+JSON in, JSON out: workers get `to_json()` text, never pickles, and never chat tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+Family = Literal["improv"]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate; validated by whoever builds it (bot/commands.py, the CLIs).
+
+    Attributes:
+        family: model family; more arrive with later families.
+        config: config id within the family.
+        chords: one figure per chord ("N.C." for none), in order.
+        steps_per_chord: 16th-note steps each chord lasts.
+        primer: melody events the output starts with (-2 hold, -1 off, 0-127 on).
+        qpm: tempo.
+        temperature, beam_size, branch_factor, steps_per_iteration: sampling, as in Magenta.
+        num_outputs: how many pieces.
+        seed: fixes every random draw.
+        render_chords: also play the chords.
+    """
+
+    family: Family
+    config: str
+    chords: tuple[str, ...]
+    steps_per_chord: int = 16
+    primer: tuple[int, ...] = (60,)
+    qpm: float = 120.0
+    temperature: float = 1.0
+    num_outputs: int = 1
+    seed: int = 0
+    render_chords: bool = True
+    beam_size: int = 1
+    branch_factor: int = 1
+    steps_per_iteration: int = 1
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.chords) * self.steps_per_chord
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationRequest:
+        data: dict[str, Any] = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        data["chords"] = tuple(data["chords"])
+        data["primer"] = tuple(data.get("primer", (60,)))
+        return cls(**data)
