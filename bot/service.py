@@ -1,0 +1,266 @@
+"""The coordinator between front ends and the job queue: check, record, enqueue, follow, deliver.
+
+Front ends call `submit()` and register a deliverer per platform; the service calls it on every change of a
+job (queued, generating, rendering, done, failed), also for jobs resumed after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.commands import help_text, parse_command
+from bot.settings import Settings
+from bot.store import JobRecord, JobStore
+from generation.errors import InputError
+from generation.jobs.base import JobEvent, JobQueue
+from generation.music.primer import read_primer_midi
+from generation.request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+
+class Refused(InputError):
+    """A well-formed command we will not run now (rate limit, full queue, bad attachment)."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as front ends show it."""
+
+    id: str
+    status: str  # queued | running | done | failed
+    stage: str  # queued | generating | rendering | done | failed
+    position: int | None
+    done: int
+    total: int
+    command: str
+    share_url: str
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # audio_url, midi_url, pianoroll_url, ...
+    error: str = ""
+    seed: int = 0
+    model: str = ""
+    platform: str = ""
+    delivery: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    def progress_text(self) -> str:
+        """One line for a chat message being edited as the job moves."""
+        if self.stage == "queued":
+            return f"Queued (place {self.position})" if self.position else "Queued"
+        if self.stage == "generating":
+            return "Generating..."
+        if self.stage == "rendering":
+            return f"Rendering audio ({self.done + 1} of {self.total})..." if self.total else "Rendering audio..."
+        if self.status == "failed":
+            return f"Failed: {self.error}"
+        return "Done"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job_id": self.id, "status": self.status, "stage": self.stage, "position": self.position,
+                "progress": {"done": self.done, "total": self.total, "text": self.progress_text()},
+                "command": self.command, "share_url": self.share_url, "outputs": self.outputs,
+                "error": self.error or None, "seed": self.seed, "model": self.model}
+
+
+@dataclass(frozen=True)
+class Submitted:
+    kind: str  # "help" | "job"
+    help: str = ""
+    job: JobView | None = None
+
+
+Deliverer = Callable[[JobView], Awaitable[None]]
+
+
+class Service:
+    """Owns the store and the queue; the one place jobs change state."""
+
+    def __init__(self, settings: Settings, store: JobStore, queue: JobQueue) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self.artifacts = settings.data_dir / "artifacts"
+        self._deliverers: dict[str, Deliverer] = {}
+        self._watchers: dict[str, set[asyncio.Queue[JobView]]] = {}
+        self._lock = asyncio.Lock()  # submit checks (limits) and inserts atomically
+
+    def register_deliverer(self, platform: str, deliverer: Deliverer) -> None:
+        self._deliverers[platform] = deliverer
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.queue.start(self._on_event)
+        await self._recover()
+
+    async def stop(self) -> None:
+        await self.queue.stop()
+        await self.store.close()
+
+    async def submit(self, *, platform: str, user_id: str, text: str, channel: str = "",
+                     attachment: bytes | None = None, attachment_name: str = "",
+                     delivery: dict[str, Any] | None = None) -> Submitted:
+        """Check and queue one command.
+
+        Raises:
+            CommandError: the command is malformed (points at the token).
+            Refused: rate limit, full queue, or an unusable attachment.
+        """
+        primer = await self._attachment_primer(attachment, attachment_name) if attachment is not None else None
+        seed = secrets.randbelow(2**31)
+        parsed = parse_command(text, primer_from_attachment=primer, default_seed=seed)
+        if parsed.name == "help" or parsed.request is None:
+            return Submitted("help", help=help_text())
+        async with self._lock:
+            await self._check_limits(user_id)
+            job = JobRecord(id=uuid.uuid4().hex, share_token=secrets.token_urlsafe(18), platform=platform,
+                            user_id=user_id, channel=channel, command=text.strip(),
+                            request=parsed.request.to_json(), status="queued", stage="queued",
+                            delivery=delivery or {})
+            await self.store.add(job)
+            await self.queue.submit(job.id, parsed.request, self.artifacts / job.id)
+        view = await self.view(job.id)
+        assert view is not None
+        return Submitted("job", job=view)
+
+    async def view(self, job_id: str) -> JobView | None:
+        record = await self.store.get(job_id)
+        return self._view(record) if record else None
+
+    async def view_by_share_token(self, token: str) -> JobView | None:
+        record = await self.store.by_share_token(token)
+        return self._view(record) if record else None
+
+    async def record_by_share_token(self, token: str) -> JobRecord | None:
+        return await self.store.by_share_token(token)
+
+    def watch(self, job_id: str) -> asyncio.Queue[JobView]:
+        """A queue receiving the job's view after each change (call `unwatch` when done)."""
+        q: asyncio.Queue[JobView] = asyncio.Queue()
+        self._watchers.setdefault(job_id, set()).add(q)
+        return q
+
+    def unwatch(self, job_id: str, q: asyncio.Queue[JobView]) -> None:
+        self._watchers.get(job_id, set()).discard(q)
+
+    def artifact(self, job_id: str, name: str) -> Path | None:
+        """The file of a finished job, if `name` is one of its outputs."""
+        folder = self.artifacts / job_id
+        path = folder / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            return None
+        return path
+
+    # --- internals --------------------------------------------------------------------------------------
+    async def _attachment_primer(self, data: bytes, name: str) -> tuple[int, ...]:
+        limit = self.settings.max_attachment_bytes
+        if len(data) > limit:
+            raise Refused(f"the attachment {name or ''} is {len(data) / 1e6:.1f} MB; a MIDI primer may be at most "
+                          f"{limit / 1e6:.1f} MB.")
+        if not data.startswith(b"MThd"):
+            raise Refused(f"the attachment {name or ''} is not a MIDI file (.mid); attach a MIDI melody to "
+                          "start from, or use primer:60.")
+
+        def read() -> tuple[int, ...]:
+            with tempfile.NamedTemporaryFile(suffix=".mid", delete=False) as f:
+                f.write(data)
+            try:
+                return read_primer_midi(Path(f.name))[0]
+            finally:
+                os.unlink(f.name)
+
+        return await asyncio.to_thread(read)
+
+    async def _check_limits(self, user_id: str) -> None:
+        s = self.settings
+        recent = await self.store.count_since(user_id, time.time() - 60)
+        if recent >= s.rate_limit_per_minute:
+            raise Refused(f"you have started {recent} jobs in the last minute; the limit is "
+                          f"{s.rate_limit_per_minute} per minute. Try again shortly.")
+        active = await self.store.active_for(user_id)
+        if active >= s.max_active_per_user:
+            raise Refused(f"you already have {active} jobs waiting or running (at most {s.max_active_per_user}); "
+                          "wait for one to finish.")
+        if self.queue.waiting >= s.queue_cap:
+            raise Refused(f"the queue is full ({self.queue.waiting} jobs waiting); try again in a minute.")
+
+    async def _on_event(self, event: JobEvent) -> None:
+        if event.kind == "started":
+            await self.store.update(event.job_id, status="running", stage="generating", progress={})
+        elif event.kind == "progress":
+            await self.store.update(event.job_id, stage=event.stage,
+                                    progress={"done": event.done, "total": event.total})
+        elif event.kind == "done":
+            await self.store.update(event.job_id, status="done", stage="done", result=event.result)
+        else:
+            await self.store.update(event.job_id, status="failed", stage="failed", error=event.message)
+        await self._publish(event.job_id)
+        if event.kind == "started":  # everyone behind moved up one place
+            for record in await self.store.unfinished():
+                if record.status == "queued":
+                    await self._publish(record.id)
+
+    async def _publish(self, job_id: str) -> None:
+        view = await self.view(job_id)
+        if view is None:
+            return
+        for q in list(self._watchers.get(job_id, ())):
+            q.put_nowait(view)
+        deliverer = self._deliverers.get(view.platform)
+        if deliverer is not None:
+            try:
+                await deliverer(view)
+            except Exception:  # a front end failing to post must not stop the queue
+                log.exception("delivering job %s to %s failed", job_id, view.platform)
+
+    async def _recover(self) -> None:
+        """Re-queue jobs a previous run left unfinished; report the ones that cannot run again."""
+        for record in await self.store.unfinished():
+            try:
+                request = GenerationRequest.from_json(record.request)
+            except (ValueError, TypeError, KeyError) as e:
+                await self.store.update(record.id, status="failed", stage="failed",
+                                        error=f"the bot restarted and could not resume this job ({e})")
+                await self._publish(record.id)
+                continue
+            await self.store.update(record.id, status="queued", stage="queued", progress={})
+            await self.queue.submit(record.id, request, self.artifacts / record.id)
+            log.info("resumed job %s after a restart", record.id)
+            await self._publish(record.id)
+
+    def _view(self, r: JobRecord) -> JobView:
+        base = self.settings.public_url
+        share = f"{base}/s/{r.share_token}"
+        outputs = []
+        for out in r.result.get("outputs", []):
+            outputs.append({
+                "audio_url": f"{share}/files/{out['audio']}",
+                "midi_url": f"{share}/files/{out['midi']}",
+                "pianoroll_url": f"{share}/files/{out['pianoroll']}",
+                "audio": out["audio"], "midi": out["midi"], "pianoroll": out["pianoroll"],
+                "seconds": out.get("seconds"),
+            })
+        try:
+            request: dict[str, Any] = json.loads(r.request)
+        except ValueError:
+            request = {}
+        return JobView(
+            id=r.id, status=r.status, stage=r.stage,
+            position=self.queue.position(r.id) if r.status == "queued" else None,
+            done=int(r.progress.get("done", 0)), total=int(r.progress.get("total", 0)), command=r.command,
+            share_url=share, outputs=outputs, error=r.error, seed=int(request.get("seed", 0)),
+            model=str(request.get("config", "")), platform=r.platform, delivery=r.delivery,
+        )

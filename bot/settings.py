@@ -1,0 +1,66 @@
+"""Settings, read once from the environment into a frozen object (cf. starlette.config)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment.
+
+    With no tokens set, only the local web chat and HTTP API run.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    share_base_url: str = ""  # public address for share links; default http://host:port
+    workers: int = 1
+    rate_limit_per_minute: int = 6  # jobs a user may start per minute
+    max_active_per_user: int = 2  # queued + running jobs per user
+    queue_cap: int = 50  # jobs waiting, all users
+    job_timeout_s: float = 120.0
+    max_attachment_bytes: int = 1_000_000
+    discord_token: str = ""
+    discord_api_base: str = ""  # tests point discord.py at a stand-in server
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""  # set for Socket Mode
+    slack_api_base: str = ""  # tests point the Slack Web API client at a stand-in server
+
+    @property
+    def public_url(self) -> str:
+        return (self.share_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def num(name: str, default: float) -> float:
+            raw = env.get(name, "")
+            try:
+                return float(raw) if raw else default
+            except ValueError:
+                raise SystemExit(f"{name}={raw!r} is not a number") from None
+
+        return cls(
+            host=env.get("TUNESMITH_HOST", "127.0.0.1"),
+            port=int(num("TUNESMITH_PORT", 8080)),
+            data_dir=Path(env.get("TUNESMITH_DATA_DIR", "data")),
+            share_base_url=env.get("SHARE_BASE_URL", ""),
+            workers=int(num("TUNESMITH_WORKERS", 1)),
+            rate_limit_per_minute=int(num("TUNESMITH_RATE_LIMIT_PER_MINUTE", 6)),
+            max_active_per_user=int(num("TUNESMITH_MAX_ACTIVE_PER_USER", 2)),
+            queue_cap=int(num("TUNESMITH_QUEUE_CAP", 50)),
+            job_timeout_s=num("TUNESMITH_JOB_TIMEOUT_S", 120.0),
+            discord_token=env.get("DISCORD_TOKEN", ""),
+            discord_api_base=env.get("DISCORD_API_BASE", ""),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            slack_app_token=env.get("SLACK_APP_TOKEN", ""),
+            slack_api_base=env.get("SLACK_API_BASE", ""),
+        )

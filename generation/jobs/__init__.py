@@ -1,0 +1,1 @@
+"""Job queues: one interface (`JobQueue`), an embedded asyncio backend with warm worker processes."""

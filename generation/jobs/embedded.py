@@ -1,0 +1,171 @@
+"""The embedded queue: asyncio in the bot's process, model work in `python -m generation.worker` children.
+
+Each child loads the models once and stays warm; jobs and events cross as JSON lines on its stdin/stdout
+(no pickles). A child that dies or overruns the job timeout fails that job with a message and is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from generation.jobs.base import EventHandler, JobEvent
+from generation.request import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedQueue:
+    """Asyncio queue + `workers` warm worker processes.
+
+    Args:
+        workers: number of worker processes.
+        warm_configs: models each worker loads before taking jobs.
+        job_timeout_s: a job running longer is killed (with its worker) and reported.
+        worker_cmd: the command starting one worker (tests may point it elsewhere).
+    """
+
+    def __init__(self, workers: int = 1, warm_configs: tuple[str, ...] = ("chord_pitches_improv",),
+                 job_timeout_s: float = 120.0, worker_cmd: list[str] | None = None) -> None:
+        self._n = workers
+        self._warm = warm_configs
+        self._timeout = job_timeout_s
+        self._cmd = worker_cmd or [sys.executable, "-m", "generation.worker"]
+        self._pending: deque[tuple[str, GenerationRequest, Path]] = deque()
+        self._wakeup = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._procs: set[asyncio.subprocess.Process] = set()
+        self._on_event: EventHandler | None = None
+        self._stopping = False
+        self.ready = asyncio.Event()  # set when the first worker has warmed up
+
+    async def start(self, on_event: EventHandler) -> None:
+        self._on_event = on_event
+        for i in range(self._n):
+            task = asyncio.create_task(self._run_slot(i), name=f"worker-slot-{i}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+        for proc in list(self._procs):
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path) -> None:
+        self._pending.append((job_id, request, out_dir))
+        self._wakeup.set()
+
+    def position(self, job_id: str) -> int | None:
+        for i, (jid, _, _) in enumerate(self._pending, 1):
+            if jid == job_id:
+                return i
+        return None
+
+    @property
+    def waiting(self) -> int:
+        return len(self._pending)
+
+    # --- one worker slot: keeps a live worker process and feeds it jobs --------------------------------
+    async def _run_slot(self, slot: int) -> None:
+        proc: asyncio.subprocess.Process | None = None
+        try:
+            while not self._stopping:
+                if proc is None or proc.returncode is not None:
+                    proc = await self._spawn(slot)
+                    if proc is None:
+                        await asyncio.sleep(2.0)  # a worker that cannot start: retry, do not spin
+                        continue
+                job = await self._next_job()
+                if job is None:
+                    break
+                if not await self._run_job(proc, *job):
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+                    self._procs.discard(proc)
+                    proc = None
+        finally:
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+
+    async def _next_job(self) -> tuple[str, GenerationRequest, Path] | None:
+        while not self._pending:
+            if self._stopping:
+                return None
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self._pending.popleft()
+
+    async def _spawn(self, slot: int) -> asyncio.subprocess.Process | None:
+        proc = await asyncio.create_subprocess_exec(
+            *self._cmd, *self._warm, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=2**20,
+        )
+        self._procs.add(proc)
+        assert proc.stdout is not None
+        line = await proc.stdout.readline()
+        if _parse(line).get("event") != "ready":
+            log.error("worker %d did not start (exit %s)", slot, await proc.wait())
+            self._procs.discard(proc)
+            return None
+        log.info("worker %d ready (pid %d)", slot, proc.pid)
+        self.ready.set()
+        return proc
+
+    async def _run_job(self, proc: asyncio.subprocess.Process, job_id: str, request: GenerationRequest,
+                       out_dir: Path) -> bool:
+        """Run one job on `proc`; False if the worker must be replaced."""
+        assert proc.stdin is not None and proc.stdout is not None and self._on_event is not None
+        await self._on_event(JobEvent(job_id, "started"))
+        payload = {"job_id": job_id, "request": json.loads(request.to_json()), "out_dir": str(out_dir)}
+        try:
+            proc.stdin.write((json.dumps(payload) + "\n").encode())
+            await proc.stdin.drain()
+            async with asyncio.timeout(self._timeout):
+                while True:
+                    line = await proc.stdout.readline()
+                    if not line:
+                        code = await proc.wait()
+                        await self._on_event(JobEvent(job_id, "error", message="the model worker crashed "
+                                                      f"(exit code {code}) while making this; it has been "
+                                                      "restarted, please try again"))
+                        return False
+                    msg = _parse(line)
+                    event = msg.get("event")
+                    if event == "progress":
+                        await self._on_event(JobEvent(job_id, "progress", stage=msg.get("stage", ""),
+                                                      done=msg.get("done", 0), total=msg.get("total", 0)))
+                    elif event == "done":
+                        await self._on_event(JobEvent(job_id, "done", result=msg.get("result", {})))
+                        return True
+                    elif event == "error":
+                        await self._on_event(JobEvent(job_id, "error", message=msg.get("message", "failed")))
+                        return True
+        except TimeoutError:
+            await self._on_event(JobEvent(job_id, "error", message=f"this took longer than {self._timeout:.0f} s "
+                                          "and was stopped; try fewer outputs or bars"))
+            return False
+        except (BrokenPipeError, ConnectionResetError):
+            await self._on_event(JobEvent(job_id, "error", message="the model worker stopped unexpectedly; "
+                                          "it has been restarted, please try again"))
+            return False
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,149 @@
+"""Primers: Magenta's --primer_melody list syntax, and the top line of a user's MIDI file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pretty_midi
+import pytest
+
+from generation.errors import InputError
+from generation.music.primer import MAX_MIDI_BYTES, parse_primer_melody, read_primer_midi
+
+HOLD, OFF = -2, -1
+
+
+@pytest.mark.parametrize(
+    ("text", "events"),
+    [
+        ("[60]", (60,)),
+        ("[60, -2, 62, -1]", (60, HOLD, 62, OFF)),
+        ("60 -2 62", (60, HOLD, 62)),
+        ("[ 60,-2 ,62 ]", (60, HOLD, 62)),
+        ("[0, 127]", (0, 127)),
+    ],
+)
+def test_primer_melody_accepted(text: str, events: tuple[int, ...]) -> None:
+    """Magenta's list form, with or without brackets and commas, reads as the events typed."""
+    assert parse_primer_melody(text) == events
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[60, 200]", "'200'"),
+        ("[60,", "'[60,'"),
+        ("[abc]", "'abc'"),
+        ("[]", "'[]'"),
+        ("[-3]", "'-3'"),
+        ("[60.5]", "'60.5'"),
+    ],
+)
+def test_primer_melody_rejected(text: str, named: str) -> None:
+    """A bad primer raises InputError that quotes the offending token and explains the format."""
+    with pytest.raises(InputError) as info:
+        parse_primer_melody(text)
+    message = str(info.value)
+    assert named in message
+    assert "-2 hold, -1 note off, 0-127 note on" in message
+
+
+def _write_midi(
+    path: Path,
+    parts: Sequence[Sequence[tuple[int, float, float]]],
+    qpm: float = 100.0,
+    drums: bool = False,
+) -> Path:
+    """Writes one instrument per part; each note is (pitch, start step, end step) in 16th notes at `qpm`."""
+    step_s = 60.0 / qpm / 4
+    midi = pretty_midi.PrettyMIDI(initial_tempo=qpm)
+    for notes in parts:
+        inst = pretty_midi.Instrument(program=0, is_drum=drums)
+        inst.notes = [pretty_midi.Note(100, p, s * step_s, e * step_s) for p, s, e in notes]
+        midi.instruments.append(inst)
+    midi.write(str(path))
+    return path
+
+
+def test_midi_melody_reads_back_as_events_and_tempo(tmp_path: Path) -> None:
+    """C for a beat, D for an eighth, an eighth rest, E for a beat: onsets, holds, a note-off, 100 qpm."""
+    path = _write_midi(tmp_path / "tune.mid", [[(60, 0, 4), (62, 4, 6), (64, 8, 12)]], qpm=100)
+    events, qpm = read_primer_midi(path)
+    assert events == (60, HOLD, HOLD, HOLD, 62, HOLD, OFF, HOLD, 64, HOLD, HOLD, HOLD)
+    assert qpm == pytest.approx(100.0)
+
+
+def test_midi_tempo_is_the_files(tmp_path: Path) -> None:
+    """The same notes at 75 qpm still land on the same 16th-note steps, and the tempo is 75."""
+    path = _write_midi(tmp_path / "slow.mid", [[(67, 0, 2), (65, 2, 4)]], qpm=75)
+    events, qpm = read_primer_midi(path)
+    assert events == (67, HOLD, 65, HOLD)
+    assert qpm == pytest.approx(75.0)
+
+
+def test_slightly_late_notes_snap_to_the_grid(tmp_path: Path) -> None:
+    """A human-played onset a few milliseconds off the grid lands on the nearest 16th note."""
+    path = _write_midi(tmp_path / "played.mid", [[(60, 0, 2.1), (62, 2.1, 3.9), (64, 3.9, 6)]], qpm=120)
+    events, _ = read_primer_midi(path)
+    assert events == (60, HOLD, 62, HOLD, 64, HOLD)
+
+
+def test_polyphonic_midi_keeps_the_top_note(tmp_path: Path) -> None:
+    """Block chords (even across two tracks) become their highest note, as Magenta's melody extraction does."""
+    right_hand = [(64, 0, 4), (67, 0, 4), (65, 4, 8), (72, 8, 12)]
+    left_hand = [(48, 0, 4), (60, 0, 4), (50, 4, 8), (62, 4, 8), (55, 8, 12)]
+    path = _write_midi(tmp_path / "chords.mid", [right_hand, left_hand])
+    events, _ = read_primer_midi(path)
+    assert events == (67, HOLD, HOLD, HOLD, 65, HOLD, HOLD, HOLD, 72, HOLD, HOLD, HOLD)
+
+
+def test_random_bytes_are_not_midi(tmp_path: Path) -> None:
+    """A file of noise is reported as not a readable MIDI file, naming it."""
+    path = tmp_path / "noise.mid"
+    path.write_bytes(os.urandom(4000))
+    with pytest.raises(InputError, match=r"'noise\.mid' is not a readable MIDI file"):
+        read_primer_midi(path)
+
+
+def test_truncated_midi_is_not_midi(tmp_path: Path) -> None:
+    """A MIDI header with a cut-off track is reported like any corrupt file."""
+    path = tmp_path / "cut.mid"
+    path.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\xdcMTrk\xff\xff\xff\xff")
+    with pytest.raises(InputError, match=r"'cut\.mid' is not a readable MIDI file"):
+        read_primer_midi(path)
+
+
+def test_midi_without_notes(tmp_path: Path) -> None:
+    """A valid MIDI file with no notes says there is nothing to continue from."""
+    path = tmp_path / "empty.mid"
+    pretty_midi.PrettyMIDI().write(str(path))
+    with pytest.raises(InputError, match="has no .*notes"):
+        read_primer_midi(path)
+
+
+def test_drum_only_midi_has_no_melody(tmp_path: Path) -> None:
+    """Drum hits are not a melody."""
+    path = _write_midi(tmp_path / "drums.mid", [[(36, 0, 1), (38, 4, 5)]], drums=True)
+    with pytest.raises(InputError, match="has no .*notes"):
+        read_primer_midi(path)
+
+
+def test_missing_midi(tmp_path: Path) -> None:
+    """A path that is not there is named in the message."""
+    path = tmp_path / "nowhere.mid"
+    with pytest.raises(InputError, match="does not exist") as info:
+        read_primer_midi(path)
+    assert str(path) in str(info.value)
+
+
+def test_oversized_midi_is_refused_before_parsing(tmp_path: Path) -> None:
+    """A file over 2 MB is refused with its size and the limit, without trying to read it."""
+    path = tmp_path / "huge.mid"
+    path.write_bytes(b"MThd" + bytes(MAX_MIDI_BYTES))
+    with pytest.raises(InputError) as info:
+        read_primer_midi(path)
+    message = str(info.value)
+    assert "2.1 MB" in message
+    assert "at most 2 MB" in message
