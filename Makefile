@@ -1,11 +1,15 @@
 # The two commands of the README. Both install what they need first (apt + .venv), so a fresh machine works.
-.PHONY: run test install bench quality
+.PHONY: run demo test install bench quality
 
 install:
 	@bash deploy/install.sh
 
-# The main job, until the chat bot lands: the lecture's improv command, MIDI + audio into ./out.
+# The main job: the bot on its embedded default (local web chat + HTTP API on 127.0.0.1:$TUNESMITH_PORT).
 run: install
+	.venv/bin/python -m bot
+
+# The lecture's improv command: MIDI + audio into ./out.
+demo: install
 	.venv/bin/improv_rnn_generate --config=chord_pitches_improv --output_dir=out --num_outputs=5 \
 	  --primer_melody="[57]" --backing_chords="Am Dm G7/F C F Bm7b5 Eb E" --render_chords --audio=ogg
 

@@ -90,6 +90,18 @@ def test_slightly_late_notes_snap_to_the_grid(tmp_path: Path) -> None:
     assert events == (60, HOLD, 62, HOLD, 64, HOLD)
 
 
+def test_primer_starting_after_a_rest_keeps_its_place_in_the_bar(tmp_path: Path) -> None:
+    """A primer whose first note is on beat 2 still starts on beat 2 (as in Magenta), not pulled onto beat 1.
+
+    Magenta's melody extraction starts the primer at the bar line before its first note, so the chords
+    under it stay where the user put them.
+    """
+    path = _write_midi(tmp_path / "late.mid", [[(60, 4, 8), (62, 8, 12)]])
+    events, _ = read_primer_midi(path)
+    assert events[4:] == (60, HOLD, HOLD, HOLD, 62, HOLD, HOLD, HOLD)
+    assert all(e < 0 for e in events[:4])
+
+
 def test_polyphonic_midi_keeps_the_top_note(tmp_path: Path) -> None:
     """Block chords (even across two tracks) become their highest note, as Magenta's melody extraction does."""
     right_hand = [(64, 0, 4), (67, 0, 4), (65, 4, 8), (72, 8, 12)]

@@ -1,0 +1,70 @@
+"""`python -m bot`: the local web chat + HTTP API on 127.0.0.1, and Discord/Slack when their tokens are set."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.service import Service
+from bot.settings import Settings
+from bot.store import JobStore
+from bot.web.app import create_app
+from generation.jobs.embedded import EmbeddedQueue
+
+log = logging.getLogger("bot")
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    queue = EmbeddedQueue(workers=settings.workers, job_timeout_s=settings.job_timeout_s)
+    service = Service(settings, JobStore(settings.data_dir / "jobs.sqlite3"), queue)
+    await service.start()
+    routes: list[web.RouteDef] = []
+    closers = []
+    if settings.slack_bot_token and settings.slack_signing_secret:
+        from bot.adapters.slack_bot import SlackFrontEnd
+
+        slack = SlackFrontEnd(settings, service)
+        routes += slack.routes()
+        if settings.slack_app_token:
+            await slack.start_socket_mode()
+        closers.append(slack.close)
+    if settings.discord_token:
+        from bot.adapters.discord_bot import DiscordFrontEnd
+
+        discord_front = DiscordFrontEnd(settings, service)
+        await discord_front.start()
+        closers.append(discord_front.close)
+    runner = web.AppRunner(create_app(service, routes))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    print(f"Tunesmith is up: open {settings.public_url}/ (the models warm up in a few seconds)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        for close in closers:
+            with contextlib.suppress(Exception):
+                await close()
+        await runner.cleanup()
+        await service.stop()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
