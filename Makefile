@@ -1,8 +1,11 @@
 # The two commands of the README. Both install what they need first (apt + .venv), so a fresh machine works.
-.PHONY: run demo test install bench quality
+.PHONY: run demo test install install-dev bench quality
 
 install:
 	@bash deploy/install.sh
+
+install-dev:
+	@bash deploy/install.sh --dev
 
 # The main job: the bot on its embedded default (local web chat + HTTP API on 127.0.0.1:$TUNESMITH_PORT).
 run: install
@@ -13,7 +16,7 @@ demo: install
 	.venv/bin/improv_rnn_generate --config=chord_pitches_improv --output_dir=out --num_outputs=5 \
 	  --primer_melody="[57]" --backing_chords="Am Dm G7/F C F Bm7b5 Eb E" --render_chords --audio=ogg
 
-test: install
+test: install-dev
 	.venv/bin/ruff check .
 	.venv/bin/mypy generation bot
 	.venv/bin/python -m pytest
