@@ -60,6 +60,7 @@ LIMITS = {  # flag: (lowest, highest) allowed
     "beam_size": (1, 64),
     "branch_factor": (1, 64),
     "steps_per_iteration": (1, 4096),
+    "seed": (0, 2**31 - 1),
 }
 
 
@@ -113,6 +114,15 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         primer = (60,)
     qpm = qpm or 120.0
+    lo, hi = LIMITS["qpm"]
+    if not lo <= qpm <= hi:
+        raise InputError(f"the primer MIDI's tempo is {qpm:g} qpm; allowed: {lo:g} to {hi:g} (set --qpm).")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise InputError(f"--output_dir {str(args.output_dir)!r} is a file, not a folder.")
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create --output_dir {str(args.output_dir)!r}: {e.strerror or e}.") from None
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
     from generation.models.bundle import bundle_config
     from generation.models.improv.encoding import encode_chords

@@ -50,6 +50,14 @@ class Bundle:
 
     @classmethod
     def load(cls, folder: Path) -> Bundle:
+        """Read a bundle folder.
+
+        Raises:
+            InputError: no bundle there (e.g. a model that was never trained or installed).
+        """
+        if not (folder / "bundle.json").is_file() or not (folder / "weights.npz").is_file():
+            raise InputError(f"no trained model in {folder} (expected bundle.json and weights.npz); train one "
+                             "with improv_rnn_train or pass --bundle_file.")
         meta = json.loads((folder / "bundle.json").read_text())
         with np.load(folder / "weights.npz") as npz:
             weights = {k: npz[k].astype(np.float32) for k in npz.files}

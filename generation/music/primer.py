@@ -44,8 +44,10 @@ def read_primer_midi(path: Path) -> tuple[tuple[int, ...], float]:
     Raises:
         InputError: missing, too large, not MIDI, or without notes.
     """
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"primer MIDI {str(path)!r} does not exist.")
+    if not path.is_file():
+        raise InputError(f"primer MIDI {str(path)!r} is not a file.")
     size = path.stat().st_size
     if size > MAX_MIDI_BYTES:
         raise InputError(f"primer MIDI is {size / 1e6:.1f} MB; at most {MAX_MIDI_BYTES // 2**20} MB is allowed.")
@@ -59,7 +61,10 @@ def read_primer_midi(path: Path) -> tuple[tuple[int, ...], float]:
     times, tempi = midi.get_tempo_changes()
     qpm = float(tempi[0]) if len(tempi) else 120.0
     step_s = 60.0 / qpm / 4
-    start = min(n.start for n in notes)
+    # Start at the bar line before the first note, so a melody entering on beat 2 stays on beat 2.
+    first = min(n.start for n in notes)
+    downbeats = [b for b in midi.get_downbeats() if b <= first + 1e-6]
+    start = float(downbeats[-1]) if downbeats else 0.0
     onsets: dict[int, tuple[int, int]] = {}  # step -> (pitch, end step); highest pitch wins a shared onset
     for n in notes:
         on = round((n.start - start) / step_s)

@@ -27,7 +27,7 @@ _SILENCE_DBFS = -80.0  # a raw render whose peak is below this has no audible no
 _TAIL_DB = -50.0  # "sound" is anything within this many dB of the peak; quieter is reverb dying away
 _TAIL_S = 1.0  # release tail kept after the last sound
 _FADE_S = 0.05  # fade at the cut so trimming does not click
-_PEAK_PASSES = 3  # re-encodes allowed to bring a lossy file's decoded peak onto the target
+_PEAK_PASSES = 6  # re-encodes allowed to bring a lossy file's decoded peak onto the target
 _PEAK_TOLERANCE_DB = 0.03
 # FluidSynth exits 0 after these, having quietly rendered with a fallback soundfont or nothing at all.
 _FLUIDSYNTH_ERRORS = ("not a SoundFont or MIDI file", "Failed to load SoundFont")
@@ -104,6 +104,11 @@ def _trim_and_normalise(audio: np.ndarray, sample_rate: int, peak_dbfs: float) -
     return audio * np.float32(10 ** (peak_dbfs / 20) / peak)
 
 
+def _decoded_error_db(path: Path, peak_dbfs: float) -> float:
+    """How many dB the decoded file's peak is below the target."""
+    return float(peak_dbfs - 20 * np.log10(np.abs(sf.read(path, dtype="float32")[0]).max()))
+
+
 def render_midi(
     midi_path: Path,
     out_path: Path,
@@ -169,13 +174,20 @@ def render_midi(
         encoded = Path(tmp) / f"out.{fmt}"
         try:
             sf.write(encoded, audio, rate, format=sf_format, subtype=subtype)
-            # Lossy codecs move the peak by a few tenths of a dB; measure the decoded peak and re-encode.
-            for _ in range(_PEAK_PASSES if fmt != "wav" else 0):
-                error_db = peak_dbfs - 20 * np.log10(np.abs(sf.read(encoded, dtype="float32")[0]).max())
-                if abs(error_db) < _PEAK_TOLERANCE_DB:
+            # Lossy codecs move the peak by a few tenths of a dB (and not linearly): measure each encode's
+            # decoded peak, correct the gain, and keep whichever encode came closest.
+            best_error = _decoded_error_db(encoded, peak_dbfs) if fmt != "wav" else 0.0
+            gain = 1.0
+            for attempt in range(_PEAK_PASSES if fmt != "wav" else 0):
+                if abs(best_error) < _PEAK_TOLERANCE_DB:
                     break
-                audio *= np.float32(10 ** (error_db / 20))
-                sf.write(encoded, audio, rate, format=sf_format, subtype=subtype)
+                gain *= 10 ** (best_error / 20) if attempt == 0 else 10 ** (error / 20)
+                trial = Path(tmp) / f"trial{attempt}.{fmt}"
+                sf.write(trial, audio * np.float32(gain), rate, format=sf_format, subtype=subtype)
+                error = _decoded_error_db(trial, peak_dbfs)
+                if abs(error) < abs(best_error):
+                    best_error = error
+                    shutil.move(trial, encoded)
         except sf.LibsndfileError as e:
             raise RenderError(f"could not encode {fmt.upper()}: {e}") from None
         try:

@@ -1,0 +1,1 @@
+"""Front-end adapters: thin glue between chat platforms and bot.service."""

@@ -1,0 +1,238 @@
+"""A real `python -m bot` in a subprocess for tests and benchmarks: start on a free port, talk HTTP, stop or kill.
+
+The bot answers /healthz within a second or two; its model worker needs ~8 s more to warm up, and jobs submitted
+meanwhile simply wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = REPO / ".venv" / "bin" / "python"
+# Inherited settings that would change what the bot under test does.
+_SCRUB = ("TUNESMITH_", "SHARE_BASE_URL", "DISCORD_", "SLACK_")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    """One running `python -m bot`; `url` is where its chat page and API answer."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+    def log(self) -> str:
+        """Everything the bot (and its workers) printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def worker_pids(self) -> list[int]:
+        """PIDs of the bot's `generation.worker` children (read from /proc; psutil is not installed)."""
+        return [pid for pid in _children(self.proc.pid) if b"generation.worker" in _cmdline(pid)]
+
+    def stop(self, *, kill: bool = False, timeout: float = 20.0) -> int | None:
+        """SIGTERM (a clean shutdown) or SIGKILL (a crash); waits for the exit and returns the exit code.
+
+        With kill=True the workers are killed too, by PID, as a machine crash would; orphaned workers of a
+        killed bot would otherwise keep running (and writing artifacts) for a while.
+        """
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        workers = self.worker_pids() if kill else []
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(timeout=timeout)
+
+    def __enter__(self) -> BotProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_bot(data_dir: Path, env: Mapping[str, str] | None = None, *, port: int | None = None,
+              timeout: float = 60.0) -> BotProcess:
+    """Start `python -m bot` on `data_dir` and return once GET /healthz answers.
+
+    Args:
+        data_dir: TUNESMITH_DATA_DIR (SQLite + artifacts); reuse it to restart "the same bot".
+        env: extra settings, e.g. {"TUNESMITH_QUEUE_CAP": "1"}.
+        port: the port to serve on (default: a free one).
+        timeout: seconds to wait for /healthz.
+
+    Raises:
+        RuntimeError: the bot exited or never answered (the message carries its log).
+    """
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+    extra = {"TUNESMITH_PORT": str(port), "TUNESMITH_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+             **(env or {})}
+    full_env.update(extra)
+    log_path = data_dir.parent / f"bot-{port}-{uuid.uuid4().hex[:6]}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([str(PYTHON if PYTHON.exists() else sys.executable), "-m", "bot"], cwd=REPO,
+                                env=full_env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    bot = BotProcess(proc, port, data_dir, log_path, extra)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the bot exited with {proc.returncode}:\n{bot.log()[-4000:]}")
+        with contextlib.suppress(OSError):
+            if get_json(f"{bot.url}/healthz", timeout=1.0)[0] == 200:
+                return bot
+        time.sleep(0.2)
+    bot.stop(kill=True)
+    raise RuntimeError(f"the bot did not answer /healthz within {timeout:.0f} s:\n{bot.log()[-4000:]}")
+
+
+# --- sync HTTP (urllib) ---------------------------------------------------------------------------------
+def request(method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None,
+            timeout: float = 30.0) -> tuple[int, bytes, dict[str, str]]:
+    """(status, body, headers) for any answer, 4xx/5xx included."""
+    req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            return res.status, res.read(), dict(res.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+def get_bytes(url: str, timeout: float = 30.0) -> tuple[int, bytes]:
+    status, body, _ = request("GET", url, timeout=timeout)
+    return status, body
+
+
+def get_json(url: str, timeout: float = 30.0) -> tuple[int, Any]:
+    status, body, _ = request("GET", url, timeout=timeout)
+    return status, _json(body)
+
+
+def post_command(bot: BotProcess, text: str, user: str | None = None) -> tuple[int, Any]:
+    """POST /api/commands as JSON, as the chat page does; returns (status, JSON body)."""
+    payload: dict[str, str] = {"text": text}
+    if user is not None:
+        payload["user"] = user
+    status, body, _ = request("POST", f"{bot.url}/api/commands", json.dumps(payload).encode(),
+                              {"Content-Type": "application/json"})
+    return status, _json(body)
+
+
+def post_multipart(bot: BotProcess, text: str, primer: tuple[str, bytes] | None = None,
+                   user: str | None = None) -> tuple[int, Any]:
+    """POST /api/commands as multipart: field `text` (and `user`), file field `primer` = (filename, bytes)."""
+    boundary = uuid.uuid4().hex
+    parts: list[bytes] = []
+    fields = {"text": text, **({"user": user} if user is not None else {})}
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    if primer is not None:
+        filename, data = primer
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="primer"; filename="{filename}"\r\n'
+                     "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    status, body, _ = request("POST", f"{bot.url}/api/commands", b"".join(parts),
+                              {"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=60.0)
+    return status, _json(body)
+
+
+def wait_for_job(bot: BotProcess, job_id: str, timeout: float = 90.0, interval: float = 0.25) -> dict[str, Any]:
+    """Poll GET /api/jobs/{id} until the job is done or failed; returns its last JSON view.
+
+    Raises:
+        TimeoutError: still unfinished after `timeout` seconds (the message has the last view).
+    """
+    deadline = time.monotonic() + timeout
+    view: Any = None
+    while time.monotonic() < deadline:
+        status, view = get_json(f"{bot.url}/api/jobs/{job_id}")
+        if status == 200 and view["status"] in ("done", "failed"):
+            return dict(view)
+        time.sleep(interval)
+    raise TimeoutError(f"job {job_id} unfinished after {timeout:.0f} s: {view}")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"raw": body.decode("utf-8", "replace")}
+
+
+# --- async HTTP (aiohttp), for many users at once --------------------------------------------------------
+async def apost_command(session: aiohttp.ClientSession, bot: BotProcess, text: str,
+                        user: str | None = None) -> tuple[int, Any]:
+    """POST /api/commands from an aiohttp session; returns (status, JSON body)."""
+    payload: dict[str, str] = {"text": text, **({"user": user} if user is not None else {})}
+    async with session.post(f"{bot.url}/api/commands", json=payload) as res:
+        return res.status, await res.json(content_type=None)
+
+
+async def await_job(session: aiohttp.ClientSession, bot: BotProcess, job_id: str, timeout: float = 180.0,
+                    interval: float = 0.1) -> dict[str, Any]:
+    """Poll the job until done or failed (async twin of `wait_for_job`)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with session.get(f"{bot.url}/api/jobs/{job_id}") as res:
+                view = await res.json(content_type=None)
+            if res.status == 200 and view["status"] in ("done", "failed"):
+                return dict(view)
+            await asyncio.sleep(interval)
+
+
+# --- /proc ------------------------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (field 4 of /proc/<pid>/stat, read after the command name)."""
+    out: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""

@@ -1,0 +1,186 @@
+"""A stand-in Slack Web API on 127.0.0.1 (aiohttp, port 0) that records every call, and Slack's request signing.
+
+Answers what Tunesmith's Slack front end calls: auth.test, chat.postMessage, chat.update, chat.postEphemeral,
+files.getUploadURLExternal, the upload POST to the URL it hands out, files.completeUploadExternal. Like Slack it
+checks the bot token (`Authorization: Bearer xoxb-...`) and answers 200 with `{"ok": false, "error": ...}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    """One request the stand-in received."""
+
+    method: str  # "chat.postMessage", ..., or "upload" for the POST to an upload URL
+    params: dict[str, Any]  # query, form and JSON fields together
+    body: bytes = b""
+    filename: str = ""  # for "upload": the name given to files.getUploadURLExternal
+    file_id: str = ""
+
+
+@dataclass
+class UploadedFile:
+    id: str
+    filename: str
+    length: int
+    data: bytes = b""
+    title: str = ""
+
+
+@dataclass
+class SlackStandIn:
+    """Start with `await standin.start()`; point `AsyncWebClient(base_url=standin.api_base)` at it."""
+
+    bot_token: str = "xoxb-test-token"
+    calls: list[Call] = field(default_factory=list)
+    files: dict[str, UploadedFile] = field(default_factory=dict)
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # ts -> the message as it stands
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    base: str = ""
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base}/api/"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 2**20)
+        app.add_routes([web.post("/api/{method}", self._api), web.post("/upload/{file_id}", self._upload)])
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base = f"http://{host}:{port}"
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- what tests use ---------------------------------------------------------------------------------
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, match: Callable[[Call], bool] = lambda c: True, *,
+                       timeout: float = 30.0, count: int = 1) -> list[Call]:
+        """The first `count` recorded calls of `method` matching `match`, waiting up to `timeout` s for them."""
+
+        def found() -> list[Call]:
+            return [c for c in self.of(method) if match(c)]
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: len(found()) >= count)
+        return found()[:count]
+
+    # --- the API -----------------------------------------------------------------------------------
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        else:
+            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        await self._record(Call(method, params))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or params.get("token", "")
+        if token != self.bot_token:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        result: dict[str, Any] = handler(params)
+        return web.json_response(result if "ok" in result else {"ok": True, **result})
+
+    def _auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "https://tunesmith-test.slack.com/", "team": "Test", "user": "tunesmith", "team_id": "T0TEST",
+                "user_id": "U0BOT", "bot_id": "B0BOT"}
+
+    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        ts = f"{time.time():.0f}.{next(self._ids):06d}"
+        self.messages[ts] = {"channel": p["channel"], "ts": ts, "text": p.get("text", "")}
+        return {"channel": p["channel"], "ts": ts, "message": self.messages[ts]}
+
+    def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get(str(p.get("ts")))
+        if message is None or message["channel"] != p.get("channel"):
+            return {"ok": False, "error": "message_not_found"}
+        message["text"] = p.get("text", "")
+        return {"channel": message["channel"], "ts": message["ts"], "text": message["text"]}
+
+    def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("channel") or not p.get("user"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"message_ts": f"{time.time():.6f}"}
+
+    def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("filename") or not str(p.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = UploadedFile(file_id, p["filename"], int(p["length"]))
+        return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        try:
+            listed = json.loads(p.get("files", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in listed:
+            f = self.files.get(item.get("id", ""))
+            if f is None or len(f.data) != f.length:
+                return {"ok": False, "error": "file_not_found"}
+            f.title = item.get("title", f.filename)
+            done.append({"id": f.id, "name": f.filename, "title": f.title, "size": f.length})
+        return {"files": done}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        f = self.files.get(request.match_info["file_id"])
+        body = await request.read()
+        await self._record(Call("upload", {}, body=body, filename=f.filename if f else "",
+                                file_id=request.match_info["file_id"]))
+        if f is None:
+            return web.Response(status=404, text="no such upload")
+        f.data = body
+        return web.Response(text=f"OK - {len(body)}")
+
+
+def slack_signature(secret: str, timestamp: str, body: str) -> str:
+    """Slack's v0 request signature: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return f"v0={digest}"
+
+
+def signed_slash_command(secret: str, command: str, text: str, *, timestamp: float | None = None,
+                         user_id: str = "U0USER", channel_id: str = "C0CHAN",
+                         **extra: str) -> tuple[str, dict[str, str]]:
+    """A slash-command form body as Slack posts it, and the headers signing it (timestamp defaults to now)."""
+    fields = {"token": "legacy-unused", "team_id": "T0TEST", "team_domain": "tunesmith-test",
+              "channel_id": channel_id, "channel_name": "music", "user_id": user_id, "user_name": "tester",
+              "command": command, "text": text, "api_app_id": "A0APP",
+              "response_url": "https://hooks.slack.invalid/commands/1", "trigger_id": "1.2.3", **extra}
+    body = urlencode(fields)
+    ts = str(int(time.time() if timestamp is None else timestamp))
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+               "X-Slack-Signature": slack_signature(secret, ts, body)}
+    return body, headers
