@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.jobs.base import EventHandler, JobEvent
+from generation.models.improv.config import CONFIGS
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class EmbeddedQueue:
         worker_cmd: the command starting one worker (tests may point it elsewhere).
     """
 
-    def __init__(self, workers: int = 1, warm_configs: tuple[str, ...] = ("chord_pitches_improv", "basic_improv", "attention_improv"),
+    def __init__(self, workers: int = 1, warm_configs: tuple[str, ...] = tuple(CONFIGS),
                  job_timeout_s: float = 120.0, worker_cmd: list[str] | None = None) -> None:
         self._n = workers
         self._warm = warm_configs

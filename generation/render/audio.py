@@ -176,12 +176,12 @@ def render_midi(
             sf.write(encoded, audio, rate, format=sf_format, subtype=subtype)
             # Lossy codecs move the peak by a few tenths of a dB (and not linearly): measure each encode's
             # decoded peak, correct the gain, and keep whichever encode came closest.
-            best_error = _decoded_error_db(encoded, peak_dbfs) if fmt != "wav" else 0.0
+            best_error = error = _decoded_error_db(encoded, peak_dbfs) if fmt != "wav" else 0.0
             gain = 1.0
             for attempt in range(_PEAK_PASSES if fmt != "wav" else 0):
                 if abs(best_error) < _PEAK_TOLERANCE_DB:
                     break
-                gain *= 10 ** (best_error / 20) if attempt == 0 else 10 ** (error / 20)
+                gain *= 10 ** (error / 20)
                 trial = Path(tmp) / f"trial{attempt}.{fmt}"
                 sf.write(trial, audio * np.float32(gain), rate, format=sf_format, subtype=subtype)
                 error = _decoded_error_db(trial, peak_dbfs)
