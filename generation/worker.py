@@ -42,8 +42,13 @@ class Worker:
 
         search = _search(GenerationRequest("improv", "", ("C",)))
         for config in configs:
+            try:
+                generator = self.generator(config)
+            except InputError as e:  # a model not installed: its jobs will say so; the others still run
+                print(f"worker: skipping {config}: {e}", file=sys.stderr)
+                continue
             for chords in ("C G", "C G Am F"):  # two lengths: the traced loop then takes any length
-                self.generator(config).generate(parse_progression(chords), 16, [60], 1, search, 0)
+                generator.generate(parse_progression(chords), 16, [60], 1, search, 0)
 
     def run(self, job_id: str, request: GenerationRequest, out_dir: Path, emit: Any) -> dict[str, Any]:
         from generation.music.chords import parse_chord
