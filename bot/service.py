@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -28,6 +29,7 @@ from generation.music.primer import read_primer_midi
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
+_ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_-]+(\.(mid|ogg|mp3|wav|png))?")
 
 
 class Refused(InputError):
@@ -157,12 +159,10 @@ class Service:
         self._watchers.get(job_id, set()).discard(q)
 
     def artifact(self, job_id: str, name: str) -> Path | None:
-        """The file of a finished job, if `name` is one of its outputs."""
-        folder = self.artifacts / job_id
-        path = folder / name
-        if "/" in name or name.startswith(".") or not path.is_file():
+        """Where a job's output file `name` lives (no disk access here: the caller's file reader checks)."""
+        if not _ARTIFACT_NAME.fullmatch(name) or not _ARTIFACT_NAME.fullmatch(job_id):
             return None
-        return path
+        return self.artifacts / job_id / name
 
     # --- internals --------------------------------------------------------------------------------------
     async def _attachment_primer(self, data: bytes, name: str) -> tuple[int, ...]:

@@ -62,6 +62,9 @@ class EmbeddedQueue:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for proc in list(self._procs):  # reap, so no transport outlives the loop
+            await proc.wait()
+        self._procs.clear()
 
     async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path) -> None:
         self._pending.append((job_id, request, out_dir))

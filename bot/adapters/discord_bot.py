@@ -1,0 +1,319 @@
+"""Discord front end: `/improv` and `/help` as app commands; progress and results by editing the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import shlex
+import time
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.commands import OPTION_BY_NAME, OPTIONS, CommandError, Option, help_text, parse_command
+from bot.service import JobView, Refused, Service
+from bot.settings import Settings
+from generation.errors import InputError
+from generation.music.chords import ChordError, parse_chord
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+TOKEN_TTL_S = 14 * 60  # interaction tokens live 15 minutes; after that, post in the channel
+MAX_FILES = 10  # attachments per Discord message
+MAX_CONTENT = 2000  # characters per Discord message
+_RANK = {"queued": 0, "generating": 1, "rendering": 2, "done": 3, "failed": 3}  # never show an older stage
+_PARAM = {"chords": "render_chords"}  # grammar option -> slash option, where the chord list took the name
+_OOPS = "Something went wrong on our side; please try again in a moment."
+
+
+def _lo(name: str) -> float:
+    return OPTION_BY_NAME[name].low or 0
+
+
+def _hi(name: str) -> float:
+    return OPTION_BY_NAME[name].high or 0
+
+
+# Typed slash options whose limits come from the grammar's option table.
+Bars = app_commands.Range[int, int(_lo("bars")), int(_hi("bars"))]
+StepsPerChord = app_commands.Range[int, int(_lo("steps_per_chord")), int(_hi("steps_per_chord"))]
+Qpm = app_commands.Range[float, _lo("qpm"), _hi("qpm")]
+Temperature = app_commands.Range[float, _lo("temperature"), _hi("temperature")]
+Outputs = app_commands.Range[int, int(_lo("outputs")), int(_hi("outputs"))]
+Seed = app_commands.Range[int, int(_lo("seed")), int(_hi("seed"))]
+
+
+def _describe(option: Option) -> str:
+    text = f"{option.help} ({option.allowed})"
+    return text if len(text) <= 100 else option.help[:100]
+
+
+_DESCRIPTIONS = {_PARAM.get(o.name, o.name): _describe(o) for o in OPTIONS}
+_CONFIG_CHOICES = [app_commands.Choice(name=c, value=c) for c in OPTION_BY_NAME["config"].choices]
+
+
+class DiscordFrontEnd:
+    """Slash commands in; one deferred reply edited as the job moves, then the files.
+
+    What a job needs for a later reply (application id, interaction token and its time, channel) lives in the
+    job's `delivery`; a job resumed after a restart, or one older than the token, posts in the channel.
+    """
+
+    def __init__(self, settings: Settings, service: Service) -> None:
+        self.settings = settings
+        self.service = service
+        self.client = discord.Client(intents=discord.Intents(guilds=True))
+        self.tree = app_commands.CommandTree(self.client)
+        for command in _commands(self):
+            self.tree.add_command(command)
+        self.tree.error(self._on_tree_error)
+        self._connection: asyncio.Task[None] | None = None
+        self._live: dict[str, discord.Interaction] = {}  # interaction id -> interaction, while its job runs
+        self._latest: dict[str, JobView] = {}  # job id -> newest view not yet shown
+        self._rank: dict[str, int] = {}  # job id -> stage rank last accepted
+        self._senders: dict[str, asyncio.Task[None]] = {}  # job id -> the task showing its views in order
+        self._saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        service.register_deliverer(PLATFORM, self.deliver)
+
+    async def start(self) -> None:
+        """Log in, publish the commands, and keep the gateway connection in a background task."""
+        if self.settings.discord_api_base:  # a stand-in server (tests) or a REST proxy
+            Route.BASE = self.settings.discord_api_base.rstrip("/")
+        await self.client.login(self.settings.discord_token)
+        if self.settings.discord_api_base:  # discord.Client would dial Discord's gateway without asking
+            _, url, _ = await self.client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        await self.tree.sync()
+        self._connection = asyncio.create_task(self.client.connect(), name="discord-gateway")
+
+    async def close(self) -> None:
+        if self._senders:  # let results being posted finish
+            await asyncio.wait(list(self._senders.values()), timeout=10)
+        await self.client.close()
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._connection, timeout=10)
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+
+    # --- commands -----------------------------------------------------------------------------------
+    async def improv(self, interaction: discord.Interaction, chords: str, values: dict[str, Any],
+                     midi: discord.Attachment | None) -> None:
+        """Check the command (a typo is answered at once, privately), defer, then queue it."""
+        text = command_text(chords, values)
+        limit = self.settings.max_attachment_bytes
+        try:
+            if midi is not None and midi.size > limit:
+                raise Refused(f"the attachment {midi.filename} is {midi.size / 1e6:.1f} MB; a MIDI primer may be "
+                              f"at most {limit / 1e6:.1f} MB.")
+            parse_command(text)  # the grammar alone, no side effects; submit() parses again with the primer
+        except InputError as e:
+            await interaction.response.send_message(error_text(e), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        key = str(interaction.id)
+        self._live[key] = interaction
+        try:
+            data = await midi.read() if midi is not None else None
+            submitted = await self.service.submit(
+                platform=PLATFORM, user_id=str(interaction.user.id), channel=str(interaction.channel_id or ""),
+                text=text, attachment=data, attachment_name=midi.filename if midi else "",
+                delivery={"interaction_id": key, "application_id": str(interaction.application_id),
+                          "token": interaction.token, "channel_id": str(interaction.channel_id or ""),
+                          "created": interaction.created_at.timestamp()})
+        except Exception as e:
+            self._live.pop(key, None)
+            if isinstance(e, discord.HTTPException):
+                message = f"I could not download {midi.filename if midi else 'the attachment'}; please try again."
+            else:
+                message = error_text(e)
+            await _private_after_defer(interaction, message)
+            return
+        if submitted.job is not None:
+            await self.deliver(submitted.job)
+
+    async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        log.error("slash command %s failed", interaction.command and interaction.command.name, exc_info=error)
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(_OOPS, ephemeral=True)
+            else:
+                await interaction.response.send_message(_OOPS, ephemeral=True)
+
+    # --- delivery -----------------------------------------------------------------------------------
+    async def deliver(self, view: JobView) -> None:
+        """The service's deliverer: show each job's views in order, newest wins, without holding up the queue."""
+        rank = _RANK.get(view.stage, 0)
+        if rank < self._rank.get(view.id, 0):
+            return
+        self._rank[view.id] = rank
+        self._latest[view.id] = view
+        if view.id not in self._senders:
+            self._senders[view.id] = asyncio.create_task(self._drain(view.id), name=f"discord-deliver-{view.id}")
+
+    async def _drain(self, job_id: str) -> None:
+        try:
+            while (view := self._latest.pop(job_id, None)) is not None:
+                try:
+                    await self._show(view)
+                except Exception:
+                    log.exception("showing job %s on Discord failed", job_id)
+        finally:
+            del self._senders[job_id]  # no await since the last check: a new view starts a new task
+
+    async def _show(self, view: JobView) -> None:
+        d = view.delivery
+        interaction = self._live.get(str(d.get("interaction_id", "")))
+        fresh = time.time() - float(d.get("created", 0)) < TOKEN_TTL_S
+        if not view.finished:
+            if interaction is not None and fresh:
+                await interaction.edit_original_response(content=_clip(f"{_code(view.command)}\n"
+                                                                      f"{view.progress_text()}"))
+            return
+        self._live.pop(str(d.get("interaction_id", "")), None)
+        self._rank.pop(view.id, None)
+        limit = interaction.filesize_limit if interaction is not None else 10 * 1024 * 1024
+        content = result_text(view)
+        if fresh and d.get("token"):
+            try:
+                if interaction is not None:
+                    await interaction.edit_original_response(content=content, attachments=self._files(view, limit))
+                else:  # resumed after a restart: the first follow-up takes the place of "thinking..."
+                    webhook = discord.Webhook.partial(int(d["application_id"]), str(d["token"]), client=self.client)
+                    await webhook.send(content, files=self._files(view, limit))
+                return
+            except discord.HTTPException as e:  # e.g. the reply was deleted; fall back to the channel
+                log.warning("editing the reply for job %s failed (%s); posting in the channel", view.id, e)
+        channel = self.client.get_partial_messageable(int(d["channel_id"]))
+        await channel.send(content, files=self._files(view, limit))
+
+    def _files(self, view: JobView, limit: int) -> list[discord.File]:
+        """Audio first (it plays inline), then MIDI, then piano rolls, within Discord's count and size limits."""
+        if view.status != "done":
+            return []
+        files: list[discord.File] = []
+        total = 0
+        for kind in ("audio", "midi", "pianoroll"):
+            for out in view.outputs:
+                path = self.service.artifact(view.id, str(out.get(kind, "")))
+                if path is None or len(files) >= MAX_FILES:
+                    continue
+                size = path.stat().st_size
+                if total + size <= limit:
+                    files.append(discord.File(path, filename=path.name))
+                    total += size
+        return files
+
+
+def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any]]:
+    """`/improv` and `/help`; closures, so discord.py reads the options from a plain signature."""
+
+    @app_commands.command(name="improv", description="A melody improvised over your chords (see /help)")
+    @app_commands.describe(chords="chord symbols, e.g. C G Am F or Dm7 G7 Cmaj7 (G7/F for a bass note)",
+                           midi="a MIDI melody to start from (instead of primer)", **_DESCRIPTIONS)
+    @app_commands.choices(config=_CONFIG_CHOICES)
+    async def improv(interaction: discord.Interaction, chords: str, config: str | None = None,
+                     primer: str | None = None, bars: Bars | None = None,
+                     steps_per_chord: StepsPerChord | None = None, qpm: Qpm | None = None,
+                     temperature: Temperature | None = None, outputs: Outputs | None = None,
+                     seed: Seed | None = None, render_chords: bool | None = None,
+                     midi: discord.Attachment | None = None) -> None:
+        values = {"config": config, "primer": primer, "bars": bars, "steps_per_chord": steps_per_chord, "qpm": qpm,
+                  "temperature": temperature, "outputs": outputs, "seed": seed, "chords": render_chords}
+        await front.improv(interaction, chords, values, midi)
+
+    @improv.autocomplete("chords")
+    async def complete_chords(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return chord_choices(current)
+
+    @app_commands.command(name="help", description="How to use /improv")
+    async def help_(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(f"```\n{help_text()}\n```", ephemeral=True)
+
+    return [improv, help_]
+
+
+def command_text(chords: str, values: dict[str, Any]) -> str:
+    """The grammar form of a slash command: "/improv C G Am F primer:60 bars:8"."""
+    parts = ["/improv", " ".join(chords.split())]
+    for option in OPTIONS:
+        value = values.get(option.name)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "on" if value else "off"
+        elif isinstance(value, float):
+            value = f"{value:g}"
+        token = f"{option.name}:{value}"
+        parts.append(shlex.quote(token) if any(c.isspace() or c in "'\"" for c in token) else token)
+    return " ".join(parts)
+
+
+_ROOTS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B")
+_KINDS = ("", "m", "7", "maj7", "m7", "m7b5", "dim", "dim7", "aug", "sus4", "6", "m6", "9", "m9", "add9", "11", "13")
+
+
+@functools.cache
+def _figures() -> tuple[str, ...]:
+    figures = []
+    for figure in (root + kind for root in _ROOTS for kind in _KINDS):
+        with contextlib.suppress(ChordError):
+            parse_chord(figure)
+            figures.append(figure)
+    return tuple(figures)
+
+
+def chord_choices(current: str) -> list[app_commands.Choice[str]]:
+    """Suggestions for the last chord being typed, each the whole field with that chord completed."""
+    head, _, last = current.rpartition(" ")
+    if last:
+        figures = [f for f in _figures() if f.lower().startswith(last.lower())]
+        # same spelling first, then the same root (A before Ab), then the short figures
+        figures.sort(key=lambda f: (not f.startswith(last), f[len(last):len(last) + 1] in ("#", "b"), len(f)))
+    else:
+        figures = [f for f in _figures() if f in ("C", "G", "Am", "F", "Dm", "Em", "D", "E7", "G7", "Cmaj7")]
+    values = [f"{head} {f}".strip() for f in figures]
+    return [app_commands.Choice(name=v, value=v) for v in values if len(v) <= 100][:25]
+
+
+def error_text(e: Exception) -> str:
+    """What a user reads when a command cannot run."""
+    if isinstance(e, CommandError):
+        pointer = e.pointer().replace("```", "`\u200b``")  # keep the user's text inside the code block
+        return _clip(f"```\n{pointer}\n```\n{e.reason}")
+    if isinstance(e, InputError):
+        return _clip(f"Cannot start that: {e}")
+    log.error("a Discord command failed", exc_info=e)
+    return _OOPS
+
+
+def result_text(view: JobView) -> str:
+    """The finished reply: the recipe (with its seed, so it replays), the share link; or what went wrong."""
+    if view.status != "done":
+        return _clip(f"{_code(view.command)}\n{view.progress_text()}")
+    recipe = view.command if " seed:" in view.command else f"{view.command} seed:{view.seed}"
+    return _clip(f"{_code(recipe)}\nseed {view.seed} · {view.model} · all files: {view.share_url}")
+
+
+async def _private_after_defer(interaction: discord.Interaction, text: str) -> None:
+    """The first follow-up after a public defer would be public; drop the "thinking..." reply first."""
+    try:
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+        await interaction.followup.send(text, ephemeral=True)
+    except discord.HTTPException:
+        log.exception("could not tell a Discord user why their command failed")
+
+
+def _code(text: str) -> str:
+    return f"`{text.replace('`', 'ˋ')}`"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_CONTENT else text[: MAX_CONTENT - 1] + "…"

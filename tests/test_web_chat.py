@@ -1,0 +1,196 @@
+"""The local web chat and share pages as a user sees them: Debian's Chromium (headless, via Playwright) against a
+real `python -m bot` subprocess with a real model worker, SQLite and FluidSynth.
+
+The bot runs with SHARE_BASE_URL=http://localhost:<port> while the chat is opened at http://127.0.0.1:<port>, so a
+link that ignored SHARE_BASE_URL would show up as 127.0.0.1 and fail the OpenGraph checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from botproc import BotProcess, free_port, get_bytes, start_bot
+from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+COMMAND = "/improv C G Am F primer:60"
+MODEL = "chord_pitches_improv"  # the default config
+RESULT_TIMEOUT_MS = 120_000  # first job waits for the worker to warm up (~8 s, more on a busy machine)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """What the chat showed after COMMAND finished."""
+
+    progress_text: str
+    share_url: str
+    seed: int
+    audio_src: str
+    summary: str
+
+
+@pytest.fixture(scope="module")
+def share_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BotProcess, str]]:
+    """The bot with SHARE_BASE_URL set to another spelling of its own address; default limits."""
+    port = free_port()
+    base = f"http://localhost:{port}"
+    bot = start_bot(tmp_path_factory.mktemp("webchat") / "data", {"SHARE_BASE_URL": base}, port=port)
+    yield bot, base
+    bot.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(share_base: tuple[BotProcess, str]) -> BotProcess:
+    return share_base[0]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def chat(browser: Browser, bot: BotProcess) -> Iterator[Page]:
+    """The chat page, open for the whole module (one user, one cookie)."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(f"{bot.url}/")
+    yield page
+    page.close()
+
+
+def send(page: Page, text: str) -> None:
+    """Type a command into the chat's input and press Enter, as a user does."""
+    page.locator("#text").fill(text)
+    page.locator("#text").press("Enter")
+
+
+@pytest.fixture(scope="module")
+def improv(chat: Page, bot: BotProcess) -> ChatResult:
+    """COMMAND typed into the chat, followed until the player appears."""
+    send(chat, COMMAND)
+    job = chat.locator(".msg.job").last
+    progress = job.locator(".progress")
+    progress.wait_for(state="visible", timeout=10_000)
+    progress_text = progress.inner_text()
+    try:
+        job.locator("audio").wait_for(state="attached", timeout=RESULT_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"no player after {RESULT_TIMEOUT_MS / 1000:.0f} s; the chat shows {job.inner_text()!r}; "
+                    f"bot log tail:\n{bot.log()[-3000:]}")
+    summary = job.inner_text()
+    seed = re.search(r"seed (\d+)", summary)
+    assert seed, f"the result does not name its seed: {summary!r}"
+    return ChatResult(progress_text=progress_text, share_url=job.locator("a.share").get_attribute("href") or "",
+                      seed=int(seed.group(1)), audio_src=job.locator("audio").get_attribute("src") or "",
+                      summary=summary)
+
+
+def image_loaded(page: Page, selector: str) -> bool:
+    """True once the <img> has loaded a real picture (naturalWidth > 0)."""
+    try:
+        page.wait_for_function(
+            "(sel) => { const i = document.querySelector(sel); return !!i && i.complete && i.naturalWidth > 0; }",
+            arg=selector, timeout=15_000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def test_improv_shows_progress_then_player_pianoroll_and_share_link(chat: Page, improv: ChatResult,
+                                                                    tmp_path: Path) -> None:
+    """The user sees a progress line, then a player whose audio is OGG, a loaded piano roll and a share link."""
+    assert re.match(r"(Queued|Generating|Rendering)", improv.progress_text), improv.progress_text
+    job = chat.locator(".msg.job").last
+    assert "Done" in improv.summary and MODEL in improv.summary
+
+    status, audio = get_bytes(improv.audio_src)
+    assert status == 200 and audio.startswith(b"OggS"), (status, audio[:16])
+    duration = chat.wait_for_function(
+        "() => { const a = document.querySelector('.msg.job audio'); return a && a.duration > 0 && a.duration; }",
+        timeout=15_000).json_value()
+    # 4 bars at 120 qpm = 8 s, plus up to the 1 s release tail the renderer keeps.
+    assert 7.9 <= duration <= 9.5, f"the player shows {duration} s for 4 bars at 120 qpm (8 s + tail)"
+
+    assert image_loaded(chat, ".msg.job img"), "the piano roll did not load"
+    assert job.locator("a[download]", has_text="MIDI").count() == 1
+    assert re.search(r"/s/[\w-]+$", improv.share_url), improv.share_url
+
+    shot = tmp_path / "chat.png"
+    chat.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+
+
+def test_bad_chord_shows_error_with_caret_under_it(chat: Page) -> None:
+    """An unknown chord is named, and a caret line points at it under the command."""
+    send(chat, "/improv C H7")
+    error = chat.locator(".msg.error").last
+    error.wait_for(timeout=10_000)
+    assert "H7" in error.inner_text()
+    pointer = error.locator("pre").inner_text().splitlines()
+    assert pointer[0] == "/improv C H7", pointer
+    assert pointer[1].index("^") == pointer[0].index("H7") and pointer[1].strip() == "^^", pointer
+
+
+def test_help_shows_the_options(chat: Page) -> None:
+    """/help answers with the grammar, options included."""
+    send(chat, "/help")
+    reply = chat.locator(".msg.bot pre").last
+    reply.wait_for(timeout=10_000)
+    text = reply.inner_text()
+    assert "primer:" in text and "/improv" in text
+
+
+def test_share_page_plays_shows_and_downloads(browser: Browser, improv: ChatResult) -> None:
+    """The share link opens a page with a player, the piano roll, a MIDI download and the recipe."""
+    page = browser.new_page()
+    try:
+        response = page.goto(improv.share_url)
+        assert response is not None and response.status == 200
+
+        audio_src = page.locator("audio").first.get_attribute("src") or ""
+        status, audio = get_bytes(audio_src)
+        assert status == 200 and audio.startswith(b"OggS"), (audio_src, status, audio[:16])
+
+        assert image_loaded(page, "img"), "the piano roll did not load on the share page"
+
+        midi_link = page.locator("a[download]", has_text="MIDI").first
+        status, midi = get_bytes(midi_link.get_attribute("href") or "")
+        assert status == 200 and midi.startswith(b"MThd"), (status, midi[:16])
+
+        recipe = page.locator(".recipe").inner_text()
+        assert COMMAND in recipe and MODEL in recipe and str(improv.seed) in recipe, recipe
+    finally:
+        page.close()
+
+
+def test_share_page_opengraph_tags_are_absolute_under_share_base_url(browser: Browser, improv: ChatResult,
+                                                                     share_base: tuple[BotProcess, str]) -> None:
+    """A chat unfurl gets title, image, audio and URL, all absolute and under SHARE_BASE_URL."""
+    _, base = share_base
+    assert improv.share_url.startswith(base + "/s/"), improv.share_url
+    page = browser.new_page()
+    try:
+        page.goto(improv.share_url)
+        tags = {p: page.locator(f'meta[property="{p}"]').get_attribute("content") or ""
+                for p in ("og:title", "og:image", "og:audio", "og:url")}
+    finally:
+        page.close()
+    assert COMMAND in tags["og:title"], tags
+    assert tags["og:url"] == improv.share_url, tags
+    for prop in ("og:image", "og:audio", "og:url"):
+        assert tags[prop].startswith(base + "/"), (prop, tags[prop])
+    assert get_bytes(tags["og:image"])[1].startswith(PNG)
+    assert get_bytes(tags["og:audio"])[1].startswith(b"OggS")
