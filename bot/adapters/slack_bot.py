@@ -139,7 +139,7 @@ class SlackFrontEnd:
                 path = self.service.artifact(view.id, out[key])
                 if path is None:
                     continue
-                data = await asyncio.to_thread(Path.read_bytes, path)
+                data = path.read_bytes()
                 title = f"Melody {n} ({what})" if len(view.outputs) > 1 else f"Melody ({what})"
                 uploads.append({"content": data, "filename": path.name, "title": title})
         if uploads:

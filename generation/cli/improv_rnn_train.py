@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from generation.models.improv.dataset import build_corpus, is_validation
     from generation.models.improv.generator import ImprovGenerator
     from generation.models.improv.model_card import write_card
-    from generation.models.improv.train import TrainSettings, train
+    from generation.models.improv.train import TrainSettings, evaluate, train
     from generation.quality.improv_report import evaluate_generator, human_reference
 
     config = CONFIGS[args.config]
@@ -87,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     bundle = Bundle.load(out)
     generator = ImprovGenerator(bundle)
+    # The stored weights are float16: score exactly what ships on the held-out pieces.
+    valid_corpus = build_corpus(valid_sheets, config)
+    stored_nll, stored_acc = evaluate(generator.model, valid_corpus, valid_corpus.windows(settings.window),
+                                      settings.window)
     quality = {
         f"temperature_{t}": evaluate_generator(generator, args.eval_outputs, t, seed=7) for t in (1.0, 0.8)
     }
@@ -99,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     info["quality"] = quality
     info["human"] = human
     info["parameters"] = int(sum(np.prod(w.shape) for w in bundle.weights.values()))
+    info["stored_weights_validation"] = {"nll": stored_nll, "accuracy": stored_acc,
+                                         "steps": valid_corpus.num_steps}
     Bundle(bundle.family, bundle.config, bundle.layer_sizes, bundle.attn_length, bundle.weights, info).save(out)
     write_card(out, config, info)
     logging.info("wrote %s", out / "MODEL_CARD.md")

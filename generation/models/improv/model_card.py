@@ -50,6 +50,10 @@ def write_card(folder: Path, config: ImprovConfig, info: dict[str, Any]) -> None
     ]
     lines += [f"| {h['step']} | {h['train_nll']:.4f} | {h['valid_nll']:.4f} | {h['valid_accuracy']:.3f} |"
               for h in history]
+    stored = info.get("stored_weights_validation")
+    if stored:
+        lines += ["", f"The shipped float16 weights, scored on the same held-out pieces ({stored['steps']:,} steps): "
+                  f"**validation NLL {stored['nll']:.4f} nats/step, accuracy {stored['accuracy']:.3f}**."]
     lines += ["", "## Quality: chord-tone ratio",
               "Share of melody notes on beats 1 and 3 whose pitch class is the root, third, fifth or seventh of "
               "the chord sounding then (`python -m generation.quality.improv_report`). The tritone column scores "
