@@ -99,6 +99,8 @@ class Service:
         self._deliverers: dict[str, Deliverer] = {}
         self._watchers: dict[str, set[asyncio.Queue[JobView]]] = {}
         self._lock = asyncio.Lock()  # submit checks (limits) and inserts atomically
+        self._delivering: set[asyncio.Task[None]] = set()
+        self._job_locks: dict[str, asyncio.Lock] = {}
 
     def register_deliverer(self, platform: str, deliverer: Deliverer) -> None:
         self._deliverers[platform] = deliverer
@@ -110,7 +112,13 @@ class Service:
 
     async def stop(self) -> None:
         await self.queue.stop()
+        if self._delivering:
+            await asyncio.wait(self._delivering, timeout=10)
         await self.store.close()
+
+    async def set_delivery(self, job_id: str, delivery: dict[str, Any]) -> None:
+        """Remember what a front end needs to reach the user later (e.g. the message it posted)."""
+        await self.store.update(job_id, delivery=delivery)
 
     async def submit(self, *, platform: str, user_id: str, text: str, channel: str = "",
                      attachment: bytes | None = None, attachment_name: str = "",
@@ -219,12 +227,22 @@ class Service:
             return
         for q in list(self._watchers.get(job_id, ())):
             q.put_nowait(view)
-        deliverer = self._deliverers.get(view.platform)
-        if deliverer is not None:
+        if view.platform in self._deliverers:
+            # In the background, so a slow upload never holds up the queue; the per-job lock (FIFO) keeps
+            # each job's updates in order.
+            task = asyncio.create_task(self._deliver(view))
+            self._delivering.add(task)
+            task.add_done_callback(self._delivering.discard)
+
+    async def _deliver(self, view: JobView) -> None:
+        lock = self._job_locks.setdefault(view.id, asyncio.Lock())
+        async with lock:
             try:
-                await deliverer(view)
-            except Exception:  # a front end failing to post must not stop the queue
-                log.exception("delivering job %s to %s failed", job_id, view.platform)
+                await self._deliverers[view.platform](view)
+            except Exception:  # a front end failing to post must not stop the others
+                log.exception("delivering job %s to %s failed", view.id, view.platform)
+        if view.finished and not lock.locked():
+            self._job_locks.pop(view.id, None)
 
     async def _recover(self) -> None:
         """Re-queue jobs a previous run left unfinished; report the ones that cannot run again."""

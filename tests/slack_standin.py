@@ -1,8 +1,10 @@
 """A stand-in Slack Web API on 127.0.0.1 (aiohttp, port 0) that records every call, and Slack's request signing.
 
 Answers what Tunesmith's Slack front end calls: auth.test, chat.postMessage, chat.update, chat.postEphemeral,
-files.getUploadURLExternal, the upload POST to the URL it hands out, files.completeUploadExternal. Like Slack it
-checks the bot token (`Authorization: Bearer xoxb-...`) and answers 200 with `{"ok": false, "error": ...}`.
+files.getUploadURLExternal, the upload POST to the URL it hands out, files.completeUploadExternal; and for Socket
+Mode apps.connections.open (with the xapp- token) and the WebSocket it points at, where tests push envelopes and
+the app's acks are recorded as "socket.ack" calls. Like Slack it checks tokens (`Authorization: Bearer ...`) and
+answers 200 with `{"ok": false, "error": ...}`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 
 @dataclass
@@ -46,12 +48,14 @@ class SlackStandIn:
     """Start with `await standin.start()`; point `AsyncWebClient(base_url=standin.api_base)` at it."""
 
     bot_token: str = "xoxb-test-token"
+    app_token: str = "xapp-test-token"
     calls: list[Call] = field(default_factory=list)
     files: dict[str, UploadedFile] = field(default_factory=dict)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # ts -> the message as it stands
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     base: str = ""
 
     @property
@@ -60,7 +64,8 @@ class SlackStandIn:
 
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 2**20)
-        app.add_routes([web.post("/api/{method}", self._api), web.post("/upload/{file_id}", self._upload)])
+        app.add_routes([web.post("/api/{method}", self._api), web.post("/upload/{file_id}", self._upload),
+                        web.get("/socket", self._socket)])
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -69,6 +74,8 @@ class SlackStandIn:
         self.base = f"http://{host}:{port}"
 
     async def close(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -87,6 +94,12 @@ class SlackStandIn:
             await self._changed.wait_for(lambda: len(found()) >= count)
         return found()[:count]
 
+    async def socket_send(self, envelope: dict[str, Any], *, timeout: float = 10.0) -> None:
+        """Push a Socket Mode envelope to the connected app (waiting for it to connect)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: any(not ws.closed for ws in self._sockets))
+        await next(ws for ws in reversed(self._sockets) if not ws.closed).send_json(envelope)
+
     # --- the API -----------------------------------------------------------------------------------
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -102,7 +115,7 @@ class SlackStandIn:
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         await self._record(Call(method, params))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or params.get("token", "")
-        if token != self.bot_token:
+        if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
@@ -113,6 +126,9 @@ class SlackStandIn:
     def _auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"url": "https://tunesmith-test.slack.com/", "team": "Test", "user": "tunesmith", "team_id": "T0TEST",
                 "user_id": "U0BOT", "bot_id": "B0BOT"}
+
+    def _apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"{self.base.replace('http://', 'ws://')}/socket"}
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("channel"):
@@ -163,6 +179,27 @@ class SlackStandIn:
             return web.Response(status=404, text="no such upload")
         f.data = body
         return web.Response(text=f"OK - {len(body)}")
+
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0APP"}})
+        async with self._changed:
+            self._changed.notify_all()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await self._record(Call("socket.ack", json.loads(msg.data)))
+        return ws
+
+
+def slash_command_envelope(command: str, text: str, *, envelope_id: str = "env-1", **fields: str) -> dict[str, Any]:
+    """A Socket Mode envelope carrying a slash command, as Slack pushes it."""
+    payload = {"team_id": "T0TEST", "channel_id": "C0CHAN", "user_id": "U0USER", "command": command, "text": text,
+               "api_app_id": "A0APP", "response_url": "https://hooks.slack.invalid/commands/1", **fields}
+    return {"envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": True,
+            "payload": payload}
 
 
 def slack_signature(secret: str, timestamp: str, body: str) -> str:

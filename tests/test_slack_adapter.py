@@ -9,6 +9,7 @@ import json
 import shutil
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,13 @@ import pretty_midi
 import pytest
 from aiohttp import web
 from blockbuster import blockbuster_ctx
-from slack_standin import SlackStandIn, signed_slash_command
+from slack_standin import SlackStandIn, signed_slash_command, slash_command_envelope
 
 from bot.adapters.slack_bot import SlackFrontEnd
 from bot.commands import help_text
 from bot.service import Service
 from bot.settings import Settings
-from bot.store import JobStore
+from bot.store import JobRecord, JobStore
 from bot.web.app import create_app
 from generation.jobs.embedded import EmbeddedQueue
 
@@ -42,6 +43,7 @@ class Rig:
 
     slack: SlackStandIn
     service: Service
+    front: SlackFrontEnd
     http: aiohttp.ClientSession
     url: str
 
@@ -73,7 +75,8 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     slack = SlackStandIn()
     await slack.start()
     settings = Settings(host="127.0.0.1", port=port, data_dir=data, slack_bot_token=slack.bot_token,
-                        slack_signing_secret=SECRET, slack_api_base=slack.api_base, job_timeout_s=90)
+                        slack_signing_secret=SECRET, slack_api_base=slack.api_base, slack_app_token=slack.app_token,
+                        job_timeout_s=90)
     queue = EmbeddedQueue(workers=1, job_timeout_s=90)
     service = Service(settings, JobStore(data / "jobs.sqlite3"), queue)
     await service.start()
@@ -85,7 +88,7 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     try:
         async with asyncio.timeout(120):  # the worker loads TensorFlow and the model
             await queue.ready.wait()
-        yield Rig(slack, service, http, f"http://127.0.0.1:{port}")
+        yield Rig(slack, service, front, http, f"http://127.0.0.1:{port}")
     finally:
         await http.close()
         await front.close()
@@ -163,3 +166,35 @@ async def test_help_answers_with_the_help_text(rig: Rig) -> None:
     assert help_text() in await rig.ack_text("/help", "")
     assert await rig.jobs() == jobs
 
+
+async def test_socket_mode_acks_over_the_websocket(rig: Rig) -> None:
+    jobs = await rig.jobs()
+    await rig.front.start_socket_mode()
+    try:
+        await rig.slack.socket_send(slash_command_envelope("/help", "", envelope_id="env-help"))
+        await rig.slack.socket_send(slash_command_envelope("/improv", "C H7", envelope_id="env-bad"))
+        acks = {c.params["envelope_id"]: c.params.get("payload", {}).get("text", "")
+                for c in await rig.slack.wait_for("socket.ack", count=2, timeout=10)}
+        assert help_text() in acks["env-help"]
+        assert "'H7'" in acks["env-bad"] and "^^" in acks["env-bad"]
+        assert await rig.jobs() == jobs
+    finally:
+        await rig.front.close()
+
+
+async def test_a_job_from_before_a_restart_edits_its_stored_message_with_the_error(rig: Rig) -> None:
+    """What the service does for a job it resumed: the deliverer finds the message from `delivery` alone."""
+    earlier = await rig.front.client.chat_postMessage(channel="C0OLD", text="`/improv C F` Queued")
+    posts = len(rig.slack.of("chat.postMessage"))
+    record = JobRecord(id=uuid.uuid4().hex, share_token=uuid.uuid4().hex, platform="slack", user_id="slack:U0OLD",
+                       channel="C0OLD", command="/improv C F", request="{}", status="failed", stage="failed",
+                       error="the model worker crashed (exit code -9) while making this; please try again",
+                       delivery={"channel": "C0OLD", "user": "U0OLD", "ts": earlier["ts"]})
+    await rig.service.store.add(record)
+    view = await rig.service.view(record.id)
+    assert view is not None
+    await rig.front.deliver(view)
+    update = rig.slack.of("chat.update")[-1]
+    assert update.params["ts"] == earlier["ts"] and update.params["channel"] == "C0OLD"
+    assert "Failed: the model worker crashed" in update.params["text"]
+    assert len(rig.slack.of("chat.postMessage")) == posts

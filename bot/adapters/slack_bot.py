@@ -127,7 +127,7 @@ class SlackFrontEnd:
             response = await self.client.chat_postMessage(channel=delivery["channel"], text=text)
             delivery["ts"] = str(response["ts"])
             # Service has no setter for delivery; the store is the one place it lives.
-            await self.service.store.update(view.id, delivery=delivery)
+            await self.service.set_delivery(view.id, delivery)
             self._shown[view.id] = text
             return delivery["ts"]
 
@@ -139,7 +139,7 @@ class SlackFrontEnd:
                 path = self.service.artifact(view.id, out[key])
                 if path is None:
                     continue
-                data = path.read_bytes()
+                data = await asyncio.to_thread(Path.read_bytes, path)
                 title = f"Melody {n} ({what})" if len(view.outputs) > 1 else f"Melody ({what})"
                 uploads.append({"content": data, "filename": path.name, "title": title})
         if uploads:
