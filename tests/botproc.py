@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
 # Inherited settings that would change what the bot under test does.
 _SCRUB = ("TUNESMITH_", "SHARE_BASE_URL", "DISCORD_", "SLACK_")
+# A traceback through bot/__main__.py means main() raised (a worker's traceback never passes through it).
+_CRASHED_IN_MAIN = f'File "{REPO / "bot" / "__main__.py"}", line'
 
 
 def free_port() -> int:
@@ -59,6 +61,14 @@ class BotProcess:
     def log(self) -> str:
         """Everything the bot (and its workers) printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the log without the per-request access lines, for failure messages."""
+        return "\n".join(line for line in self.log().splitlines() if "aiohttp.access" not in line)[-chars:]
+
+    def failed_worker_starts(self) -> int:
+        """How often a model worker died during warm-up (the bot retries every few seconds, forever)."""
+        return self.log().count("did not start")
 
     def worker_pids(self) -> list[int]:
         """PIDs of the bot's `generation.worker` children (read from /proc; psutil is not installed)."""
@@ -117,13 +127,16 @@ def start_bot(data_dir: Path, env: Mapping[str, str] | None = None, *, port: int
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the bot exited with {proc.returncode}:\n{bot.log()[-4000:]}")
+            raise RuntimeError(f"the bot exited with {proc.returncode}:\n{bot.log_tail(4000)}")
+        if _CRASHED_IN_MAIN in bot.log():  # a start-up error that left the process hanging instead of exiting
+            bot.stop(kill=True)
+            raise RuntimeError(f"the bot crashed at start-up but did not exit:\n{bot.log_tail(4000)}")
         with contextlib.suppress(OSError):
             if get_json(f"{bot.url}/healthz", timeout=1.0)[0] == 200:
                 return bot
         time.sleep(0.2)
     bot.stop(kill=True)
-    raise RuntimeError(f"the bot did not answer /healthz within {timeout:.0f} s:\n{bot.log()[-4000:]}")
+    raise RuntimeError(f"the bot did not answer /healthz within {timeout:.0f} s:\n{bot.log_tail(4000)}")
 
 
 # --- sync HTTP (urllib) ---------------------------------------------------------------------------------
@@ -188,6 +201,8 @@ def wait_for_job(bot: BotProcess, job_id: str, timeout: float = 90.0, interval: 
         status, view = get_json(f"{bot.url}/api/jobs/{job_id}")
         if status == 200 and view["status"] in ("done", "failed"):
             return dict(view)
+        if bot.failed_worker_starts() >= 2:  # not a hiccup: no job will ever run
+            raise TimeoutError(f"job {job_id} can never run, the model worker fails to start: {view}")
         time.sleep(interval)
     raise TimeoutError(f"job {job_id} unfinished after {timeout:.0f} s: {view}")
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 API = "/api/v10"
 DISCORD_EPOCH_MS = 1420070400000
@@ -89,7 +89,7 @@ class DiscordStandIn:
             web.get("/gateway", self._gateway),
             web.get(API + "/gateway/bot", self._gateway_bot),
             web.get(API + "/gateway", self._gateway_bot),
-            web.get(API + "/users/@me", lambda r: web.json_response(self.bot_user)),
+            web.get(API + "/users/@me", self._me),
             web.get(API + "/oauth2/applications/@me", self._app_info),
             web.get(API + "/applications/{app}/commands", self._get_commands),
             web.put(API + "/applications/{app}/commands", self._put_commands),
@@ -211,23 +211,26 @@ class DiscordStandIn:
 
     # --- REST ---------------------------------------------------------------------------------------
     async def _gateway_bot(self, request: web.Request) -> web.Response:
-        return web.json_response({"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1, "session_start_limit": {
+        return _json({"url": f"ws://127.0.0.1:{self.port}/gateway", "shards": 1, "session_start_limit": {
             "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})
 
+    async def _me(self, request: web.Request) -> web.Response:
+        return _json(self.bot_user)
+
     async def _app_info(self, request: web.Request) -> web.Response:
-        return web.json_response({"id": self.application_id, "name": "Tunesmith", "description": "", "icon": None,
+        return _json({"id": self.application_id, "name": "Tunesmith", "description": "", "icon": None,
                                   "bot_public": True, "bot_require_code_grant": False, "owner": _user("1", "owner"),
                                   "verify_key": "00", "flags": 0})
 
     async def _get_commands(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.commands.values()))
+        return _json(list(self.commands.values()))
 
     async def _put_commands(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.commands = {c["name"]: {"id": self.snowflake(), "application_id": self.application_id, "version": "1",
                                      "type": 1, "default_member_permissions": None, **c} for c in body}
         await self._note(Call("PUT", request.path[len(API):], {"commands": body}))
-        return web.json_response(list(self.commands.values()))
+        return _json(list(self.commands.values()))
 
     async def _attachment(self, request: web.Request) -> web.Response:
         self.downloads.append(request.path)
@@ -240,7 +243,7 @@ class DiscordStandIn:
         await self._note(Call(request.method, path, body, files))
         parts = path.strip("/").split("/")
         if request.method == "POST" and path.endswith("/callback"):  # /interactions/{id}/{token}/callback
-            return web.json_response({"interaction": {
+            return _json({"interaction": {
                 "id": parts[1], "type": 2, "response_message_loading": body.get("type") == 5,
                 "response_message_ephemeral": bool(int((body.get("data") or {}).get("flags") or 0) & EPHEMERAL)},
                 "resource": {"type": body.get("type")}})
@@ -248,8 +251,8 @@ class DiscordStandIn:
             return web.Response(status=204)
         if parts[0] == "webhooks" or (parts[0] == "channels" and request.method == "POST"):
             channel = parts[1] if parts[0] == "channels" else self._channels.get(parts[2], "0")
-            return web.json_response(self._message(channel, body, files))
-        return web.json_response({"message": f"the stand-in has no {request.method} {path}", "code": 0}, status=404)
+            return _json(self._message(channel, body, files))
+        return _json({"message": f"the stand-in has no {request.method} {path}", "code": 0}, status=404)
 
     def _message(self, channel_id: str, body: dict[str, Any], files: list[tuple[str, bytes]]) -> dict[str, Any]:
         now = datetime.datetime.now(datetime.UTC).isoformat()
@@ -277,14 +280,21 @@ async def _read_body(request: web.Request) -> tuple[dict[str, Any], list[tuple[s
         files = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue
             if part.name == "payload_json":
-                body = json.loads(await part.text())  # type: ignore[union-attr]
+                body = json.loads(await part.text())
             else:
-                files.append((part.filename or "", bytes(await part.read())))  # type: ignore[union-attr]
+                files.append((part.filename or "", bytes(await part.read())))
         return body, files
     if request.can_read_body:
         return await request.json(), []
     return {}, []
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    """JSON with the bare content type discord.py checks for (aiohttp's json_response adds a charset)."""
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
 
 
 def _user(user_id: str, name: str, *, bot: bool = False) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from botproc import (
 COMMAND = "/improv C G Am F primer:60"
 PNG = b"\x89PNG\r\n\x1a\n"
 GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
-FIRST_JOB_S = 120.0  # the first job of a bot waits for its worker to warm up
+FIRST_JOB_S = 90.0  # the first job of a bot waits for its worker to warm up
 
 
 def finished(bot: BotProcess, job_id: str, timeout: float = FIRST_JOB_S) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def finished(bot: BotProcess, job_id: str, timeout: float = FIRST_JOB_S) -> dict
     try:
         return wait_for_job(bot, job_id, timeout=timeout)
     except TimeoutError as e:
-        pytest.fail(f"{e}\nbot log tail:\n{bot.log()[-3000:]}")
+        pytest.fail(f"{e}\nbot log tail:\n{bot.log_tail()}")
 
 
 def midi_bytes(notes: list[tuple[int, float, float]], *, drum: bool = False) -> bytes:
@@ -133,6 +133,14 @@ def test_bad_chord_is_400_naming_the_token_with_a_pointer(bot: BotProcess) -> No
     assert body["pointer"] == "/improv C H7\n          ^^"
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: CommandError.pointer() uses text.find(token), "
+                   "so the caret lands on an earlier token containing the same letters (the 'm7' inside 'Am7')")
+def test_pointer_marks_the_bad_token_not_an_earlier_lookalike(bot: BotProcess) -> None:
+    status, body = post_command(bot, "/improv Am7 m7", user="api-user")
+    assert status == 400 and body["token"] == "m7"
+    assert body["pointer"] == "/improv Am7 m7\n            ^^", body["pointer"]
+
+
 def test_unknown_job_is_404(bot: BotProcess) -> None:
     status, body = get_json(f"{bot.url}/api/jobs/no-such-job")
     assert status == 404 and "error" in body
@@ -171,8 +179,8 @@ def test_one_note_midi_primer_starts_the_melody(bot: BotProcess) -> None:
     assert (first.pitch, first.start) == (64, 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bot/web/app.py picks 429 when the refusal text contains 'queue', "
-                   "'limit' or 'already' - here from the file name")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: bot/web/app.py picks 429 when the refusal "
+                   "text contains 'queue', 'limit' or 'already' - here from the file name")
 def test_attachment_named_queue_is_still_a_400(bot: BotProcess) -> None:
     """A bad attachment is the user's input problem (400), whatever the file is called."""
     status, body = post_multipart(bot, "/improv C G Am F", ("queue.txt", b"hello"), user="attach")
@@ -185,9 +193,10 @@ def test_worker_crash_fails_the_job_and_the_next_job_succeeds(bot: BotProcess) -
     status, body = post_command(bot, "/improv C G Am F bars:16 outputs:4", user="crash")  # ~5 s of rendering
     assert status == 202, body
     deadline = time.monotonic() + 60
-    while get_json(f"{bot.url}/api/jobs/{body['job_id']}")[1]["status"] != "running":
+    while (view := get_json(f"{bot.url}/api/jobs/{body['job_id']}")[1])["status"] == "queued":
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.05)
+    assert view["status"] == "running", view
     workers = bot.worker_pids()
     assert len(workers) == 1, workers
     os.kill(workers[0], signal.SIGKILL)
@@ -245,7 +254,8 @@ def test_killed_bot_resumes_every_unfinished_job(tmp_path: Path) -> None:
             jobs.append(body["job_id"])
         deadline = time.monotonic() + FIRST_JOB_S
         while get_json(f"{first.url}/api/jobs/{jobs[0]}")[1]["status"] == "queued":
-            assert time.monotonic() < deadline, f"the first job never started:\n{first.log()[-3000:]}"
+            never = time.monotonic() > deadline or first.failed_worker_starts() >= 2
+            assert not never, f"the first job never started:\n{first.log_tail()}"
             time.sleep(0.05)
     finally:
         first.stop(kill=True)
@@ -257,8 +267,9 @@ def test_killed_bot_resumes_every_unfinished_job(tmp_path: Path) -> None:
               status="queued")
 
     with start_bot(data, GENEROUS) as second:
-        for job_id in jobs:
-            final = finished(second, job_id)
+        # Resumed in the order they came: once the last is done, the others must be (a lost one never is).
+        for job_id, timeout in zip(jobs[::-1], (FIRST_JOB_S, 5, 5), strict=True):
+            final = finished(second, job_id, timeout=timeout)
             assert final["status"] == "done", final
             status, audio = get_bytes(final["outputs"][0]["audio_url"])
             assert status == 200 and audio.startswith(b"OggS")
@@ -266,8 +277,9 @@ def test_killed_bot_resumes_every_unfinished_job(tmp_path: Path) -> None:
         assert corrupt["status"] == "failed" and "could not resume" in corrupt["error"], corrupt
 
 
-@pytest.mark.xfail(strict=True, reason="bug: GenerationRequest.from_json raises AttributeError on JSON that is "
-                   "not an object; Service._recover does not catch it and the bot exits at start-up")
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason="bug: GenerationRequest.from_json raises "
+                   "AttributeError on JSON that is not an object; Service._recover does not catch it, start-up "
+                   "fails, and the process then hangs instead of exiting")
 def test_bot_starts_despite_a_row_whose_request_is_a_json_list(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with start_bot(data, {"TUNESMITH_WORKERS": "0"}) as bot:

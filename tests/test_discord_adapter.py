@@ -4,17 +4,18 @@ the real Service on SQLite, one real worker process (model + FluidSynth)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import io
 import os
 import shutil
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pretty_midi
 import pytest
+from blockbuster import blockbuster_ctx
 from discord_standin import Call, DiscordStandIn, SentInteraction
 
 from bot.adapters.discord_bot import DiscordFrontEnd
@@ -24,57 +25,48 @@ from bot.settings import Settings
 from bot.store import JobStore
 from generation.jobs.embedded import EmbeddedQueue
 
-pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None,
-                                reason="fluidsynth binary not on PATH (apt-get install fluidsynth)")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth binary not on PATH (apt-get install "
+                       "fluidsynth)"),
+    pytest.mark.asyncio(loop_scope="module"),  # one loop for the module-scoped worker-backed service
+]
 
-T = TypeVar("T")
-JOB_WAIT_S = 90.0  # first job includes the worker's start-up (~8-15 s on a busy 2-core machine)
+JOB_WAIT_S = 90.0  # the first job includes the worker's start-up (~8-15 s on a busy 2-core machine)
 
 
 @dataclasses.dataclass
 class Env:
-    runner: asyncio.Runner
     standin: DiscordStandIn
     service: Service
     front: DiscordFrontEnd
 
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.runner.run(coro)
-
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    """One event loop, stand-in, service and worker for the module (the worker starts once)."""
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+    """One stand-in, service and worker for the module (the worker starts once)."""
     data = tmp_path_factory.mktemp("discord")
-    runner = asyncio.Runner()
-
-    async def up() -> Env:
+    async with contextlib.AsyncExitStack() as stack:
         standin = DiscordStandIn()
         await standin.start()
+        stack.push_async_callback(standin.stop)
         settings = Settings(data_dir=data, discord_token=standin.token, discord_api_base=standin.api_base,
                             share_base_url="https://tunesmith.test")
         service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=60))
         await service.start()
+        stack.push_async_callback(service.stop)
         front = DiscordFrontEnd(settings, service)
+        stack.push_async_callback(front.close)
         await front.start()
         await asyncio.wait_for(standin.identified.wait(), 30)
-        return Env(runner, standin, service, front)
-
-    async def down(e: Env) -> None:
-        await e.front.close()
-        await e.service.stop()
-        await e.standin.stop()
-
-    e = runner.run(up())
-    try:
-        yield e
-    finally:
-        runner.run(down(e))
-        runner.close()
+        yield Env(standin, service, front)
 
 
-def _is(sent: SentInteraction, method: str, suffix: str) -> Any:
+def _is(sent: SentInteraction, method: str, suffix: str) -> Callable[[Call], bool]:
     return lambda c: c.method == method and f"/{sent.token}" in c.path and c.path.endswith(suffix)
+
+
+def _is_path(method: str, path: str) -> Callable[[Call], bool]:
+    return lambda c: c.method == method and c.path == path
 
 
 async def _finished(standin: DiscordStandIn, sent: SentInteraction) -> Call:
@@ -84,20 +76,19 @@ async def _finished(standin: DiscordStandIn, sent: SentInteraction) -> Call:
 
 
 @pytest.fixture(scope="module")
-def improv(env: Env) -> tuple[SentInteraction, list[Call]]:
+async def improv(env: Env) -> tuple[SentInteraction, list[Call]]:
     """`/improv C G Am F primer:60`, run to the end; the interaction and every call made for it."""
-
-    async def go() -> tuple[SentInteraction, list[Call]]:
+    with blockbuster_ctx(scanned_modules=["bot"]):  # the adapter never blocks the loop (file reads included)
         sent = await env.standin.slash("improv", {"chords": "C G Am F", "primer": "60"}, user_id="1001")
         await _finished(env.standin, sent)
-        return sent, env.standin.calls_for(sent)
-
-    return env.run(go())
+    return sent, env.standin.calls_for(sent)
 
 
-def test_improv_defers_shows_progress_then_the_three_files(env: Env, improv: tuple[SentInteraction, list[Call]]
-                                                           ) -> None:
-    sent, calls = improv
+Improv = tuple[SentInteraction, list[Call]]
+
+
+async def test_improv_defers_shows_progress_then_the_three_files(improv: Improv) -> None:
+    _, calls = improv
     assert calls[0].path.endswith("/callback") and calls[0].body["type"] == 5  # deferred before anything else
     edits = [c for c in calls if c.method == "PATCH"]
     final = edits[-1]
@@ -116,98 +107,88 @@ def test_improv_defers_shows_progress_then_the_three_files(env: Env, improv: tup
     assert midi.get_end_time() == pytest.approx(8.0, abs=0.05)  # 4 chords x 16 steps at 120 qpm
 
 
-def test_stale_token_posts_the_result_in_the_channel(env: Env, improv: tuple[SentInteraction, list[Call]]) -> None:
+async def test_stale_token_posts_the_result_in_the_channel(env: Env, improv: Improv) -> None:
     sent, calls = improv
     token = calls[-1].content.split("/s/")[1].split()[0]
 
-    async def go() -> Call:
-        view = await env.service.view_by_share_token(token)
-        assert view is not None and view.status == "done"
-        old = dataclasses.replace(view, delivery={**view.delivery, "created": time.time() - 15 * 60})
-        await env.front.deliver(old)  # as for a job resumed after a restart, long after the command
-        return await env.standin.wait_for(lambda c: c.method == "POST" and c.path == f"/channels/{sent.channel_id}"
-                                          "/messages", timeout=10)
-
-    post = env.run(go())
+    view = await env.service.view_by_share_token(token)
+    assert view is not None and view.status == "done"
+    old = dataclasses.replace(view, delivery={**view.delivery, "created": time.time() - 15 * 60})
+    await env.front.deliver(old)  # as for a job resumed after a restart, long after the command
+    post = await env.standin.wait_for(_is_path("POST", f"/channels/{sent.channel_id}/messages"), timeout=10)
     assert "https://tunesmith.test/s/" in post.content
     assert sorted(Path(n).suffix for n, _ in post.files) == [".mid", ".ogg", ".png"]
 
 
-def test_bad_chord_is_answered_privately_and_starts_nothing(env: Env) -> None:
-    async def go() -> Call:
-        sent = await env.standin.slash("improv", {"chords": "C H7"}, user_id="1002")
-        return await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
+async def test_resumed_job_with_a_live_token_answers_by_follow_up(env: Env, improv: Improv) -> None:
+    sent, calls = improv
+    token = calls[-1].content.split("/s/")[1].split()[0]
 
-    reply = env.run(go())
+    view = await env.service.view_by_share_token(token)
+    assert view is not None
+    await env.front.deliver(view)  # the bot restarted: the interaction object is gone, its token is not
+    follow_up = await env.standin.wait_for(_is(sent, "POST", f"/{sent.token}"), timeout=10)
+    assert "https://tunesmith.test/s/" in follow_up.content and not follow_up.ephemeral
+    assert sorted(Path(n).suffix for n, _ in follow_up.files) == [".mid", ".ogg", ".png"]
+
+
+async def test_bad_chord_is_answered_privately_and_starts_nothing(env: Env) -> None:
+    sent = await env.standin.slash("improv", {"chords": "C H7"}, user_id="1002")
+    reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.path.endswith("/callback") and reply.body["type"] == 4 and reply.ephemeral
     assert "'H7'" in reply.content and "Accepted:" in reply.content
-    assert "/improv C H7\n     ^^" in reply.content  # the caret under the bad chord
-    assert env.run(env.service.store.count_since("1002", 0)) == 0
+    assert "/improv C H7\n" + " " * len("/improv C ") + "^^\n" in reply.content  # the caret under the bad chord
+    assert await env.service.store.count_since("1002", 0) == 0
 
 
-def test_attachment_that_is_not_midi_is_refused_privately(env: Env) -> None:
-    async def go() -> Call:
-        sent = await env.standin.slash("improv", {"chords": "C G"}, user_id="1003",
-                                       attachments={"midi": ("notes.txt", b"C D E F G, not a MIDI file\n" * 20)})
-        return await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path and c.ephemeral, timeout=10)
-
-    reply = env.run(go())
+async def test_attachment_that_is_not_midi_is_refused_privately(env: Env) -> None:
+    sent = await env.standin.slash("improv", {"chords": "C G"}, user_id="1003",
+                                   attachments={"midi": ("notes.txt", b"C D E F G, not a MIDI file\n" * 20)})
+    reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path and c.ephemeral, timeout=10)
     assert "not a MIDI file" in reply.content and "notes.txt" in reply.content
-    assert env.run(env.service.store.count_since("1003", 0)) == 0
+    assert await env.service.store.count_since("1003", 0) == 0
 
 
-def test_huge_attachment_is_refused_without_downloading_it(env: Env) -> None:
-    async def go() -> Call:
-        sent = await env.standin.slash("improv", {"chords": "C G"}, user_id="1004",
-                                       attachments={"midi": ("noise.mid", os.urandom(10 * 2**20))})
-        return await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
-
-    reply = env.run(go())
+async def test_huge_attachment_is_refused_without_downloading_it(env: Env) -> None:
+    sent = await env.standin.slash("improv", {"chords": "C G"}, user_id="1004",
+                                   attachments={"midi": ("noise.mid", os.urandom(10 * 2**20))})
+    reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.ephemeral and "10.5 MB" in reply.content and "at most 1.0 MB" in reply.content
     assert not any("noise.mid" in d for d in env.standin.downloads)
-    assert env.run(env.service.store.count_since("1004", 0)) == 0
+    assert await env.service.store.count_since("1004", 0) == 0
 
 
-def test_midi_attachment_is_the_primer(env: Env, tmp_path: Path) -> None:
+async def test_midi_attachment_is_the_primer(env: Env, tmp_path: Path) -> None:
     primer = pretty_midi.PrettyMIDI(initial_tempo=120)
     lead = pretty_midi.Instrument(0)
     lead.notes = [pretty_midi.Note(100, 64, 0.0, 0.5), pretty_midi.Note(100, 67, 0.5, 1.0)]
     primer.instruments.append(lead)
     primer.write(str(tmp_path / "riff.mid"))
 
-    async def go() -> Call:
-        sent = await env.standin.slash("improv", {"chords": "C G", "seed": 7}, user_id="1005",
-                                       attachments={"midi": ("riff.mid", (tmp_path / "riff.mid").read_bytes())})
-        return await _finished(env.standin, sent)
-
-    final = env.run(go())
+    sent = await env.standin.slash("improv", {"chords": "C G", "seed": 7}, user_id="1005",
+                                   attachments={"midi": ("riff.mid", (tmp_path / "riff.mid").read_bytes())})
+    final = await _finished(env.standin, sent)
     midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
     melody = next(i for i in midi.instruments if i.name == "Melody")
     assert [n.pitch for n in melody.notes[:2]] == [64, 67]
     assert melody.notes[0].start == pytest.approx(0.0) and melody.notes[1].start == pytest.approx(0.5)
 
 
-def test_help_shows_the_grammar_help(env: Env) -> None:
-    async def go() -> Call:
-        sent = await env.standin.slash("help", {})
-        return await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
-
-    reply = env.run(go())
+async def test_help_shows_the_grammar_help(env: Env) -> None:
+    sent = await env.standin.slash("help", {})
+    reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.body["type"] == 4 and help_text() in reply.content
 
 
-def test_chord_autocomplete_completes_the_last_chord(env: Env) -> None:
-    async def go() -> Call:
-        sent = await env.standin.autocomplete("improv", {"chords": "C G A"}, focused="chords")
-        return await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
-
-    reply = env.run(go())
+async def test_chord_autocomplete_completes_the_last_chord(env: Env) -> None:
+    sent = await env.standin.autocomplete("improv", {"chords": "C G A"}, focused="chords")
+    reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.body["type"] == 8
     values = [c["value"] for c in reply.body["data"]["choices"]]
     assert values[:3] == ["C G A", "C G Am", "C G A7"] and len(values) <= 25
 
 
-def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
+async def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
     synced = {o["name"]: o for o in env.standin.commands["improv"]["options"]}
     for option in OPTIONS:
         slash = synced["render_chords" if option.name == "chords" else option.name]

@@ -28,6 +28,7 @@ PLATFORM = "discord"
 TOKEN_TTL_S = 14 * 60  # interaction tokens live 15 minutes; after that, post in the channel
 MAX_FILES = 10  # attachments per Discord message
 MAX_CONTENT = 2000  # characters per Discord message
+UPLOAD_LIMIT = 10 * 2**20  # bytes per message where no interaction says otherwise (Discord's default)
 _RANK = {"queued": 0, "generating": 1, "rendering": 2, "done": 3, "failed": 3}  # never show an older stage
 _PARAM = {"chords": "render_chords"}  # grammar option -> slash option, where the chord list took the name
 _OOPS = "Something went wrong on our side; please try again in a moment."
@@ -78,6 +79,7 @@ class DiscordFrontEnd:
         self._live: dict[str, discord.Interaction] = {}  # interaction id -> interaction, while its job runs
         self._latest: dict[str, JobView] = {}  # job id -> newest view not yet shown
         self._rank: dict[str, int] = {}  # job id -> stage rank last accepted
+        self._shown: dict[str, str] = {}  # job id -> progress text the reply shows now
         self._senders: dict[str, asyncio.Task[None]] = {}  # job id -> the task showing its views in order
         self._saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
         service.register_deliverer(PLATFORM, self.deliver)
@@ -172,26 +174,29 @@ class DiscordFrontEnd:
         interaction = self._live.get(str(d.get("interaction_id", "")))
         fresh = time.time() - float(d.get("created", 0)) < TOKEN_TTL_S
         if not view.finished:
-            if interaction is not None and fresh:
-                await interaction.edit_original_response(content=_clip(f"{_code(view.command)}\n"
-                                                                      f"{view.progress_text()}"))
+            text = _clip(f"{_code(view.command)}\n{view.progress_text()}")
+            if interaction is not None and fresh and self._shown.get(view.id) != text:
+                await interaction.edit_original_response(content=text)
+                self._shown[view.id] = text
             return
         self._live.pop(str(d.get("interaction_id", "")), None)
         self._rank.pop(view.id, None)
-        limit = interaction.filesize_limit if interaction is not None else 10 * 1024 * 1024
+        self._shown.pop(view.id, None)
+        limit = int(getattr(interaction, "filesize_limit", UPLOAD_LIMIT))  # the guild's limit (discord.py >= 2.5)
         content = result_text(view)
         if fresh and d.get("token"):
             try:
+                files = await asyncio.to_thread(self._files, view, limit)
                 if interaction is not None:
-                    await interaction.edit_original_response(content=content, attachments=self._files(view, limit))
+                    await interaction.edit_original_response(content=content, attachments=files)
                 else:  # resumed after a restart: the first follow-up takes the place of "thinking..."
                     webhook = discord.Webhook.partial(int(d["application_id"]), str(d["token"]), client=self.client)
-                    await webhook.send(content, files=self._files(view, limit))
+                    await webhook.send(content, files=files)
                 return
             except discord.HTTPException as e:  # e.g. the reply was deleted; fall back to the channel
                 log.warning("editing the reply for job %s failed (%s); posting in the channel", view.id, e)
         channel = self.client.get_partial_messageable(int(d["channel_id"]))
-        await channel.send(content, files=self._files(view, limit))
+        await channel.send(content, files=await asyncio.to_thread(self._files, view, limit))
 
     def _files(self, view: JobView, limit: int) -> list[discord.File]:
         """Audio first (it plays inline), then MIDI, then piano rolls, within Discord's count and size limits."""
