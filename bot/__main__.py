@@ -21,7 +21,11 @@ log = logging.getLogger("bot")
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     queue = EmbeddedQueue(workers=settings.workers, job_timeout_s=settings.job_timeout_s)
     service = Service(settings, JobStore(settings.data_dir / "jobs.sqlite3"), queue)
-    await service.start()
+    try:
+        await service.start()
+    except BaseException:
+        await service.stop()  # close the database thread too, so a failed start exits instead of hanging
+        raise
     routes: list[web.RouteDef] = []
     closers = []
     if settings.slack_bot_token and settings.slack_signing_secret:

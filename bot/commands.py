@@ -14,7 +14,7 @@ from typing import Any
 from generation.errors import InputError
 from generation.models.improv.config import CONFIGS
 from generation.models.improv.encoding import encode_chords
-from generation.music.chords import ChordError, parse_chord
+from generation.music.chords import ChordError, normalise_figure, parse_chord
 from generation.music.primer import parse_primer_melody
 from generation.request import GenerationRequest
 
@@ -24,16 +24,16 @@ MAX_BARS = 64
 class CommandError(InputError):
     """A command we cannot run; the message points at the bad token and says what is allowed."""
 
-    def __init__(self, text: str, token: str, reason: str) -> None:
+    def __init__(self, text: str, token: str, reason: str, column: int | None = None) -> None:
         self.text, self.token, self.reason = text, token, reason
+        self.column = column if column is not None else (text.find(token) if token else -1)
         super().__init__(reason)
 
     def pointer(self) -> str:
         """The command with a caret line under the bad token (for monospace displays)."""
-        col = self.text.find(self.token) if self.token else -1
-        if col < 0:
+        if self.column < 0:
             return self.text
-        return f"{self.text}\n{' ' * col}{'^' * max(1, len(self.token))}"
+        return f"{self.text}\n{' ' * self.column}{'^' * max(1, len(self.token))}"
 
 
 @dataclass(frozen=True)
@@ -126,13 +126,14 @@ class ParsedCommand:
 
 
 def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None = None,
-                  default_seed: int = 0) -> ParsedCommand:
+                  default_seed: int = 0, installed: frozenset[str] | None = None) -> ParsedCommand:
     """Parse one command line.
 
     Args:
         text: what the user typed, e.g. "/improv C G Am F primer:60".
         primer_from_attachment: melody events read from an attached MIDI (wins over primer:).
         default_seed: used when the user gives no seed: (the caller draws a random one).
+        installed: configs with a trained model on this bot (None: do not check).
 
     Raises:
         CommandError: with the bad token and what is allowed.
@@ -142,6 +143,7 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
         tokens = shlex.split(stripped)
     except ValueError:
         raise CommandError(stripped, "", "unbalanced quotes in the command") from None
+    columns = _columns(stripped, tokens)
     if not tokens:
         raise CommandError(stripped, "", "empty command; try /help")
     name = tokens[0].lstrip("/").lower()
@@ -152,46 +154,54 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
         return ParsedCommand("help", None)
 
     values: dict[str, Any] = {}
-    chord_tokens: list[str] = []
-    for tok in tokens[1:]:
+    chord_tokens: list[tuple[str, int]] = []
+    for tok, col in zip(tokens[1:], columns[1:], strict=True):
         match = _OPTION_TOKEN.match(tok)
         if match:
             key, raw = match.group(1), match.group(2)
             option = OPTION_BY_NAME.get(key)
             if option is None:
                 raise CommandError(stripped, tok, f"unknown option {key!r}; options: "
-                                   + ", ".join(o.name for o in OPTIONS))
+                                   + ", ".join(o.name for o in OPTIONS), col)
             if key in values:
-                raise CommandError(stripped, tok, f"option {key!r} is given twice")
+                raise CommandError(stripped, tok, f"option {key!r} is given twice", col)
             try:
                 values[key] = option.parse(raw)
             except (ValueError, InputError) as e:
                 reason = str(e).rstrip(".") if isinstance(e, InputError) else f"{key}: {e}"
-                raise CommandError(stripped, tok, f"{reason}. Allowed: {option.allowed}.") from None
+                raise CommandError(stripped, tok, f"{reason}. Allowed: {option.allowed}.", col) from None
         else:
-            chord_tokens.append(tok)
-    chords = _chords(stripped, chord_tokens)
+            chord_tokens.append((tok, col))
+    chords, chord_columns = _chords(stripped, chord_tokens)
     if "bars" in values and "steps_per_chord" in values:
         raise CommandError(stripped, "bars:", "give bars: or steps_per_chord:, not both")
     config = values.get("config", OPTION_BY_NAME["config"].default)
+    if installed is not None and config not in installed:
+        col = next((c for t, c in zip(tokens, columns, strict=True) if t.startswith("config:")), -1)
+        raise CommandError(stripped, f"config:{config}", f"{config} is not installed on this bot; available: "
+                           + ", ".join(sorted(installed)), col)
     steps_per_chord = values.get("steps_per_chord", 16)
-    if "bars" in values:  # one chord per bar, the progression repeated (or cut) to fill the bars
-        bars = values["bars"]
-        chords = [chords[i % len(chords)] for i in range(bars)]
     try:
         encode_chords([parse_chord(c) for c in chords], CONFIGS[config])
     except ChordError as e:
-        raise CommandError(stripped, e.token, str(e)) from None
+        bad = next((i for i, c in enumerate(chords) if c == normalise_figure(e.token)), None)
+        raise CommandError(stripped, e.token, str(e), chord_columns[bad] if bad is not None else None) from None
+    if "bars" in values:  # one chord per bar, the progression repeated (or cut) to fill the bars
+        bars = values["bars"]
+        chords = [chords[i % len(chords)] for i in range(bars)]
     primer = primer_from_attachment or values.get("primer", (60,))
     total = len(chords) * steps_per_chord
     if len(primer) >= total:
         raise CommandError(stripped, "primer", f"the primer is {len(primer)} steps but the chords last {total}; "
-                           "add chords or bars, or shorten the primer")
+                           "add chords or bars, or shorten the primer", -1)
     low, high = CONFIGS[config].min_note, CONFIGS[config].max_note - 1
+    primer_token = next(((t, c) for t, c in zip(tokens, columns, strict=True) if t.startswith("primer:")),
+                        ("primer", None))
     for event in primer:
         if event >= 0 and not low <= event <= high:
-            raise CommandError(stripped, str(event), f"primer pitch {event} is outside what {config} plays "
-                               f"({low}-{high}); move it by octaves")
+            where = "the attached MIDI" if primer_from_attachment else "primer"
+            raise CommandError(stripped, primer_token[0], f"{where}: pitch {event} is outside what {config} plays "
+                               f"({low}-{high}); move it by octaves", primer_token[1])
     request = GenerationRequest(
         family="improv",
         config=config,
@@ -207,13 +217,24 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
     return ParsedCommand("improv", request, seed_given="seed" in values)
 
 
-def _chords(text: str, tokens: list[str]) -> list[str]:
-    """Chord tokens -> figures; "C on G" becomes C/G; each figure checked."""
-    joined: list[str] = []
+def _columns(text: str, tokens: list[str]) -> list[int]:
+    """Where each token starts in the text (-1 when quoting changed it), searching left to right."""
+    columns, cursor = [], 0
+    for tok in tokens:
+        col = text.find(tok, cursor)
+        columns.append(col)
+        if col >= 0:
+            cursor = col + len(tok)
+    return columns
+
+
+def _chords(text: str, tokens: list[tuple[str, int]]) -> tuple[list[str], list[int]]:
+    """Chord tokens -> figures and their columns; "C on G" becomes C/G; each figure checked."""
+    joined: list[tuple[str, int]] = []
     i = 0
     while i < len(tokens):
-        if tokens[i].lower() == "on" and joined and i + 1 < len(tokens):
-            joined[-1] = f"{joined[-1]}/{tokens[i + 1]}"
+        if tokens[i][0].lower() == "on" and joined and i + 1 < len(tokens):
+            joined[-1] = (f"{joined[-1][0]}/{tokens[i + 1][0]}", joined[-1][1])
             i += 2
             continue
         joined.append(tokens[i])
@@ -221,10 +242,10 @@ def _chords(text: str, tokens: list[str]) -> list[str]:
     if not joined:
         raise CommandError(text, "", "no chords given; e.g. /improv C G Am F (see /help)")
     figures = []
-    for tok in joined:
+    for tok, col in joined:
         try:
             chord = parse_chord(tok)
         except ChordError as e:
-            raise CommandError(text, tok.split("/")[0] if "/" in tok else tok, str(e)) from None
+            raise CommandError(text, tok, str(e), col) from None
         figures.append(chord.figure or "N.C.")
-    return figures
+    return figures, [col for _, col in joined]

@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.store import JobRecord, JobStore
 from generation.errors import InputError
 from generation.jobs.base import JobEvent, JobQueue
+from generation.models.bundle import installed_configs
 from generation.music.primer import read_primer_midi
 from generation.request import GenerationRequest
 
@@ -33,7 +34,11 @@ _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_-]+(\.(mid|ogg|mp3|wav|png))?")
 
 
 class Refused(InputError):
-    """A well-formed command we will not run now (rate limit, full queue, bad attachment)."""
+    """A well-formed command we will not run: `busy` (rate limit, full queue; try later) or a bad attachment."""
+
+    def __init__(self, message: str, *, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 @dataclass(frozen=True)
@@ -101,11 +106,13 @@ class Service:
         self._lock = asyncio.Lock()  # submit checks (limits) and inserts atomically
         self._delivering: set[asyncio.Task[None]] = set()
         self._job_locks: dict[str, asyncio.Lock] = {}
+        self.installed: frozenset[str] = frozenset()  # configs with a trained model here (read at start)
 
     def register_deliverer(self, platform: str, deliverer: Deliverer) -> None:
         self._deliverers[platform] = deliverer
 
     async def start(self) -> None:
+        self.installed = await asyncio.to_thread(installed_configs)
         await self.store.open()
         await self.queue.start(self._on_event)
         await self._recover()
@@ -131,7 +138,7 @@ class Service:
         """
         primer = await self._attachment_primer(attachment, attachment_name) if attachment is not None else None
         seed = secrets.randbelow(2**31)
-        parsed = parse_command(text, primer_from_attachment=primer, default_seed=seed)
+        parsed = parse_command(text, primer_from_attachment=primer, default_seed=seed, installed=self.installed)
         if parsed.name == "help" or parsed.request is None:
             return Submitted("help", help=help_text())
         async with self._lock:
@@ -173,11 +180,15 @@ class Service:
         return self.artifacts / job_id / name
 
     # --- internals --------------------------------------------------------------------------------------
-    async def _attachment_primer(self, data: bytes, name: str) -> tuple[int, ...]:
+    def check_attachment(self, name: str, size: int) -> None:
+        """Refuse an attachment by its size before anyone downloads it."""
         limit = self.settings.max_attachment_bytes
-        if len(data) > limit:
-            raise Refused(f"the attachment {name or ''} is {len(data) / 1e6:.1f} MB; a MIDI primer may be at most "
+        if size > limit:
+            raise Refused(f"the attachment {name} is {size / 1e6:.1f} MB; a MIDI primer may be at most "
                           f"{limit / 1e6:.1f} MB.")
+
+    async def _attachment_primer(self, data: bytes, name: str) -> tuple[int, ...]:
+        self.check_attachment(name or "", len(data))
         if not data.startswith(b"MThd"):
             raise Refused(f"the attachment {name or ''} is not a MIDI file (.mid); attach a MIDI melody to "
                           "start from, or use primer:60.")
@@ -186,24 +197,28 @@ class Service:
             with tempfile.NamedTemporaryFile(suffix=".mid", delete=False) as f:
                 f.write(data)
             try:
-                return read_primer_midi(Path(f.name))[0]
+                return read_primer_midi(Path(f.name), display_name=name or "the attachment")[0]
             finally:
                 os.unlink(f.name)
 
-        return await asyncio.to_thread(read)
+        try:
+            return await asyncio.to_thread(read)
+        except InputError as e:
+            raise Refused(str(e)) from None
 
     async def _check_limits(self, user_id: str) -> None:
         s = self.settings
         recent = await self.store.count_since(user_id, time.time() - 60)
         if recent >= s.rate_limit_per_minute:
             raise Refused(f"you have started {recent} jobs in the last minute; the limit is "
-                          f"{s.rate_limit_per_minute} per minute. Try again shortly.")
+                          f"{s.rate_limit_per_minute} per minute. Try again shortly.", busy=True)
         active = await self.store.active_for(user_id)
         if active >= s.max_active_per_user:
             raise Refused(f"you already have {active} jobs waiting or running (at most {s.max_active_per_user}); "
-                          "wait for one to finish.")
+                          "wait for one to finish.", busy=True)
         if self.queue.waiting >= s.queue_cap:
-            raise Refused(f"the queue is full ({self.queue.waiting} jobs waiting); try again in a minute.")
+            raise Refused(f"the queue is full ({self.queue.waiting} jobs waiting); try again in a minute.",
+                          busy=True)
 
     async def _on_event(self, event: JobEvent) -> None:
         if event.kind == "started":
@@ -249,7 +264,7 @@ class Service:
         for record in await self.store.unfinished():
             try:
                 request = GenerationRequest.from_json(record.request)
-            except (ValueError, TypeError, KeyError) as e:
+            except Exception as e:  # any unreadable row: report it, never stop the bot from starting
                 await self.store.update(record.id, status="failed", stage="failed",
                                         error=f"the bot restarted and could not resume this job ({e})")
                 await self._publish(record.id)
@@ -274,6 +289,8 @@ class Service:
         try:
             request: dict[str, Any] = json.loads(r.request)
         except ValueError:
+            request = {}
+        if not isinstance(request, dict):
             request = {}
         return JobView(
             id=r.id, status=r.status, stage=r.stage,

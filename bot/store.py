@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress TEXT NOT NULL DEFAULT '{}',
     result TEXT NOT NULL DEFAULT '{}',
     error TEXT NOT NULL DEFAULT '',
-    delivery TEXT NOT NULL DEFAULT '{}',  -- what the front end needs to reply later (no secrets)
+    delivery TEXT NOT NULL DEFAULT '{}',  -- how to reply later (may hold a short-lived interaction token)
     created REAL NOT NULL,
     updated REAL NOT NULL
 );

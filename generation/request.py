@@ -53,6 +53,8 @@ class GenerationRequest:
     @classmethod
     def from_json(cls, text: str) -> GenerationRequest:
         data: dict[str, Any] = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a generation request is a JSON object")
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
         data["chords"] = tuple(data["chords"])

@@ -133,8 +133,6 @@ def test_bad_chord_is_400_naming_the_token_with_a_pointer(bot: BotProcess) -> No
     assert body["pointer"] == "/improv C H7\n          ^^"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: CommandError.pointer() uses text.find(token), "
-                   "so the caret lands on an earlier token containing the same letters (the 'm7' inside 'Am7')")
 def test_pointer_marks_the_bad_token_not_an_earlier_lookalike(bot: BotProcess) -> None:
     status, body = post_command(bot, "/improv Am7 m7", user="api-user")
     assert status == 400 and body["token"] == "m7"
@@ -179,8 +177,6 @@ def test_one_note_midi_primer_starts_the_melody(bot: BotProcess) -> None:
     assert (first.pitch, first.start) == (64, 0.0)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: bot/web/app.py picks 429 when the refusal "
-                   "text contains 'queue', 'limit' or 'already' - here from the file name")
 def test_attachment_named_queue_is_still_a_400(bot: BotProcess) -> None:
     """A bad attachment is the user's input problem (400), whatever the file is called."""
     status, body = post_multipart(bot, "/improv C G Am F", ("queue.txt", b"hello"), user="attach")
@@ -277,9 +273,6 @@ def test_killed_bot_resumes_every_unfinished_job(tmp_path: Path) -> None:
         assert corrupt["status"] == "failed" and "could not resume" in corrupt["error"], corrupt
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason="bug: GenerationRequest.from_json raises "
-                   "AttributeError on JSON that is not an object; Service._recover does not catch it, start-up "
-                   "fails, and the process then hangs instead of exiting")
 def test_bot_starts_despite_a_row_whose_request_is_a_json_list(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with start_bot(data, {"TUNESMITH_WORKERS": "0"}) as bot:

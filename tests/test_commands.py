@@ -49,7 +49,7 @@ def test_steps_per_chord_and_quoted_primer() -> None:
         ("/improv C G foo:1", "foo:1", ["unknown option", "config"]),
         ("/improv C G config:jazz", "config:jazz", ["basic_improv", "chord_pitches_improv"]),
         ("/improv C primer:[60,500]", "primer:[60,500]", ["'500'", "0-127"]),
-        ("/improv C primer:30", "30", ["outside", "48-83"]),
+        ("/improv C7 G7 primer:30", "primer:30", ["outside", "48-83"]),
         ("/improv C G bars:4 steps_per_chord:8", "bars:", ["not both"]),
         ("/improv", "", ["no chords"]),
         ("/jazz C", "/jazz", ["unknown command", "/improv"]),

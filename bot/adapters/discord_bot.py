@@ -124,7 +124,7 @@ class DiscordFrontEnd:
         try:
             data = await midi.read() if midi is not None else None
             submitted = await self.service.submit(
-                platform=PLATFORM, user_id=str(interaction.user.id), channel=str(interaction.channel_id or ""),
+                platform=PLATFORM, user_id=f"discord:{interaction.user.id}", channel=str(interaction.channel_id or ""),
                 text=text, attachment=data, attachment_name=midi.filename if midi else "",
                 delivery={"interaction_id": key, "application_id": str(interaction.application_id),
                           "token": interaction.token, "channel_id": str(interaction.channel_id or ""),

@@ -42,7 +42,11 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True, "waiting": request.app[SERVICE].queue.waiting})
+    service = request.app[SERVICE]
+    ready = getattr(service.queue, "ready", None)
+    workers_ready = ready.is_set() if ready is not None else True
+    # Liveness: the web side is up; `workers_ready` says whether the models have warmed up yet.
+    return web.json_response({"ok": True, "workers_ready": workers_ready, "waiting": service.queue.waiting})
 
 
 async def post_command(request: web.Request) -> web.Response:
@@ -87,7 +91,7 @@ async def post_command(request: web.Request) -> web.Response:
     except CommandError as e:
         return _error(400, str(e), pointer=e.pointer(), token=e.token)
     except Refused as e:
-        return _error(429 if "limit" in str(e) or "queue" in str(e) or "already" in str(e) else 400, str(e))
+        return _error(429 if e.busy else 400, str(e))
     except InputError as e:
         return _error(400, str(e))
     if submitted.kind == "help":

@@ -91,6 +91,12 @@ def bundle_config(path: Path) -> str:
                          "bundle.json.") from e
 
 
+def installed_configs() -> frozenset[str]:
+    """Configs whose model we ship and that are present here."""
+    return frozenset(p.name for p in REPO_MODELS.iterdir() if (p / "bundle.json").is_file()) \
+        if REPO_MODELS.is_dir() else frozenset()
+
+
 def default_bundle_dir(config: str) -> Path:
     """Where the model we ship for `config` lives."""
     return REPO_MODELS / config

@@ -38,12 +38,13 @@ def parse_primer_melody(text: str) -> tuple[int, ...]:
     return tuple(events)
 
 
-def read_primer_midi(path: Path) -> tuple[tuple[int, ...], float]:
+def read_primer_midi(path: Path, display_name: str = "") -> tuple[tuple[int, ...], float]:
     """The top line of a MIDI file as melody events at 16th-note steps, and the file's tempo (qpm).
 
     Raises:
         InputError: missing, too large, not MIDI, or without notes.
     """
+    name = display_name or path.name
     if not path.exists():
         raise InputError(f"primer MIDI {str(path)!r} does not exist.")
     if not path.is_file():
@@ -54,10 +55,10 @@ def read_primer_midi(path: Path) -> tuple[tuple[int, ...], float]:
     try:
         midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as e:  # pretty_midi/mido raise many types for corrupt files
-        raise InputError(f"primer MIDI {path.name!r} is not a readable MIDI file ({type(e).__name__}).") from e
+        raise InputError(f"primer MIDI {name!r} is not a readable MIDI file ({type(e).__name__}).") from e
     notes = [n for inst in midi.instruments if not inst.is_drum for n in inst.notes]
     if not notes:
-        raise InputError(f"primer MIDI {path.name!r} has no (non-drum) notes to continue from.")
+        raise InputError(f"primer MIDI {name!r} has no (non-drum) notes to continue from.")
     times, tempi = midi.get_tempo_changes()
     qpm = float(tempi[0]) if len(tempi) else 120.0
     step_s = 60.0 / qpm / 4
