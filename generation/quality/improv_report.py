@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -50,6 +51,7 @@ def evaluate_generator(generator: Any, outputs: int = 6, temperature: float = 1.
         "temperature": temperature,
         "generations": outputs * len(PROGRESSIONS),
         "chord_tone_ratio": total.ratio,
+        "standard_error": math.sqrt(total.ratio * (1 - total.ratio) / max(total.notes, 1)),
         "tritone_ratio": shifted_total.ratio,
         "margin": total.ratio - shifted_total.ratio,
         "notes_scored": total.notes,
@@ -101,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=[*CONFIGS, "all"], default="all")
-    parser.add_argument("--outputs", type=int, default=6, help="melodies per progression")
+    parser.add_argument("--outputs", type=int, default=10, help="melodies per progression")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets_dir", type=Path, default=Path(__file__).resolve().parents[3] / "shared"
@@ -120,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"human {corpus:<14} chord-tone {f['chord_tone_ratio']:.3f}  tritone "
                       f"{f['tritone_ratio']:.3f}  ({f['pieces']} pieces, {f['notes_scored']} notes)")
         else:
-            print(f"{name:<20} chord-tone {figures['chord_tone_ratio']:.3f}  tritone {figures['tritone_ratio']:.3f}"
+            print(f"{name:<20} chord-tone {figures['chord_tone_ratio']:.3f} +- {figures['standard_error']:.3f}  "
+                  f"tritone {figures['tritone_ratio']:.3f}"
                   f"  margin {figures['margin']:+.3f}  ({figures['generations']} melodies, "
                   f"{figures['notes_scored']} notes)")
     return 0
