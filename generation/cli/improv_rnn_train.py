@@ -29,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--learning_rate", type=float, default=0.005)
     parser.add_argument("--eval_every", type=int, default=250)
     parser.add_argument("--eval_outputs", type=int, default=6, help="melodies per progression for the card")
+    parser.add_argument("--init_from", type=Path,
+                        help="attention configs: start from this trained plain bundle of the same sizes "
+                        "(e.g. models/basic_improv); it begins as that model and learns to use attention")
     parser.add_argument("--card_only", action="store_true",
                         help="re-evaluate an already trained bundle and rewrite its card")
     args = parser.parse_args(argv)
@@ -81,7 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                    info).save(out)
 
         start = time.monotonic()
-        result = train(config, train_corpus, valid_corpus, settings, on_checkpoint=save)
+        init = None
+        if args.init_from:
+            base = Bundle.load(args.init_from)
+            init = base.weights
+            steps_before = base.info.get("training", {}).get("steps", 0)
+            data_info["initialised_from"] = f"{base.config} ({steps_before} steps, {args.init_from})"
+            nll0, acc0 = evaluate(_start(config, init), valid_corpus, valid_corpus.windows(settings.window),
+                                  settings.window)
+            data_info["validation_at_start"] = {"nll": nll0, "accuracy": acc0}
+            logging.info("starting from %s: validation %.4f nats/step", base.config, nll0)
+        result = train(config, train_corpus, valid_corpus, settings, on_checkpoint=save, init_from=init)
         save(result.model, result.history, final=True)
         logging.info("trained %s in %.0f s", config.name, time.monotonic() - start)
 
@@ -109,6 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_card(out, config, info)
     logging.info("wrote %s", out / "MODEL_CARD.md")
     return 0
+
+
+def _start(config: Any, weights: dict[str, Any]) -> Any:
+    """The attention model as it starts from plain weights (for the card's starting figure)."""
+    from generation.models.rnn import EventRnn, attention_from_plain
+
+    model = EventRnn(config.input_size, config.num_classes, config.layer_sizes, config.attn_length)
+    attention_from_plain(weights, model)
+    return model
 
 
 if __name__ == "__main__":

@@ -184,3 +184,27 @@ def _lstm(x: tf.Tensor, c: tf.Tensor, h: tf.Tensor, kernel: tf.Tensor, bias: tf.
     i, j, f, o = tf.split(tf.matmul(tf.concat([x, h], 1), kernel) + bias, 4, axis=1)
     c = c * tf.sigmoid(f + FORGET_BIAS) + tf.sigmoid(i) * tf.tanh(j)
     return c, tf.tanh(c) * tf.sigmoid(o)
+
+
+def attention_from_plain(plain: Mapping[str, np.ndarray], model: EventRnn) -> None:
+    """Start an attention model from a trained plain one of the same sizes, computing exactly what it did.
+
+    The attention wrapper's input projection passes the input through (identity, attention part zero) and its
+    output projection passes the LSTM output through, so the new model starts as the plain model; training
+    then learns to use the attention. The attention's own weights keep their fresh initial values.
+    """
+    units = model.layer_sizes[0]
+    size_in = model.input_size
+    assign = {
+        ATTN + "kernel": np.vstack([np.eye(size_in), np.zeros((units, size_in))]),
+        ATTN + "bias": np.zeros(size_in),
+        ATTN + "basic_lstm_cell/kernel": plain[LSTM.format(0) + "kernel"],
+        ATTN + "basic_lstm_cell/bias": plain[LSTM.format(0) + "bias"],
+        ATTN + "attn_output_projection/kernel": np.vstack([np.eye(units), np.zeros((units, units))]),
+        ATTN + "attn_output_projection/bias": np.zeros(units),
+    }
+    for name in model.vars:
+        if not name.startswith(ATTN) and name in plain:
+            assign[name] = plain[name]
+    for name, value in assign.items():
+        model.vars[name].assign(np.asarray(value, np.float32))

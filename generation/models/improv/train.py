@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from generation.models.improv.config import ImprovConfig
 from generation.models.improv.dataset import Corpus
-from generation.models.rnn import EventRnn
+from generation.models.rnn import EventRnn, attention_from_plain
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,16 @@ def train(
     valid_corpus: Corpus,
     settings: TrainSettings,
     on_checkpoint: Callable[[EventRnn, list[dict[str, float]]], None] | None = None,
+    init_from: dict[str, np.ndarray] | None = None,
 ) -> TrainResult:
-    """Train from scratch and return the model with its learning curve."""
+    """Train (from scratch, or for an attention config from a trained plain model) and return the curve."""
     rng = np.random.default_rng(settings.seed)
     model = EventRnn(config.input_size, config.num_classes, config.layer_sizes, config.attn_length,
                      seed=settings.seed)
+    if init_from is not None:
+        if not config.attn_length:
+            raise ValueError("init_from is for attention configs (start from the plain config's model)")
+        attention_from_plain(init_from, model)
     variables = list(model.vars.values())
     lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
     optimizer = tf.compat.v1.train.AdamOptimizer(learning_rate=lambda: lr)
