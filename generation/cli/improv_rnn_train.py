@@ -30,8 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval_every", type=int, default=250)
     parser.add_argument("--eval_outputs", type=int, default=6, help="melodies per progression for the card")
     parser.add_argument("--init_from", type=Path,
-                        help="attention configs: start from this trained plain bundle of the same sizes "
-                        "(e.g. models/basic_improv); it begins as that model and learns to use attention")
+                        help="start from a trained bundle: the same config's (carry on training), or for an "
+                        "attention config a plain one of the same sizes (e.g. models/basic_improv), which it "
+                        "begins as before learning to use attention")
     parser.add_argument("--card_only", action="store_true",
                         help="re-evaluate an already trained bundle and rewrite its card")
     args = parser.parse_args(argv)
@@ -90,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             init = base.weights
             steps_before = base.info.get("training", {}).get("steps", 0)
             data_info["initialised_from"] = f"{base.config} ({steps_before} steps, {args.init_from})"
-            nll0, acc0 = evaluate(_start(config, init), valid_corpus, valid_corpus.windows(settings.window),
+            start_model = (_start(config, init) if base.config != config.name else
+                           ImprovGenerator(base).model)
+            nll0, acc0 = evaluate(start_model, valid_corpus, valid_corpus.windows(settings.window),
                                   settings.window)
             data_info["validation_at_start"] = {"nll": nll0, "accuracy": acc0}
             logging.info("starting from %s: validation %.4f nats/step", base.config, nll0)

@@ -50,9 +50,12 @@ def train(
     rng = np.random.default_rng(settings.seed)
     model = EventRnn(config.input_size, config.num_classes, config.layer_sizes, config.attn_length,
                      seed=settings.seed)
-    if init_from is not None:
+    if init_from is not None and set(init_from) == set(model.vars):  # the same network: carry on training it
+        for name, value in init_from.items():
+            model.vars[name].assign(value)
+    elif init_from is not None:
         if not config.attn_length:
-            raise ValueError("init_from is for attention configs (start from the plain config's model)")
+            raise ValueError("init_from takes the same config's model, or a plain model for an attention config")
         attention_from_plain(init_from, model)
     variables = list(model.vars.values())
     lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
