@@ -39,8 +39,10 @@ def write_card(folder: Path, config: ImprovConfig, info: dict[str, Any]) -> None
         f"- Training steps of music: {data.get('train_steps', 0):,} (16th notes, all transpositions); "
         f"validation: {data.get('validation_steps', 0):,}.",
         f"- Notes from corpus building: {data.get('corpus_notes', {})}.",
-        *([f"- Initialised from {data['initialised_from']} (attention wrapper starting as a pass-through); "
-           f"validation NLL at the start {data['validation_at_start']['nll']:.4f} nats/step."]
+        *([f"- Initialised from {data['initialised_from']}"
+           + ("" if data["initialised_from"].startswith(config.name + " ")
+              else " (attention wrapper starting as a pass-through)")
+           + f"; validation NLL at the start {data['validation_at_start']['nll']:.4f} nats/step."]
           if "initialised_from" in data else []),
         "",
         "## Training",
