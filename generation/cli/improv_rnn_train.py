@@ -28,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layer_sizes", default="", help="e.g. 128,128 (default: the config's)")
     parser.add_argument("--learning_rate", type=float, default=0.005)
     parser.add_argument("--eval_every", type=int, default=250)
-    parser.add_argument("--eval_outputs", type=int, default=6, help="melodies per progression for the card")
+    parser.add_argument("--eval_outputs", type=int, default=100,
+                        help="melodies per progression for the card (5 progressions)")
     parser.add_argument("--init_from", type=Path,
                         help="start from a trained bundle: the same config's (carry on training), or for an "
                         "attention config a plain one of the same sizes (e.g. models/basic_improv), which it "

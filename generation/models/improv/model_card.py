@@ -63,12 +63,13 @@ def write_card(folder: Path, config: ImprovConfig, info: dict[str, Any]) -> None
               "Share of melody notes on beats 1 and 3 whose pitch class is the root, third, fifth or seventh of "
               "the chord sounding then (`python -m generation.quality.improv_report`). The tritone column scores "
               "the same melodies against the progression moved by a tritone: the gap shows the chords steer "
-              "the melody.", "",
+              "the melody. The ± is one standard error of the ratio over the notes scored.", "",
               "| set | melodies | notes scored | chord-tone ratio | vs tritone | margin |",
               "|---|---:|---:|---:|---:|---:|"]
     for key, q in info.get("quality", {}).items():
         lines.append(f"| generated, {key.replace('_', ' ')} | {q['generations']} | {q['notes_scored']} | "
-                     f"{q['chord_tone_ratio']:.3f} | {q['tritone_ratio']:.3f} | {q['margin']:+.3f} |")
+                     f"{q['chord_tone_ratio']:.3f} ± {q['standard_error']:.3f} | {q['tritone_ratio']:.3f} | "
+                     f"{q['margin']:+.3f} |")
     for key, h in info.get("human", {}).items():
         lines.append(f"| human: {key} | {h['pieces']} pieces | {h['notes_scored']} | {h['chord_tone_ratio']:.3f} "
                      f"| {h['tritone_ratio']:.3f} | {h['chord_tone_ratio'] - h['tritone_ratio']:+.3f} |")
