@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pretty_midi
 import pytest
 
 from generation.errors import InputError
-from generation.music.primer import MAX_MIDI_BYTES, parse_primer_melody, read_primer_midi
+from generation.music.notes import MAX_MIDI_BYTES
+from generation.music.primer import parse_primer_melody, parse_primer_pianoroll, parse_primer_pitches, read_primer_midi
 
 HOLD, OFF = -2, -1
 
@@ -159,3 +161,32 @@ def test_oversized_midi_is_refused_before_parsing(tmp_path: Path) -> None:
     message = str(info.value)
     assert "2.1 MB" in message
     assert "at most 2 MB" in message
+
+
+@pytest.mark.parametrize(("text", "pitches"), [("[67,64,60]", (67, 64, 60)), ("67 64 60", (67, 64, 60)),
+                                               ("[60, 60, 64]", (60, 64))])
+def test_primer_pitches_accepted(text: str, pitches: tuple[int, ...]) -> None:
+    """Magenta's --primer_pitches list, with or without brackets and commas; repeats collapse."""
+    assert parse_primer_pitches(text) == pitches
+
+
+@pytest.mark.parametrize(("text", "named"), [("[67, 128]", "'128'"), ("[C, E, G]", "'C'"), ("[]", "empty"),
+                                             ("[60, 64", "unbalanced")])
+def test_primer_pitches_rejected(text: str, named: str) -> None:
+    with pytest.raises(InputError, match=named) as info:
+        parse_primer_pitches(text)
+    assert "MIDI pitches 0-127" in str(info.value) or "unbalanced" in named
+
+
+def test_primer_pianoroll_reads_the_lectures_example() -> None:
+    """The lecture's C major arpeggio primer, trailing commas and empty steps included."""
+    steps = parse_primer_pianoroll("[(55,), (55,64,), (55,64,72,), (55,64,72,79,), ()]")
+    assert steps == (frozenset({55}), frozenset({55, 64}), frozenset({55, 64, 72}), frozenset({55, 64, 72, 79}),
+                     frozenset())
+
+
+@pytest.mark.parametrize(("text", "named"), [("[(55,), (200,)]", "step 2: '200'"), ("[(55,) x]", "'x'"),
+                                             ("(55,)", "expected"), ("[]", "no steps")])
+def test_primer_pianoroll_rejected(text: str, named: str) -> None:
+    with pytest.raises(InputError, match=re.escape(named)):
+        parse_primer_pianoroll(text)

@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pretty_midi
-
 from generation.data.leadsheet import NO_EVENT, NOTE_OFF
 from generation.errors import InputError
+from generation.music.notes import read_midi_notes
 
 MAX_PRIMER_STEPS = 1024
-MAX_MIDI_BYTES = 2 * 1024 * 1024
 _INT = re.compile(r"^[+-]?\d+$")
 MELODY_HELP = "a list of melody events, one per 16th note: -2 hold, -1 note off, 0-127 note on, e.g. \"[60, -2, 62]\""
 
@@ -44,37 +42,12 @@ def read_primer_midi(path: Path, display_name: str = "") -> tuple[tuple[int, ...
     Raises:
         InputError: missing, too large, not MIDI, or without notes.
     """
-    name = display_name or path.name
-    if not path.exists():
-        raise InputError(f"primer MIDI {str(path)!r} does not exist.")
-    if not path.is_file():
-        raise InputError(f"primer MIDI {str(path)!r} is not a file.")
-    size = path.stat().st_size
-    if size > MAX_MIDI_BYTES:
-        raise InputError(f"primer MIDI is {size / 1e6:.1f} MB; at most {MAX_MIDI_BYTES // 2**20} MB is allowed.")
-    try:
-        midi = pretty_midi.PrettyMIDI(str(path))
-    except Exception as e:  # pretty_midi/mido raise many types for corrupt files
-        raise InputError(f"primer MIDI {name!r} is not a readable MIDI file ({type(e).__name__}).") from e
-    notes = [n for inst in midi.instruments if not inst.is_drum for n in inst.notes]
-    if not notes:
-        raise InputError(f"primer MIDI {name!r} has no (non-drum) notes to continue from.")
-    times, tempi = midi.get_tempo_changes()
-    qpm = float(tempi[0]) if len(tempi) else 120.0
-    step_s = 60.0 / qpm / 4
-    # Start at the bar line before the first note, so a melody entering on beat 2 stays on beat 2.
-    first = min(n.start for n in notes)
-    downbeats = [b for b in midi.get_downbeats() if b <= first + 1e-6]
-    start = float(downbeats[-1]) if downbeats else 0.0
+    notes, qpm = read_midi_notes(path, 4, MAX_PRIMER_STEPS, display_name)
     onsets: dict[int, tuple[int, int]] = {}  # step -> (pitch, end step); highest pitch wins a shared onset
     for n in notes:
-        on = round((n.start - start) / step_s)
-        off = max(on + 1, round((n.end - start) / step_s))
-        if on not in onsets or n.pitch > onsets[on][0]:
-            onsets[on] = (n.pitch, off)
+        if n.start not in onsets or n.pitch > onsets[n.start][0]:
+            onsets[n.start] = (n.pitch, n.end)
     length = max(off for _, off in onsets.values())
-    if length > MAX_PRIMER_STEPS:
-        raise InputError(f"primer MIDI lasts {length} 16th-note steps; at most {MAX_PRIMER_STEPS} are allowed.")
     events = [NO_EVENT] * length
     order = sorted(onsets)
     for i, on in enumerate(order):
@@ -84,3 +57,59 @@ def read_primer_midi(path: Path, display_name: str = "") -> tuple[tuple[int, ...
         if off < nxt:
             events[off] = NOTE_OFF
     return tuple(events), qpm
+
+
+PITCHES_HELP = 'a list of MIDI pitches 0-127 sounding together, e.g. "[67, 64, 60]"'
+PIANOROLL_HELP = ('a list of steps, each a tuple of the MIDI pitches 0-127 sounding then, e.g. '
+                  '"[(67, 64, 60), (62,), ()]"')
+_STEP = re.compile(r"\(([^()]*)\)")
+
+
+def parse_primer_pitches(text: str, max_pitches: int = 16) -> tuple[int, ...]:
+    """Parse Magenta's `--primer_pitches` "[67, 64, 60]": pitches sounding together at the start.
+
+    Raises:
+        InputError: naming the bad token and what is allowed.
+    """
+    body = text.strip()
+    if body.startswith("[") != body.endswith("]"):
+        raise InputError(f"primer pitches {text!r}: unbalanced brackets. Expected {PITCHES_HELP}.")
+    tokens = [t for t in re.split(r"[\s,]+", body.strip("[]")) if t]
+    if not tokens:
+        raise InputError(f"primer pitches {text!r} is empty. Expected {PITCHES_HELP}.")
+    if len(tokens) > max_pitches:
+        raise InputError(f"primer pitches: {len(tokens)} pitches; at most {max_pitches} may sound together.")
+    for tok in tokens:
+        if not _INT.match(tok) or not 0 <= int(tok) <= 127:
+            raise InputError(f"primer pitches: {tok!r} is not a MIDI pitch. Expected {PITCHES_HELP}.")
+    return tuple(dict.fromkeys(int(t) for t in tokens))
+
+
+def parse_primer_pianoroll(text: str) -> tuple[frozenset[int], ...]:
+    """Parse Magenta's `--primer_pianoroll` "[(55,), (55, 64), ()]": the pitches sounding at each step.
+
+    Raises:
+        InputError: naming the bad step and what is allowed.
+    """
+    body = text.strip()
+    if not (body.startswith("[") and body.endswith("]")):
+        raise InputError(f"primer pianoroll {text[:40]!r}: expected {PIANOROLL_HELP}.")
+    inner = body[1:-1]
+    leftover = _STEP.sub("", inner)
+    if leftover.strip(" ,\t\n"):
+        bad = leftover.strip(" ,\t\n").split()[0]
+        raise InputError(f"primer pianoroll: {bad!r} is outside any (...) step. Expected {PIANOROLL_HELP}.")
+    steps = []
+    for i, group in enumerate(_STEP.findall(inner), 1):
+        pitches = []
+        for tok in (t for t in re.split(r"[\s,]+", group) if t):
+            if not _INT.match(tok) or not 0 <= int(tok) <= 127:
+                raise InputError(f"primer pianoroll, step {i}: {tok!r} is not a MIDI pitch. "
+                                 f"Expected {PIANOROLL_HELP}.")
+            pitches.append(int(tok))
+        steps.append(frozenset(pitches))
+    if not steps:
+        raise InputError(f"primer pianoroll {text[:40]!r} has no steps. Expected {PIANOROLL_HELP}.")
+    if len(steps) > MAX_PRIMER_STEPS:
+        raise InputError(f"primer pianoroll has {len(steps)} steps; at most {MAX_PRIMER_STEPS} are allowed.")
+    return tuple(steps)
