@@ -5,6 +5,7 @@ The option table below drives the parser, `/help`, and the typed options of the 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections.abc import Callable
@@ -15,10 +16,14 @@ from generation.errors import InputError
 from generation.models.improv.config import CONFIGS
 from generation.models.improv.encoding import encode_chords
 from generation.music.chords import ChordError, normalise_figure, parse_chord
-from generation.music.primer import parse_primer_melody
+from generation.music.primer import note_number, parse_melody_words, parse_primer_melody, parse_primer_pianoroll
 from generation.request import GenerationRequest
 
 MAX_BARS = 64
+POLYPHONY_LOW, POLYPHONY_HIGH = 21, 108  # what the chorale/harmony commands accept; the model checks its own range
+PIANO_LOW, PIANO_HIGH = 21, 108  # the 88 keys RNN-NADE plays
+PIANOROLL_CONFIGS = ("rnn-nade", "rnn-nade-bach")
+PIANOROLL_STEPS_PER_QUARTER = {"rnn-nade": 4, "rnn-nade-bach": 1}  # the Bach model steps in quarter notes
 
 
 class CommandError(InputError):
@@ -63,9 +68,9 @@ def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
     return parse
 
 
-def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+def _choice(choices: tuple[str, ...], spelling: str = "_") -> Callable[[str], str]:
     def parse(text: str) -> str:
-        value = text.replace("-", "_")
+        value = text.replace("-" if spelling == "_" else "_", spelling)
         if value not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}")
         return value
@@ -82,45 +87,87 @@ def _on_off(text: str) -> bool:
     raise ValueError("must be on or off")
 
 
-OPTIONS: tuple[Option, ...] = (
+QPM = Option("qpm", "tempo, quarter notes per minute", 120.0, _number(float, 30, 300), "30-300", low=30, high=300)
+TEMPERATURE = Option("temperature", "randomness (1.0 = the model's own)", 1.0, _number(float, 0.1, 3.0), "0.1-3.0",
+                     low=0.1, high=3.0)
+SEED = Option("seed", "same seed, same music", None, _number(int, 0, 2**31 - 1), "0-2147483647", low=0,
+              high=2**31 - 1)
+
+
+def _outputs(what: str) -> Option:
+    return Option("outputs", f"how many {what}", 1, _number(int, 1, 4), "1-4", low=1, high=4)
+
+
+def _bars(what: str, default: int | None) -> Option:
+    return Option("bars", what, default, _number(int, 1, MAX_BARS), f"1-{MAX_BARS}", low=1, high=MAX_BARS)
+
+
+OPTIONS: tuple[Option, ...] = (  # /improv
     Option("config", "which Improv RNN", "chord_pitches_improv", _choice(tuple(CONFIGS)),
            " | ".join(CONFIGS), choices=tuple(CONFIGS)),
     Option("primer", "the melody to start from", (60,), parse_primer_melody,
            "MIDI pitches/events, e.g. 60 or [60,-2,62,-2] (-2 hold, -1 rest); or attach a MIDI file"),
-    Option("bars", "length in bars; the chords repeat to fill it (default: one pass)", None,
-           _number(int, 1, MAX_BARS), f"1-{MAX_BARS}", low=1, high=MAX_BARS),
+    _bars("length in bars; the chords repeat to fill it (default: one pass)", None),
     Option("steps_per_chord", "16th notes per chord", 16, _number(int, 1, 64), "1-64 (16 = one bar of 4/4)",
            low=1, high=64),
-    Option("qpm", "tempo, quarter notes per minute", 120.0, _number(float, 30, 300), "30-300", low=30, high=300),
-    Option("temperature", "randomness (1.0 = the model's own)", 1.0, _number(float, 0.1, 3.0), "0.1-3.0",
-           low=0.1, high=3.0),
-    Option("outputs", "how many melodies", 1, _number(int, 1, 4), "1-4", low=1, high=4),
-    Option("seed", "same seed, same melody", None, _number(int, 0, 2**31 - 1), "0-2147483647", low=0,
-           high=2**31 - 1),
+    QPM, TEMPERATURE, _outputs("melodies"), SEED,
     Option("chords", "play the chords under the melody", True, _on_off, "on | off", choices=("on", "off")),
 )
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
-COMMANDS = ("improv", "help")
+HARMONIZE_OPTIONS: tuple[Option, ...] = (
+    _bars("length in bars (default: the melody's, rounded up to whole bars)", None),
+    QPM, TEMPERATURE, _outputs("harmonisations"), SEED,
+)
+CHORALE_OPTIONS: tuple[Option, ...] = (
+    Option("melody", "a melody to start from instead of pitches", None, parse_melody_words,
+           "notes or events, e.g. C4,-,E4,- or [60,-2,64,-2] (- or -2 hold, r or -1 rest); or attach a MIDI file"),
+    _bars("length in bars", 8),
+    Option("keep", "keep the primer in the output", True, _on_off, "on | off", choices=("on", "off")),
+    QPM, TEMPERATURE, _outputs("chorales"), SEED,
+)
+PIANOROLL_OPTIONS: tuple[Option, ...] = (
+    Option("config", "which piano-roll model", "rnn-nade", _choice(PIANOROLL_CONFIGS, spelling="-"),
+           " | ".join(PIANOROLL_CONFIGS), choices=PIANOROLL_CONFIGS),
+    _bars("length in bars of 4/4", 4),
+    dataclasses.replace(QPM, default=60.0, help="tempo, quarter notes per minute (Magenta's default: 60)"),
+    TEMPERATURE, _outputs("pieces"), SEED,
+)
+OPTIONS_OF = {"improv": OPTIONS, "harmonize": HARMONIZE_OPTIONS, "chorale": CHORALE_OPTIONS,
+              "pianoroll": PIANOROLL_OPTIONS}
+COMMANDS = (*OPTIONS_OF, "help")
 _OPTION_TOKEN = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
+USAGE = {
+    "improv": ("/improv CHORDS [option:value ...]  - a melody improvised over your chords",
+               "e.g. /improv C G Am F primer:60    /improv Dm7 G7 Cmaj7 bars:8 config:basic_improv",
+               "chords: C G Am F G7/F Bm7b5 Cmaj7 C#m11 ... (slash bass: G7/F or \"C on G\"; N.C. = no chord)"),
+    "harmonize": ("/harmonize MELODY [option:value ...]  - four-part harmony under your melody (Polyphony RNN)",
+                  "e.g. /harmonize C4 - C4 - G4 - G4 - A4 - A4 - G4 - - -    or attach a MIDI melody",
+                  "melody: one word per 16th note: a note (C4, F#5, 60), - to hold it, r for a rest; the melody "
+                  "stays the top voice"),
+    "chorale": ("/chorale [PITCHES] [option:value ...]  - a chorale grown from a chord or a melody (Polyphony RNN)",
+                "e.g. /chorale G4 E4 C4    /chorale 67 64 60 bars:4 keep:off    /chorale melody:C4,-,D4,-,E4",
+                "pitches: notes sounding together for the first beat (default C major: G4 E4 C4)"),
+    "pianoroll": ("/pianoroll [PRIMER] [option:value ...]  - piano music from a piano-roll primer (RNN-NADE)",
+                  "e.g. /pianoroll [(55,), (55,64,), (55,64,72,)] config:rnn-nade-bach",
+                  "primer: the pitches sounding at each step, e.g. [(60, 64, 67), (62,), ()]; one step is a 16th "
+                  "note for rnn-nade and a quarter note for rnn-nade-bach"),
+}
 
 
 def help_text() -> str:
-    """`/help`, written from the option table."""
-    lines = [
-        "/improv CHORDS [option:value ...]  - a melody improvised over your chords",
-        "  e.g. /improv C G Am F primer:60    /improv Dm7 G7 Cmaj7 bars:8 config:basic_improv",
-        "  chords: C G Am F G7/F Bm7b5 Cmaj7 C#m11 ... (slash bass: G7/F or \"C on G\"; N.C. = no chord)",
-        "  options:",
-    ]
-    for o in OPTIONS:
-        lines.append(f"    {o.name}:  {o.help}. Allowed: {o.allowed}.")
+    """`/help`, written from the option tables."""
+    lines = []
+    for name, options in OPTIONS_OF.items():
+        usage, example, positional = USAGE[name]
+        lines += [usage, f"  {example}", f"  {positional}", "  options:"]
+        lines += [f"    {o.name}:  {o.help}. Allowed: {o.allowed}." for o in options]
     lines.append("/help  - this text")
     return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
-    name: str  # "improv" | "help"
+    name: str  # a command of COMMANDS
     request: GenerationRequest | None
     seed_given: bool = False
 
@@ -131,7 +178,7 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
 
     Args:
         text: what the user typed, e.g. "/improv C G Am F primer:60".
-        primer_from_attachment: melody events read from an attached MIDI (wins over primer:).
+        primer_from_attachment: melody events read from an attached MIDI (wins over a typed melody).
         default_seed: used when the user gives no seed: (the caller draws a random one).
         installed: configs with a trained model on this bot (None: do not check).
 
@@ -147,74 +194,197 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
     if not tokens:
         raise CommandError(stripped, "", "empty command; try /help")
     name = tokens[0].lstrip("/").lower()
+    name = {"harmonise": "harmonize"}.get(name, name)
     if name not in COMMANDS:
         raise CommandError(stripped, tokens[0], f"unknown command {tokens[0]!r}; commands: "
                            + ", ".join("/" + c for c in COMMANDS))
     if name == "help":
         return ParsedCommand("help", None)
+    line = _Line(stripped, tokens, columns)
+    values, words = line.options(OPTIONS_OF[name])
+    build = {"improv": _improv, "harmonize": _harmonize, "chorale": _chorale, "pianoroll": _pianoroll}[name]
+    fields = build(line, values, words, primer_from_attachment)
+    config = fields["config"]
+    if installed is not None and config not in installed:
+        raise CommandError(stripped, f"config:{config}", f"{config} is not installed on this bot; available: "
+                           + ", ".join(sorted(installed)), line.column_of("config:"))
+    request = GenerationRequest(
+        **fields,
+        qpm=values.get("qpm", QPM.default if name != "pianoroll" else 60.0),
+        temperature=values.get("temperature", 1.0),
+        num_outputs=values.get("outputs", 1),
+        seed=values.get("seed", default_seed),
+    )
+    return ParsedCommand(name, request, seed_given="seed" in values)
 
-    values: dict[str, Any] = {}
-    chord_tokens: list[tuple[str, int]] = []
-    for tok, col in zip(tokens[1:], columns[1:], strict=True):
-        match = _OPTION_TOKEN.match(tok)
-        if match:
+
+@dataclass(frozen=True)
+class _Line:
+    """A command's tokens and where each starts, for errors that point at the token."""
+
+    text: str
+    tokens: list[str]
+    columns: list[int]
+
+    def error(self, token: str, reason: str, column: int | None = None) -> CommandError:
+        return CommandError(self.text, token, reason, column)
+
+    def column_of(self, prefix: str) -> int:
+        return self.token_of(prefix)[1]
+
+    def token_of(self, prefix: str) -> tuple[str, int]:
+        """The token starting with `prefix` and its column, or (prefix, -1)."""
+        return next(((t, c) for t, c in zip(self.tokens, self.columns, strict=True) if t.startswith(prefix)),
+                    (prefix, -1))
+
+    def options(self, table: tuple[Option, ...]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+        """The `name:value` options (parsed and checked) and the other words with their columns."""
+        by_name = {o.name: o for o in table}
+        values: dict[str, Any] = {}
+        words: list[tuple[str, int]] = []
+        for tok, col in zip(self.tokens[1:], self.columns[1:], strict=True):
+            match = _OPTION_TOKEN.match(tok)
+            if not match:
+                words.append((tok, col))
+                continue
             key, raw = match.group(1), match.group(2)
-            option = OPTION_BY_NAME.get(key)
+            option = by_name.get(key)
             if option is None:
-                raise CommandError(stripped, tok, f"unknown option {key!r}; options: "
-                                   + ", ".join(o.name for o in OPTIONS), col)
+                raise self.error(tok, f"unknown option {key!r} for {self.tokens[0]}; options: "
+                                 + ", ".join(o.name for o in table), col)
             if key in values:
-                raise CommandError(stripped, tok, f"option {key!r} is given twice", col)
+                raise self.error(tok, f"option {key!r} is given twice", col)
             try:
                 values[key] = option.parse(raw)
             except (ValueError, InputError) as e:
                 reason = str(e).rstrip(".") if isinstance(e, InputError) else f"{key}: {e}"
-                raise CommandError(stripped, tok, f"{reason}. Allowed: {option.allowed}.", col) from None
-        else:
-            chord_tokens.append((tok, col))
-    chords, chord_columns = _chords(stripped, chord_tokens)
+                raise self.error(tok, f"{reason}. Allowed: {option.allowed}.", col) from None
+        return values, words
+
+
+def _improv(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
+            attached: tuple[int, ...] | None) -> dict[str, Any]:
+    chords, chord_columns = _chords(line.text, words)
     if "bars" in values and "steps_per_chord" in values:
-        raise CommandError(stripped, "bars:", "give bars: or steps_per_chord:, not both")
+        raise line.error("bars:", "give bars: or steps_per_chord:, not both")
     config = values.get("config", OPTION_BY_NAME["config"].default)
-    if installed is not None and config not in installed:
-        col = next((c for t, c in zip(tokens, columns, strict=True) if t.startswith("config:")), -1)
-        raise CommandError(stripped, f"config:{config}", f"{config} is not installed on this bot; available: "
-                           + ", ".join(sorted(installed)), col)
     steps_per_chord = values.get("steps_per_chord", 16)
     try:
         encode_chords([parse_chord(c) for c in chords], CONFIGS[config])
     except ChordError as e:
         bad = next((i for i, c in enumerate(chords) if c == normalise_figure(e.token)), None)
-        raise CommandError(stripped, e.token, str(e), chord_columns[bad] if bad is not None else None) from None
+        raise line.error(e.token, str(e), chord_columns[bad] if bad is not None else None) from None
     if "bars" in values:  # one chord per bar, the progression repeated (or cut) to fill the bars
         bars = values["bars"]
         chords = [chords[i % len(chords)] for i in range(bars)]
-    primer = primer_from_attachment or values.get("primer", (60,))
+    primer = attached or values.get("primer", (60,))
     total = len(chords) * steps_per_chord
     if len(primer) >= total:
-        raise CommandError(stripped, "primer", f"the primer is {len(primer)} steps but the chords last {total}; "
-                           "add chords or bars, or shorten the primer", -1)
+        raise line.error("primer", f"the primer is {len(primer)} steps but the chords last {total}; "
+                         "add chords or bars, or shorten the primer", -1)
     low, high = CONFIGS[config].min_note, CONFIGS[config].max_note - 1
-    primer_token = next(((t, c) for t, c in zip(tokens, columns, strict=True) if t.startswith("primer:")),
-                        ("primer", None))
-    for event in primer:
+    _check_range(line, primer, low, high, config, "primer:", bool(attached))
+    return {"family": "improv", "config": config, "chords": tuple(chords), "steps_per_chord": steps_per_chord,
+            "primer": tuple(primer), "render_chords": values.get("chords", True)}
+
+
+def _harmonize(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
+               attached: tuple[int, ...] | None) -> dict[str, Any]:
+    if attached:
+        melody = attached
+    elif words:
+        melody = _melody_words(line, words)
+    else:
+        raise line.error("", "no melody given; type one (e.g. /harmonize C4 - E4 - G4 - - -) or attach a MIDI file")
+    if not any(e >= 0 for e in melody):
+        raise line.error(words[0][0] if words else "", "the melody has no notes to harmonise", -1)
+    _check_range(line, melody, POLYPHONY_LOW, POLYPHONY_HIGH, "the polyphony model", "", bool(attached))
+    bars = values.get("bars") or -(-len(melody) // 16)
+    if bars > MAX_BARS:
+        raise line.error("", f"the melody lasts {len(melody)} 16th notes ({bars} bars); at most {MAX_BARS} bars "
+                         "can be harmonised at once", -1)
+    return {"family": "polyphony", "config": "polyphony", "primer": tuple(melody), "num_steps": bars * 16,
+            "condition_on_primer": False, "inject_primer": True, "render_chords": False}
+
+
+def _chorale(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
+             attached: tuple[int, ...] | None) -> dict[str, Any]:
+    melody = attached or values.get("melody")
+    if melody and words:
+        raise line.error(words[0][0], "give pitches or a melody (melody: or an attached MIDI), not both",
+                         words[0][1])
+    pitches: tuple[int, ...] = ()
+    if not melody:
+        pitches = _pitch_words(line, words) if words else (67, 64, 60)
+    else:
+        _check_range(line, melody, POLYPHONY_LOW, POLYPHONY_HIGH, "the polyphony model", "melody:", bool(attached))
+    num_steps = values.get("bars", 8) * 16
+    primer_steps = len(melody) if melody else 4
+    if primer_steps >= num_steps:
+        raise line.error("bars:", f"the primer lasts {primer_steps} 16th notes, the chorale only {num_steps}; "
+                         "add bars", line.column_of("bars:"))
+    return {"family": "polyphony", "config": "polyphony", "primer": tuple(melody or ()),
+            "primer_pitches": pitches, "num_steps": num_steps, "condition_on_primer": True,
+            "inject_primer": values.get("keep", True), "render_chords": False}
+
+
+def _pianoroll(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
+               attached: tuple[int, ...] | None) -> dict[str, Any]:
+    if attached:
+        raise line.error("", "/pianoroll takes a typed primer, e.g. [(60, 64, 67), (62,)]; attach MIDI to "
+                         "/chorale or /harmonize instead", -1)
+    config = values.get("config", "rnn-nade")
+    frames: tuple[frozenset[int], ...] = (frozenset({60, 64, 67}),)
+    if words:
+        try:
+            frames = parse_primer_pianoroll(" ".join(w for w, _ in words))
+        except InputError as e:
+            raise line.error(words[0][0], str(e).rstrip("."), words[0][1]) from None
+    for frame in frames:
+        for pitch in frame:
+            if not PIANO_LOW <= pitch <= PIANO_HIGH:
+                raise line.error(words[0][0], f"primer: pitch {pitch} is not a piano key ({PIANO_LOW}-"
+                                 f"{PIANO_HIGH})", words[0][1])
+    num_steps = values.get("bars", 4) * 4 * PIANOROLL_STEPS_PER_QUARTER[config]
+    if len(frames) >= num_steps:
+        raise line.error("bars:", f"the primer has {len(frames)} steps, the piece only {num_steps}; add bars",
+                         line.column_of("bars:"))
+    return {"family": "pianoroll", "config": config, "primer": (),
+            "primer_pianoroll": tuple(tuple(sorted(f)) for f in frames), "num_steps": num_steps,
+            "render_chords": False}
+
+
+def _check_range(line: _Line, events: tuple[int, ...], low: int, high: int, model: str, option: str,
+                 attached: bool) -> None:
+    for event in events:
         if event >= 0 and not low <= event <= high:
-            where = "the attached MIDI" if primer_from_attachment else "primer"
-            raise CommandError(stripped, primer_token[0], f"{where}: pitch {event} is outside what {config} plays "
-                               f"({low}-{high}); move it by octaves", primer_token[1])
-    request = GenerationRequest(
-        family="improv",
-        config=config,
-        chords=tuple(chords),
-        steps_per_chord=steps_per_chord,
-        primer=tuple(primer),
-        qpm=values.get("qpm", 120.0),
-        temperature=values.get("temperature", 1.0),
-        num_outputs=values.get("outputs", 1),
-        seed=values.get("seed", default_seed),
-        render_chords=values.get("chords", True),
-    )
-    return ParsedCommand("improv", request, seed_given="seed" in values)
+            where = "the attached MIDI" if attached else (option.rstrip(":") or "melody")
+            token, column = line.token_of(option) if option and not attached else ("", -1)
+            raise line.error(token, f"{where}: pitch {event} is outside what {model} plays "
+                             f"({low}-{high}); move it by octaves", column)
+
+
+def _melody_words(line: _Line, words: list[tuple[str, int]]) -> tuple[int, ...]:
+    try:
+        return parse_melody_words(" ".join(w for w, _ in words))
+    except InputError as e:
+        token = getattr(e, "token", "")
+        bad = next(((w, c) for w, c in words if token and token in w), words[0])
+        raise line.error(bad[0], str(e).rstrip("."), bad[1]) from None
+
+
+def _pitch_words(line: _Line, words: list[tuple[str, int]]) -> tuple[int, ...]:
+    pitches = []
+    for word, col in words:
+        for tok in (t for t in re.split(r"[\s,\[\]]+", word) if t):
+            pitch = note_number(tok)
+            if pitch is None or not POLYPHONY_LOW <= pitch <= POLYPHONY_HIGH:
+                raise line.error(word, f"{tok!r} is not a pitch the polyphony model plays; give notes like G4 E4 "
+                                 f"C4 or MIDI numbers {POLYPHONY_LOW}-{POLYPHONY_HIGH}", col)
+            pitches.append(pitch)
+    if len(pitches) > 8:
+        raise line.error(words[8][0], "at most 8 pitches may sound together", words[8][1])
+    return tuple(dict.fromkeys(pitches))
 
 
 def _columns(text: str, tokens: list[str]) -> list[int]:

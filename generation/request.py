@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-Family = Literal["improv"]
+Family = Literal["improv", "polyphony", "pianoroll"]
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,16 @@ class GenerationRequest:
     """What to generate; validated by whoever builds it (bot/commands.py, the CLIs).
 
     Attributes:
-        family: model family; more arrive with later families.
+        family: model family: improv (melody over chords), polyphony (chorales, harmonisation), pianoroll.
         config: config id within the family.
-        chords: one figure per chord ("N.C." for none), in order.
-        steps_per_chord: 16th-note steps each chord lasts.
-        primer: melody events the output starts with (-2 hold, -1 off, 0-127 on).
+        chords: improv: one figure per chord ("N.C." for none), in order.
+        steps_per_chord: improv: 16th-note steps each chord lasts.
+        primer: melody events the output starts with (-2 hold, -1 off, 0-127 on); for polyphony with
+            `inject_primer`, the melody kept as the top voice.
+        num_steps: polyphony, pianoroll: length in the model's steps, primer included.
+        primer_pitches: polyphony: pitches sounding together for one quarter note at the start.
+        primer_pianoroll: pianoroll: the pitches sounding at each of the first steps.
+        condition_on_primer, inject_primer: polyphony, as Magenta's flags (inject_primer_during_generation).
         qpm: tempo.
         temperature, beam_size, branch_factor, steps_per_iteration: sampling, as in Magenta.
         num_outputs: how many pieces.
@@ -31,7 +36,7 @@ class GenerationRequest:
 
     family: Family
     config: str
-    chords: tuple[str, ...]
+    chords: tuple[str, ...] = ()
     steps_per_chord: int = 16
     primer: tuple[int, ...] = (60,)
     qpm: float = 120.0
@@ -42,10 +47,15 @@ class GenerationRequest:
     beam_size: int = 1
     branch_factor: int = 1
     steps_per_iteration: int = 1
+    num_steps: int = 0
+    primer_pitches: tuple[int, ...] = ()
+    primer_pianoroll: tuple[tuple[int, ...], ...] = ()
+    condition_on_primer: bool = False
+    inject_primer: bool = True
 
     @property
     def total_steps(self) -> int:
-        return len(self.chords) * self.steps_per_chord
+        return len(self.chords) * self.steps_per_chord if self.family == "improv" else self.num_steps
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -57,6 +67,8 @@ class GenerationRequest:
             raise ValueError("a generation request is a JSON object")
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
-        data["chords"] = tuple(data["chords"])
+        data["chords"] = tuple(data.get("chords", ()))
         data["primer"] = tuple(data.get("primer", (60,)))
+        data["primer_pitches"] = tuple(data.get("primer_pitches", ()))
+        data["primer_pianoroll"] = tuple(tuple(step) for step in data.get("primer_pianoroll", ()))
         return cls(**data)

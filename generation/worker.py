@@ -31,9 +31,18 @@ class Worker:
 
     def generator(self, config: str) -> Any:
         if config not in self._generators:
-            from generation.models.improv.generator import ImprovGenerator
+            if config == "polyphony":
+                from generation.models.polyphony.generator import PolyphonyGenerator
 
-            self._generators[config] = ImprovGenerator.load(config)
+                self._generators[config] = PolyphonyGenerator.load()
+            elif config.startswith("rnn-nade"):
+                from generation.models.pianoroll.generator import PianorollGenerator
+
+                self._generators[config] = PianorollGenerator.load(config)
+            else:
+                from generation.models.improv.generator import ImprovGenerator
+
+                self._generators[config] = ImprovGenerator.load(config)
         return self._generators[config]
 
     def warm_up(self, configs: list[str]) -> None:
@@ -44,38 +53,37 @@ class Worker:
         for config in configs:
             try:
                 generator = self.generator(config)
-            except InputError as e:  # a model not installed: its jobs will say so; the others still run
+            except Exception as e:  # noqa: BLE001 - a model that cannot load: its jobs will say so; the others run
                 print(f"worker: skipping {config}: {e}", file=sys.stderr)
                 continue
-            for chords in ("C G", "C G Am F"):  # two lengths: the traced loop then takes any length
-                generator.generate(parse_progression(chords), 16, [60], 1, search, 0)
+            if config == "polyphony":
+                generator.generate(_pitch_primer((67, 64, 60)), 16, condition_on_primer=True, inject_primer=True,
+                                   num_outputs=1, search=search, seed=0)
+            elif config.startswith("rnn-nade"):
+                generator.generate([frozenset({60, 64, 67})], 8, 1, search, 0)
+            else:
+                for chords in ("C G", "C G Am F"):  # two lengths: the traced loop then takes any length
+                    generator.generate(parse_progression(chords), 16, [60], 1, search, 0)
 
     def run(self, job_id: str, request: GenerationRequest, out_dir: Path, emit: Any) -> dict[str, Any]:
-        from generation.music.chords import parse_chord
-        from generation.music.midi import leadsheet_midi
         from generation.render.audio import render_midi
         from generation.render.pianoroll import render_pianoroll
 
         emit({"job_id": job_id, "event": "progress", "stage": "generating", "done": 0, "total": 1})
-        chords = [parse_chord(c) for c in request.chords]
         start = time.perf_counter()
-        melodies = self.generator(request.config).generate(
-            chords, request.steps_per_chord, request.primer, request.num_outputs, _search(request), request.seed
-        )
+        make = {"improv": self._improv, "polyphony": self._polyphony, "pianoroll": self._pianoroll}[request.family]
+        stem, midis, step_s = make(request)
         generated = time.perf_counter()
         out_dir.mkdir(parents=True, exist_ok=True)
-        steps = [c for c in chords for _ in range(request.steps_per_chord)]
         outputs = []
-        for i, melody in enumerate(melodies, 1):
-            emit({"job_id": job_id, "event": "progress", "stage": "rendering", "done": i - 1,
-                  "total": len(melodies)})
-            midi_path = out_dir / f"melody_{i}.mid"
-            midi = leadsheet_midi(melody, steps, request.qpm, request.render_chords)
+        for i, midi in enumerate(midis, 1):
+            emit({"job_id": job_id, "event": "progress", "stage": "rendering", "done": i - 1, "total": len(midis)})
+            midi_path = out_dir / f"{stem}_{i}.mid"
             midi.write(str(midi_path))
-            render_midi(midi_path, out_dir / f"melody_{i}.ogg")
-            render_pianoroll(midi_path, out_dir / f"melody_{i}.png")
-            outputs.append({"midi": midi_path.name, "audio": f"melody_{i}.ogg", "pianoroll": f"melody_{i}.png",
-                            "seconds": round(len(melody) * 15.0 / request.qpm, 3)})
+            render_midi(midi_path, out_dir / f"{stem}_{i}.ogg")
+            render_pianoroll(midi_path, out_dir / f"{stem}_{i}.png")
+            outputs.append({"midi": midi_path.name, "audio": f"{stem}_{i}.ogg", "pianoroll": f"{stem}_{i}.png",
+                            "seconds": round(request.total_steps * step_s, 3)})
         return {
             "outputs": outputs,
             "seed": request.seed,
@@ -83,6 +91,57 @@ class Worker:
             "timing": {"generate_s": round(generated - start, 3),
                        "render_s": round(time.perf_counter() - generated, 3)},
         }
+
+    def _improv(self, request: GenerationRequest) -> tuple[str, list[Any], float]:
+        from generation.music.chords import parse_chord
+        from generation.music.midi import leadsheet_midi
+
+        chords = [parse_chord(c) for c in request.chords]
+        melodies = self.generator(request.config).generate(
+            chords, request.steps_per_chord, request.primer, request.num_outputs, _search(request), request.seed
+        )
+        steps = [c for c in chords for _ in range(request.steps_per_chord)]
+        midis = [leadsheet_midi(m, steps, request.qpm, request.render_chords) for m in melodies]
+        return "melody", midis, 15.0 / request.qpm
+
+    def _polyphony(self, request: GenerationRequest) -> tuple[str, list[Any], float]:
+        from generation.music.notes import melody_events_notes, notes_midi
+
+        primer = _pitch_primer(request.primer_pitches) if request.primer_pitches else \
+            melody_events_notes(request.primer)
+        pieces = self.generator("polyphony").generate(
+            primer, request.num_steps, condition_on_primer=request.condition_on_primer,
+            inject_primer=request.inject_primer, num_outputs=request.num_outputs, search=_search(request),
+            seed=request.seed)
+        harmonising = request.inject_primer and not request.condition_on_primer and not request.primer_pitches
+        kept = {(n.start, n.pitch) for n in primer}
+        midis = []
+        for notes in pieces:
+            if harmonising:  # the given melody on its own track, so it stands out in the piano roll
+                tracks = {"Melody": [n for n in notes if (n.start, n.pitch) in kept],
+                          "Harmony": [n for n in notes if (n.start, n.pitch) not in kept]}
+            else:
+                tracks = {"Chorale": notes}
+            midis.append(notes_midi(tracks, 4, request.qpm, request.num_steps))
+        return ("harmony" if harmonising else "chorale"), midis, 15.0 / request.qpm
+
+    def _pianoroll(self, request: GenerationRequest) -> tuple[str, list[Any], float]:
+        from generation.music.notes import frames_notes, notes_midi
+
+        generator = self.generator(request.config)
+        primer = [frozenset(step) for step in request.primer_pianoroll]
+        pieces = generator.generate(primer, request.num_steps, request.num_outputs, _search(request), request.seed)
+        spq = generator.steps_per_quarter
+        midis = [notes_midi({"Piano": frames_notes(frames)}, spq, request.qpm, request.num_steps)
+                 for frames in pieces]
+        return "pianoroll", midis, 60.0 / request.qpm / spq
+
+
+def _pitch_primer(pitches: Any) -> list[Any]:
+    """Magenta's --primer_pitches: the pitches held together for one quarter note (4 steps)."""
+    from generation.music.notes import Note
+
+    return [Note(0, 4, p) for p in pitches]
 
 
 def _search(request: GenerationRequest) -> Any:
@@ -125,6 +184,10 @@ def main() -> None:
     protocol = sys.stdout
     sys.stdout = sys.stderr
     warm = [c for c in sys.argv[1:] if not c.startswith("-")]
+    if not warm:  # every model installed here
+        from generation.models.bundle import installed_configs
+
+        warm = sorted(installed_configs())
     serve(sys.stdin, protocol, warm)
 
 

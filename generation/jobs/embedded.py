@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from generation.jobs.base import EventHandler, JobEvent
-from generation.models.improv.config import CONFIGS
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -27,12 +26,12 @@ class EmbeddedQueue:
 
     Args:
         workers: number of worker processes.
-        warm_configs: models each worker loads before taking jobs.
+        warm_configs: models each worker loads before taking jobs (empty: every model installed).
         job_timeout_s: a job running longer is killed (with its worker) and reported.
         worker_cmd: the command starting one worker (tests may point it elsewhere).
     """
 
-    def __init__(self, workers: int = 1, warm_configs: tuple[str, ...] = tuple(CONFIGS),
+    def __init__(self, workers: int = 1, warm_configs: tuple[str, ...] = (),
                  job_timeout_s: float = 120.0, worker_cmd: list[str] | None = None) -> None:
         self._n = workers
         self._warm = warm_configs

@@ -89,3 +89,28 @@ def read_midi_notes(path: Path, steps_per_quarter: int, max_steps: int, display_
     if length > max_steps:
         raise InputError(f"MIDI file {name!r} lasts {length} steps; at most {max_steps} are allowed.")
     return sorted(notes), qpm
+
+
+def melody_events_notes(events: Sequence[int], velocity: int = 100) -> list[Note]:
+    """Magenta melody events (one per step: -2 hold, -1 off, 0-127 on) -> notes; a note lasts to the next event."""
+    notes: list[Note] = []
+    current: tuple[int, int] | None = None  # (pitch, start)
+    for step, event in enumerate([*events, -1]):
+        if event >= -1:
+            if current is not None:
+                notes.append(Note(current[1], step, current[0], velocity))
+            current = (event, step) if event >= 0 else None
+    return notes
+
+
+def frames_notes(frames: Sequence[frozenset[int] | Sequence[int]], velocity: int = 100) -> list[Note]:
+    """Piano-roll frames -> notes: a pitch held over consecutive frames is one note."""
+    notes: list[Note] = []
+    started: dict[int, int] = {}
+    for step, frame in enumerate([*frames, frozenset()]):
+        now = set(frame)
+        for pitch in [p for p in started if p not in now]:
+            notes.append(Note(started.pop(pitch), step, pitch, velocity))
+        for pitch in now - set(started):
+            started[pitch] = step
+    return sorted(notes)

@@ -113,3 +113,54 @@ def parse_primer_pianoroll(text: str) -> tuple[frozenset[int], ...]:
     if len(steps) > MAX_PRIMER_STEPS:
         raise InputError(f"primer pianoroll has {len(steps)} steps; at most {MAX_PRIMER_STEPS} are allowed.")
     return tuple(steps)
+
+
+WORDS_HELP = ("one word per 16th note: a note (C4, F#5, Bb3 or a MIDI number 0-127), - or -2 to hold it, "
+              "r or -1 for a rest")
+_NOTE_NAME = re.compile(r"^([A-Ga-g])([#b\u266f\u266d]?)(-?\d)$")
+
+
+class PrimerError(InputError):
+    """A primer we cannot read; `token` is the word at fault."""
+
+    def __init__(self, message: str, token: str = "") -> None:
+        super().__init__(message)
+        self.token = token
+
+
+def note_number(word: str) -> int | None:
+    """"C4" (middle C = 60), "F#5", "Bb3" or "60" -> MIDI pitch; None if it is neither."""
+    if _INT.match(word):
+        return int(word) if 0 <= int(word) <= 127 else None
+    match = _NOTE_NAME.match(word)
+    if not match:
+        return None
+    letter, accidental, octave = match.groups()
+    pitch = "C D EF G A B".index(letter.upper()) + 12 * (int(octave) + 1)
+    pitch += {"#": 1, "\u266f": 1, "b": -1, "\u266d": -1}.get(accidental, 0)
+    return pitch if 0 <= pitch <= 127 else None
+
+
+def parse_melody_words(text: str) -> tuple[int, ...]:
+    """A melody typed in chat: "C4 - E4 - G4 r" or Magenta events "[60, -2, 64, -2, 67, -1]" -> events.
+
+    Raises:
+        PrimerError: naming the bad word and what is allowed.
+    """
+    events: list[int] = []
+    for word in (w for w in re.split(r"[\s,\[\]]+", text) if w):
+        if word in ("-", "_", "-2"):
+            events.append(-2)
+        elif word.lower() in ("r", ".", "-1"):
+            events.append(-1)
+        elif (pitch := note_number(word)) is not None:
+            events.append(pitch)
+        else:
+            raise PrimerError(f"melody: {word!r} is not a note. Expected {WORDS_HELP}", word)
+    if not events:
+        raise PrimerError(f"the melody is empty. Expected {WORDS_HELP}")
+    if len(events) > MAX_PRIMER_STEPS:
+        raise PrimerError(f"the melody has {len(events)} steps; at most {MAX_PRIMER_STEPS} are allowed")
+    if events[0] == -2:
+        events[0] = -1  # nothing to hold yet
+    return tuple(events)
