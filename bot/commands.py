@@ -154,14 +154,18 @@ USAGE = {
 }
 
 
-def help_text() -> str:
-    """`/help`, written from the option tables."""
+def help_text(topic: str = "") -> str:
+    """`/help`: every command with an example; `/help COMMAND`: that command's options, from its table."""
+    if topic in OPTIONS_OF:
+        usage, example, positional = USAGE[topic]
+        lines = [usage, f"  {example}", f"  {positional}", "  options:"]
+        lines += [f"    {o.name}:  {o.help}. Allowed: {o.allowed}." for o in OPTIONS_OF[topic]]
+        return "\n".join(lines)
     lines = []
-    for name, options in OPTIONS_OF.items():
-        usage, example, positional = USAGE[name]
-        lines += [usage, f"  {example}", f"  {positional}", "  options:"]
-        lines += [f"    {o.name}:  {o.help}. Allowed: {o.allowed}." for o in options]
-    lines.append("/help  - this text")
+    for name in OPTIONS_OF:
+        usage, example, _ = USAGE[name]
+        lines += [usage, f"  {example}"]
+    lines.append("/help COMMAND  - a command's options, e.g. /help improv")
     return "\n".join(lines)
 
 
@@ -170,6 +174,7 @@ class ParsedCommand:
     name: str  # a command of COMMANDS
     request: GenerationRequest | None
     seed_given: bool = False
+    topic: str = ""  # /help COMMAND
 
 
 def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None = None,
@@ -199,7 +204,11 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
         raise CommandError(stripped, tokens[0], f"unknown command {tokens[0]!r}; commands: "
                            + ", ".join("/" + c for c in COMMANDS))
     if name == "help":
-        return ParsedCommand("help", None)
+        topic = tokens[1].lstrip("/").lower() if len(tokens) > 1 else ""
+        if topic and topic not in OPTIONS_OF:
+            raise CommandError(stripped, tokens[1], f"no command {tokens[1]!r}; commands: "
+                               + ", ".join("/" + c for c in COMMANDS), columns[1])
+        return ParsedCommand("help", None, topic=topic)
     line = _Line(stripped, tokens, columns)
     values, words = line.options(OPTIONS_OF[name])
     build = {"improv": _improv, "harmonize": _harmonize, "chorale": _chorale, "pianoroll": _pianoroll}[name]
@@ -321,8 +330,8 @@ def _chorale(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
     num_steps = values.get("bars", 8) * 16
     primer_steps = len(melody) if melody else 4
     if primer_steps >= num_steps:
-        raise line.error("bars:", f"the primer lasts {primer_steps} 16th notes, the chorale only {num_steps}; "
-                         "add bars", line.column_of("bars:"))
+        raise line.error(*_at(line.token_of("bars:"), f"the primer lasts {primer_steps} 16th notes, the chorale "
+                                                      f"only {num_steps}; add bars"))
     return {"family": "polyphony", "config": "polyphony", "primer": tuple(melody or ()),
             "primer_pitches": pitches, "num_steps": num_steps, "condition_on_primer": True,
             "inject_primer": values.get("keep", True), "render_chords": False}
@@ -347,11 +356,15 @@ def _pianoroll(line: _Line, values: dict[str, Any], words: list[tuple[str, int]]
                                  f"{PIANO_HIGH})", words[0][1])
     num_steps = values.get("bars", 4) * 4 * PIANOROLL_STEPS_PER_QUARTER[config]
     if len(frames) >= num_steps:
-        raise line.error("bars:", f"the primer has {len(frames)} steps, the piece only {num_steps}; add bars",
-                         line.column_of("bars:"))
+        raise line.error(*_at(line.token_of("bars:"), f"the primer has {len(frames)} steps, the piece only "
+                                                      f"{num_steps}; add bars"))
     return {"family": "pianoroll", "config": config, "primer": (),
             "primer_pianoroll": tuple(tuple(sorted(f)) for f in frames), "num_steps": num_steps,
             "render_chords": False}
+
+
+def _at(found: tuple[str, int], reason: str) -> tuple[str, str, int]:
+    return found[0], reason, found[1]
 
 
 def _check_range(line: _Line, events: tuple[int, ...], low: int, high: int, model: str, option: str,

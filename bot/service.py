@@ -140,7 +140,7 @@ class Service:
         seed = secrets.randbelow(2**31)
         parsed = parse_command(text, primer_from_attachment=primer, default_seed=seed, installed=self.installed)
         if parsed.name == "help" or parsed.request is None:
-            return Submitted("help", help=help_text())
+            return Submitted("help", help=help_text(parsed.topic))
         async with self._lock:
             await self._check_limits(user_id)
             job = JobRecord(id=uuid.uuid4().hex, share_token=secrets.token_urlsafe(18), platform=platform,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import OPTIONS, CommandError, help_text, parse_command
+from bot.commands import OPTIONS_OF, CommandError, help_text, parse_command
 
 
 def test_the_readme_command_builds_the_request() -> None:
@@ -73,8 +73,69 @@ def test_primer_longer_than_the_chords_is_refused() -> None:
         parse_command("/improv C steps_per_chord:16 primer:[" + ",".join(["60"] * 20) + "]")
 
 
-def test_help_lists_every_option_of_the_parser() -> None:
+def test_help_lists_every_command_and_each_commands_options() -> None:
     assert parse_command("/help").name == "help"
-    text = help_text()
-    for option in OPTIONS:
-        assert f"{option.name}:" in text and option.allowed in text
+    overview = help_text()
+    for name, options in OPTIONS_OF.items():
+        assert f"/{name} " in overview
+        assert parse_command(f"/help {name}").topic == name
+        text = help_text(name)
+        for option in options:
+            assert f"{option.name}:" in text and option.allowed in text
+
+
+def test_help_for_an_unknown_command_says_which_exist() -> None:
+    with pytest.raises(CommandError, match="no command 'improve'; commands: /improv, /harmonize"):
+        parse_command("/help improve")
+
+
+def test_harmonize_takes_note_names_or_events_and_keeps_the_melody_on_top() -> None:
+    """Twinkle typed two ways gives the same request: the melody injected from the start, whole bars long."""
+    named = parse_command("/harmonize C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - qpm:90").request
+    events = parse_command("/harmonize [60,-2,60,-2,67,-2,67,-2,69,-2,69,-2,67,-2,-2,-2] qpm:90").request
+    assert named == events and named is not None
+    assert (named.family, named.config, named.num_steps, named.qpm) == ("polyphony", "polyphony", 16, 90.0)
+    assert named.primer[:5] == (60, -2, 60, -2, 67)
+    assert named.inject_primer and not named.condition_on_primer
+    longer = parse_command("/harmonize C4 r E4 bars:2").request
+    assert longer is not None and longer.num_steps == 32 and longer.primer == (60, -1, 64)
+
+
+def test_chorale_from_pitches_or_a_melody() -> None:
+    default = parse_command("/chorale").request
+    assert default is not None and default.primer_pitches == (67, 64, 60) and default.num_steps == 128
+    chord = parse_command("/chorale G4 E4 C4 bars:4 keep:off").request
+    assert chord is not None and chord.primer_pitches == (67, 64, 60) and chord.num_steps == 64
+    assert chord.condition_on_primer and not chord.inject_primer
+    melody = parse_command("/chorale melody:C4,-,D4,-,E4").request
+    assert melody is not None and melody.primer == (60, -2, 62, -2, 64) and melody.primer_pitches == ()
+
+
+def test_pianoroll_reads_the_lectures_primer_and_steps_by_the_models_grid() -> None:
+    piano = parse_command("/pianoroll [(55,), (55,64,), (55,64,72,)] bars:2").request
+    assert piano is not None and piano.config == "rnn-nade" and piano.qpm == 60.0
+    assert piano.primer_pianoroll == ((55,), (55, 64), (55, 64, 72)) and piano.num_steps == 2 * 16
+    bach = parse_command("/pianoroll [(60, 64, 67)] config:rnn_nade_bach bars:2").request
+    assert bach is not None and bach.config == "rnn-nade-bach" and bach.num_steps == 2 * 4
+
+
+@pytest.mark.parametrize(("text", "token", "words"), [
+    ("/harmonize C4 - H4", "H4", ["'H4' is not a note", "C4, F#5"]),
+    ("/harmonize", "", ["no melody given"]),
+    ("/harmonize r r", "r", ["no notes"]),
+    ("/harmonize C4 primer:60", "primer:60", ["unknown option 'primer'", "bars, qpm"]),
+    ("/chorale 67 64 X", "X", ["'X' is not a pitch", "G4 E4 C4"]),
+    ("/chorale G4 melody:C4", "G4", ["not both"]),
+    ("/chorale keep:maybe", "keep:maybe", ["on or off"]),
+    ("/pianoroll [(60,), (7,)]", "[(60,),", ["pitch 7 is not a piano key", "21-108"]),
+    ("/pianoroll [(60,) x]", "[(60,)", ["'x' is outside any (...) step"]),
+    ("/pianoroll config:bach", "config:bach", ["rnn-nade | rnn-nade-bach"]),
+    ("/chorale melody:C4,-,D4,-,E4,-,F4,-,G4,-,A4,-,B4,-,C5,-,D5 bars:1", "bars:1", ["add bars"]),
+])
+def test_bad_polyphonic_commands_point_at_the_token(text: str, token: str, words: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command(text)
+    error = caught.value
+    assert error.token == token
+    for word in words:
+        assert word in error.reason

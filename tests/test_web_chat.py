@@ -147,8 +147,8 @@ def test_bad_chord_shows_error_with_caret_under_it(chat: Page) -> None:
 
 
 def test_help_shows_the_options(chat: Page) -> None:
-    """/help answers with the grammar, options included."""
-    send(chat, "/help")
+    """/help improv answers with that command's grammar, options included."""
+    send(chat, "/help improv")
     reply = chat.locator(".msg.bot pre").last
     reply.wait_for(timeout=10_000)
     text = reply.inner_text()

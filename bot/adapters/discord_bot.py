@@ -1,4 +1,4 @@
-"""Discord front end: `/improv` and `/help` as app commands; progress and results by editing the reply."""
+"""Discord front end: the grammar's commands as app commands; progress and results by editing the reply."""
 
 from __future__ import annotations
 
@@ -16,7 +16,17 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.commands import OPTION_BY_NAME, OPTIONS, CommandError, Option, help_text, parse_command
+from bot.commands import (
+    CHORALE_OPTIONS,
+    HARMONIZE_OPTIONS,
+    OPTION_BY_NAME,
+    OPTIONS_OF,
+    PIANOROLL_OPTIONS,
+    CommandError,
+    Option,
+    help_text,
+    parse_command,
+)
 from bot.service import JobView, Refused, Service
 from bot.settings import Settings
 from generation.errors import InputError
@@ -56,8 +66,15 @@ def _describe(option: Option) -> str:
     return text if len(text) <= 100 else option.help[:100]
 
 
-_DESCRIPTIONS = {_PARAM.get(o.name, o.name): _describe(o) for o in OPTIONS}
-_CONFIG_CHOICES = [app_commands.Choice(name=c, value=c) for c in OPTION_BY_NAME["config"].choices]
+def _descriptions(options: tuple[Option, ...]) -> dict[str, str]:
+    return {_PARAM.get(o.name, o.name): _describe(o) for o in options}
+
+
+def _config_choices(option: Option) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=c, value=c) for c in option.choices]
+
+
+_PIANOROLL_CONFIG = next(o for o in PIANOROLL_OPTIONS if o.name == "config")
 
 
 class DiscordFrontEnd:
@@ -105,10 +122,10 @@ class DiscordFrontEnd:
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved
 
     # --- commands -----------------------------------------------------------------------------------
-    async def improv(self, interaction: discord.Interaction, chords: str, values: dict[str, Any],
-                     midi: discord.Attachment | None) -> None:
+    async def run_command(self, interaction: discord.Interaction, name: str, words: str, values: dict[str, Any],
+                          midi: discord.Attachment | None) -> None:
         """Check the command (a typo is answered at once, privately), defer, then queue it."""
-        text = command_text(chords, values)
+        text = command_text(name, words, values)
         limit = self.settings.max_attachment_bytes
         try:
             if midi is not None and midi.size > limit:
@@ -217,12 +234,13 @@ class DiscordFrontEnd:
 
 
 def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any]]:
-    """`/improv` and `/help`; closures, so discord.py reads the options from a plain signature."""
+    """One app command per grammar command; closures, so discord.py reads the options from a plain signature."""
 
     @app_commands.command(name="improv", description="A melody improvised over your chords (see /help)")
     @app_commands.describe(chords="chord symbols, e.g. C G Am F or Dm7 G7 Cmaj7 (G7/F for a bass note)",
-                           midi="a MIDI melody to start from (instead of primer)", **_DESCRIPTIONS)
-    @app_commands.choices(config=_CONFIG_CHOICES)
+                           midi="a MIDI melody to start from (instead of primer)",
+                           **_descriptions(OPTIONS_OF["improv"]))
+    @app_commands.choices(config=_config_choices(OPTION_BY_NAME["config"]))
     async def improv(interaction: discord.Interaction, chords: str, config: str | None = None,
                      primer: str | None = None, bars: Bars | None = None,
                      steps_per_chord: StepsPerChord | None = None, qpm: Qpm | None = None,
@@ -231,23 +249,58 @@ def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any
                      midi: discord.Attachment | None = None) -> None:
         values = {"config": config, "primer": primer, "bars": bars, "steps_per_chord": steps_per_chord, "qpm": qpm,
                   "temperature": temperature, "outputs": outputs, "seed": seed, "chords": render_chords}
-        await front.improv(interaction, chords, values, midi)
+        await front.run_command(interaction, "improv", chords, values, midi)
 
     @improv.autocomplete("chords")
     async def complete_chords(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         return chord_choices(current)
 
-    @app_commands.command(name="help", description="How to use /improv")
-    async def help_(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(f"```\n{help_text()}\n```", ephemeral=True)
+    @app_commands.command(name="harmonize", description="Four-part harmony under your melody (see /help)")
+    @app_commands.describe(melody="one word per 16th note: C4 - E4 - G4 r (- holds, r rests), or attach midi",
+                           midi="a MIDI melody to harmonise (instead of typing it)",
+                           **_descriptions(HARMONIZE_OPTIONS))
+    async def harmonize(interaction: discord.Interaction, melody: str | None = None, bars: Bars | None = None,
+                        qpm: Qpm | None = None, temperature: Temperature | None = None,
+                        outputs: Outputs | None = None, seed: Seed | None = None,
+                        midi: discord.Attachment | None = None) -> None:
+        values = {"bars": bars, "qpm": qpm, "temperature": temperature, "outputs": outputs, "seed": seed}
+        await front.run_command(interaction, "harmonize", melody or "", values, midi)
 
-    return [improv, help_]
+    @app_commands.command(name="chorale", description="A chorale grown from a chord or a melody (see /help)")
+    @app_commands.describe(pitches="notes sounding together at the start, e.g. G4 E4 C4 (default C major)",
+                           midi="a MIDI melody to start from (instead of pitches)", **_descriptions(CHORALE_OPTIONS))
+    async def chorale(interaction: discord.Interaction, pitches: str | None = None, melody: str | None = None,
+                      bars: Bars | None = None, keep: bool | None = None, qpm: Qpm | None = None,
+                      temperature: Temperature | None = None, outputs: Outputs | None = None,
+                      seed: Seed | None = None, midi: discord.Attachment | None = None) -> None:
+        values = {"melody": melody, "bars": bars, "keep": keep, "qpm": qpm, "temperature": temperature,
+                  "outputs": outputs, "seed": seed}
+        await front.run_command(interaction, "chorale", pitches or "", values, midi)
+
+    @app_commands.command(name="pianoroll", description="Piano music from a piano-roll primer (see /help)")
+    @app_commands.describe(primer="pitches per step, e.g. [(60, 64, 67), (62,), ()]",
+                           **_descriptions(PIANOROLL_OPTIONS))
+    @app_commands.choices(config=_config_choices(_PIANOROLL_CONFIG))
+    async def pianoroll(interaction: discord.Interaction, primer: str | None = None, config: str | None = None,
+                        bars: Bars | None = None, qpm: Qpm | None = None, temperature: Temperature | None = None,
+                        outputs: Outputs | None = None, seed: Seed | None = None) -> None:
+        values = {"config": config, "bars": bars, "qpm": qpm, "temperature": temperature, "outputs": outputs,
+                  "seed": seed}
+        await front.run_command(interaction, "pianoroll", primer or "", values, None)
+
+    @app_commands.command(name="help", description="How to use the commands")
+    @app_commands.describe(command="a command, for all its options")
+    @app_commands.choices(command=[app_commands.Choice(name=c, value=c) for c in OPTIONS_OF])
+    async def help_(interaction: discord.Interaction, command: str | None = None) -> None:
+        await interaction.response.send_message(_clip(f"```\n{help_text(command or '')}\n```"), ephemeral=True)
+
+    return [improv, harmonize, chorale, pianoroll, help_]
 
 
-def command_text(chords: str, values: dict[str, Any]) -> str:
+def command_text(name: str, words: str, values: dict[str, Any]) -> str:
     """The grammar form of a slash command: "/improv C G Am F primer:60 bars:8"."""
-    parts = ["/improv", " ".join(chords.split())]
-    for option in OPTIONS:
+    parts = [f"/{name}", " ".join(words.split())]
+    for option in OPTIONS_OF[name]:
         value = values.get(option.name)
         if value is None:
             continue
@@ -257,7 +310,7 @@ def command_text(chords: str, values: dict[str, Any]) -> str:
             value = f"{value:g}"
         token = f"{option.name}:{value}"
         parts.append(shlex.quote(token) if any(c.isspace() or c in "'\"" for c in token) else token)
-    return " ".join(parts)
+    return " ".join(p for p in parts if p)
 
 
 _ROOTS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B")

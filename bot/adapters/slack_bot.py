@@ -1,4 +1,4 @@
-"""Slack front end: `/improv` and `/help` through slack-bolt, progress and files through the Web API."""
+"""Slack front end: the grammar's slash commands through slack-bolt, progress and files through the Web API."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import CommandError
+from bot.commands import COMMANDS, CommandError
 from bot.service import JobView, Service
 from bot.settings import Settings
 from generation.errors import InputError
@@ -39,8 +39,8 @@ class SlackFrontEnd:
         self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/")
         # The token travels in the client (bolt warns when given both and uses the client's).
         self.app = AsyncApp(name="tunesmith", signing_secret=settings.slack_signing_secret, client=self.client)
-        self.app.command("/improv")(self._on_command)
-        self.app.command("/help")(self._on_command)
+        for name in COMMANDS:  # each must also be created in the Slack app's settings (see deploy/)
+            self.app.command(f"/{name}")(self._on_command)
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._posting: dict[str, asyncio.Lock] = {}  # job id -> lock around posting its progress message

@@ -19,8 +19,9 @@ def share_page(view: JobView) -> str:
     """The HTML page behind a share link."""
     title = f"Tunesmith: {view.command}" if view.command else "Tunesmith"
     first = view.outputs[0] if view.outputs else None
-    description = (f"A melody improvised by {view.model} (seed {view.seed}). Listen, see the piano roll, "
-                   "download the MIDI.")
+    made = {"polyphony": "Music written by the Polyphony RNN", "rnn-nade": "Piano music by RNN-NADE",
+            "rnn-nade-bach": "A Bach-style piece by RNN-NADE"}.get(view.model, f"A melody improvised by {view.model}")
+    description = f"{made} (seed {view.seed}). Listen, see the piano roll, download the MIDI."
     og = [
         ("og:type", "music.song"),
         ("og:site_name", "Tunesmith"),
