@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pretty_midi
 
-from generation.data.leadsheet import NOTE_OFF
 from generation.music.chords import Chord
+from generation.music.notes import melody_events_notes
 
 STEPS_PER_QUARTER = 4
 MELODY_PROGRAM = 0  # acoustic grand piano, as Magenta writes
@@ -16,15 +16,8 @@ CHORD_PROGRAM = 0
 
 def melody_notes(events: Sequence[int], step_s: float, velocity: int = 100) -> list[pretty_midi.Note]:
     """Melody events (one per step) -> notes; a note lasts until the next onset, note-off or the end."""
-    notes = []
-    current: tuple[int, int] | None = None  # (pitch, start step)
-    for step, event in enumerate([*events, NOTE_OFF]):
-        if event == NOTE_OFF or event >= 0:
-            if current is not None:
-                pitch, start = current
-                notes.append(pretty_midi.Note(velocity, pitch, start * step_s, step * step_s))
-            current = (event, step) if event >= 0 else None
-    return notes
+    return [pretty_midi.Note(n.velocity, n.pitch, n.start * step_s, n.end * step_s)
+            for n in melody_events_notes(events, velocity)]
 
 
 def chord_notes(chords: Sequence[Chord], step_s: float, velocity: int = 70) -> list[pretty_midi.Note]:
