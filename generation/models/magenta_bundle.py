@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,12 @@ def read_mag_id(path: Path) -> str:
     return str(_read_proto(path).generator_details.id)
 
 
-def read_mag(path: Path) -> Bundle:
+def read_mag(path: Path, families: Mapping[str, str] = FAMILY_OF) -> Bundle:
     """Load the checkpoint of a Magenta bundle.
+
+    Args:
+        path: the .mag file.
+        families: the configs the calling command runs, each with its family (default: the Improv RNN's).
 
     Raises:
         InputError: not a readable bundle, or one whose config we cannot run yet.
@@ -48,9 +53,9 @@ def read_mag(path: Path) -> Bundle:
 
     proto = _read_proto(path)
     config = proto.generator_details.id
-    if config not in FAMILY_OF:
+    if config not in families:
         raise InputError(f"{path.name!r} is a {config or 'unnamed'} bundle; this command runs "
-                         f"{', '.join(FAMILY_OF)}.")
+                         f"{', '.join(families)}.")
     if config in NOT_YET:
         raise InputError(f"{path.name!r}: {NOT_YET[config]}.")
     if len(proto.checkpoint_file) != 1:
@@ -64,7 +69,7 @@ def read_mag(path: Path) -> Bundle:
     if not sizes:
         raise InputError(f"{path.name!r} has no LSTM variables in the layout we read.")
     attn = 40 if any("attention_cell_wrapper" in n for n in weights) else 0
-    return Bundle(FAMILY_OF[config], config, tuple(sizes[k] for k in sorted(sizes)), attn, weights,
+    return Bundle(families[config], config, tuple(sizes[k] for k in sorted(sizes)), attn, weights,
                   {"source": f"Magenta bundle {path.name}", "description": proto.bundle_details.description})
 
 

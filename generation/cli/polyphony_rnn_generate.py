@@ -1,0 +1,198 @@
+"""`polyphony_rnn_generate`: Magenta's Polyphony RNN command line, with Magenta's flags and defaults, on our model."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from generation.cli.magenta_flags import repair_argv
+from generation.errors import InputError
+from generation.music.notes import Note
+from generation.render.audio import AUDIO_FORMATS, RenderError
+
+PROG = "polyphony_rnn_generate"
+BOOL_FLAGS = ("condition_on_primer", "inject_primer_during_generation")
+STEPS_PER_QUARTER = 4
+
+
+def _bool_default(text: str) -> bool:
+    return text.lower() in ("true", "1", "yes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Write polyphonic music, or harmonize a melody, in the style of Bach chorales "
+        "(Magenta's polyphony_rnn_generate, same flags).",
+    )
+    p.add_argument("--bundle_file", type=Path,
+                   help="a model folder of ours (default: our model in models/polyphony)")
+    p.add_argument("--output_dir", type=Path, default=Path("/tmp/polyphony_rnn/generated"))
+    p.add_argument("--num_outputs", type=int, default=10)
+    p.add_argument("--num_steps", type=int, default=128, help="length of each output in 16th-note steps")
+    p.add_argument("--primer_pitches", default="",
+                   help='pitches sounding together for one quarter note at the start, e.g. "[67,64,60]"')
+    p.add_argument("--primer_melody", default="",
+                   help='melody events, one per 16th note: -2 hold, -1 note off, 0-127 note on, e.g. "[60, -2, 62]"')
+    p.add_argument("--primer_midi", type=Path, help="a MIDI file whose notes start the piece")
+    p.add_argument("--condition_on_primer", action="store_true",
+                   help="feed the primer to the model before generating (default false)")
+    p.add_argument("--inject_primer_during_generation", action="store_true", default=True,
+                   help="keep the primer's notes in the output, adding notes under them (default true; "
+                   "--noinject_primer_during_generation or =false to turn off)")
+    p.add_argument("--qpm", type=float, default=None,
+                   help="tempo in quarter notes per minute (default: the primer MIDI's, else 120)")
+    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
+    p.add_argument("--beam_size", type=int, default=1)
+    p.add_argument("--branch_factor", type=int, default=1)
+    p.add_argument("--steps_per_iteration", type=int, default=1, help="events per beam search iteration")
+    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
+    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
+    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
+    return p
+
+
+LIMITS = {  # flag: (lowest, highest) allowed
+    "num_outputs": (1, 100),
+    "num_steps": (1, 2048),
+    "qpm": (20.0, 400.0),
+    "temperature": (0.01, 10.0),
+    "beam_size": (1, 64),
+    "branch_factor": (1, 64),
+    "steps_per_iteration": (1, 4096),
+    "seed": (0, 2**31 - 1),
+}
+
+
+def check_ranges(args: argparse.Namespace) -> None:
+    for flag, (lo, hi) in LIMITS.items():
+        value = getattr(args, flag)
+        if value is not None and not lo <= value <= hi:
+            raise InputError(f"--{flag}={value} is out of range; allowed: {lo:g} to {hi:g}.")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Magenta-style argv -> namespace; absl booleans (`--flag=false`, `--noflag`) and PDF dashes repaired."""
+    parser = build_parser()
+    raw = list(sys.argv[1:] if argv is None else argv)
+    try:
+        fixed, warnings = repair_argv(raw, BOOL_FLAGS, {})
+    except argparse.ArgumentTypeError as e:
+        parser.error(str(e))
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    args = parser.parse_args(fixed)
+    # repair_argv drops a false boolean flag, which would leave inject's default (true): read it back here.
+    for tok in raw:
+        name, _, value = tok.lstrip("-\u2014\u2013\u2212").partition("=")
+        name = name.replace("-", "_")
+        if name == "noinject_primer_during_generation":
+            args.inject_primer_during_generation = False
+        elif name == "inject_primer_during_generation":
+            args.inject_primer_during_generation = not value or _bool_default(value)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (InputError, RenderError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
+        if os.environ.get("TUNESMITH_DEBUG"):
+            raise
+        print(f"{PROG}: internal error ({type(e).__name__}: {e}). "
+              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
+        return 1
+
+
+def read_primer(args: argparse.Namespace) -> tuple[list[Note], float | None]:
+    """The primer's notes (Magenta's precedence: pitches, then melody, then MIDI) and the MIDI's tempo."""
+    from generation.models.polyphony.encoding import chord_primer_notes, melody_primer_notes
+    from generation.music.notes import read_midi_notes
+    from generation.music.primer import MAX_PRIMER_STEPS, parse_primer_melody, parse_primer_pitches
+
+    given = [f"--{f}" for f in ("primer_pitches", "primer_melody", "primer_midi") if getattr(args, f)]
+    if len(given) > 1:
+        print(f"warning: {' and '.join(given)} given; using {given[0]} (as Magenta)", file=sys.stderr)
+    if args.primer_pitches:
+        return chord_primer_notes(parse_primer_pitches(args.primer_pitches)), None
+    if args.primer_melody:
+        events = list(parse_primer_melody(args.primer_melody))
+        if events[0] == -2:
+            events[0] = -1  # nothing to hold yet
+        return melody_primer_notes(events), None
+    if args.primer_midi:
+        notes, qpm = read_midi_notes(args.primer_midi, STEPS_PER_QUARTER, MAX_PRIMER_STEPS)
+        return notes, qpm
+    return [], None
+
+
+def run(args: argparse.Namespace) -> int:
+    check_ranges(args)
+    primer, midi_qpm = read_primer(args)  # everything the user typed is checked before any model work
+    qpm = args.qpm or midi_qpm or 120.0
+    lo, hi = LIMITS["qpm"]
+    if not lo <= qpm <= hi:
+        raise InputError(f"the primer MIDI's tempo is {qpm:g} qpm; allowed: {lo:g} to {hi:g} (set --qpm).")
+    primer_steps = max((n.end for n in primer), default=0)
+    inject, condition = args.inject_primer_during_generation, args.condition_on_primer
+    if inject and primer_steps > args.num_steps:
+        raise InputError(f"the primer lasts {primer_steps} steps but --num_steps={args.num_steps}: with "
+                         f"--inject_primer_during_generation the output holds the primer, so --num_steps must be "
+                         f"at least {primer_steps}.")
+    if primer and not inject and not condition:
+        print("warning: the primer is neither injected nor conditioned on, so it is not used "
+              "(add --condition_on_primer to have the model hear it)", file=sys.stderr)
+    if args.bundle_file is not None and not args.bundle_file.exists():
+        raise InputError(f"--bundle_file {str(args.bundle_file)!r} does not exist (leave it out to use our model).")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise InputError(f"--output_dir {str(args.output_dir)!r} is a file, not a folder.")
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create --output_dir {str(args.output_dir)!r}: {e.strerror or e}.") from None
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+
+    from generation.models.polyphony.generator import PolyphonyGenerator  # TensorFlow loads here
+    from generation.models.sampling import SearchSettings
+
+    start = time.perf_counter()
+    generator = PolyphonyGenerator.load(args.bundle_file)
+    loaded = time.perf_counter()
+    search = SearchSettings(args.temperature, args.beam_size, args.branch_factor, args.steps_per_iteration)
+    pieces = generator.generate(primer, args.num_steps, condition_on_primer=condition, inject_primer=inject,
+                                num_outputs=args.num_outputs, search=search, seed=seed)
+    generated = time.perf_counter()
+    write_outputs(args, pieces, qpm)
+    print(f"{len(pieces)} pieces of {args.num_steps} steps, seed {seed} (model load {loaded - start:.2f} s, "
+          f"generation {generated - loaded:.3f} s) -> {args.output_dir}")
+    return 0
+
+
+def write_outputs(args: argparse.Namespace, pieces: list[list[Note]], qpm: float) -> None:
+    from generation.music.notes import notes_midi
+    from generation.render.audio import render_midi
+
+    stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    digits = len(str(len(pieces)))
+    for i, notes in enumerate(pieces, 1):
+        path = args.output_dir / f"{stamp}_{str(i).zfill(digits)}.mid"
+        notes_midi({"polyphony": notes}, STEPS_PER_QUARTER, qpm, args.num_steps).write(str(path))
+        print(f"wrote {path}")
+        if args.audio:
+            audio = render_midi(path, path.with_suffix(f".{args.audio}"))
+            print(f"wrote {audio}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
