@@ -89,6 +89,21 @@ def test_primer_melody_not_injected_writes_new_music(tmp_path: Path, model: Path
     assert notes and not {(0, 2, 60), (2, 4, 60), (4, 6, 67)} <= set(notes)
 
 
+def test_primer_midi_sets_the_tempo_and_is_kept(tmp_path: Path, model: Path) -> None:
+    primer = pretty_midi.PrettyMIDI(initial_tempo=90.0)
+    piano = pretty_midi.Instrument(0)
+    step = 60.0 / 90 / 4
+    piano.notes = [pretty_midi.Note(90, 72, 0.0, 4 * step), pretty_midi.Note(90, 55, 0.0, 8 * step)]
+    primer.instruments.append(piano)
+    primer.write(str(tmp_path / "primer.mid"))
+    (midi,) = generate(tmp_path / "out", model, ["--num_outputs=1", "--num_steps=16", "--seed=4",
+                                                 f"--primer_midi={tmp_path / 'primer.mid'}"])
+    assert midi.get_end_time() == pytest.approx(16 * step)
+    notes = steps_of(midi, 90.0)
+    assert any(s == 0 and p == 72 and e >= 4 for s, e, p in notes)
+    assert any(s == 0 and p == 55 and e >= 8 for s, e, p in notes)
+
+
 def test_same_seed_same_midi(tmp_path: Path, model: Path) -> None:
     flags = ["--num_outputs=2", "--num_steps=32", "--seed=11", f"--primer_melody={TWINKLE}"]
     first = [steps_of(m) for m in generate(tmp_path / "a", model, flags)]

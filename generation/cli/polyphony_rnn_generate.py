@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(Magenta's polyphony_rnn_generate, same flags).",
     )
     p.add_argument("--bundle_file", type=Path,
-                   help="a model folder of ours (default: our model in models/polyphony)")
+                   help="a model folder of ours or a Magenta polyphony .mag bundle (default: our model in "
+                   "models/polyphony)")
     p.add_argument("--output_dir", type=Path, default=Path("/tmp/polyphony_rnn/generated"))
     p.add_argument("--num_outputs", type=int, default=10)
     p.add_argument("--num_steps", type=int, default=128, help="length of each output in 16th-note steps")
