@@ -56,6 +56,7 @@ class PerformanceGenerator:
         self.model = EventRnn(self.config.input_size, self.config.num_classes, bundle.layer_sizes,
                               weights=bundle.weights)
         self.loop = EventLoop(self.model, self.config)
+        self.last_event_count = 0  # events the model made in the last call, all outputs (for benchmarks)
 
     @classmethod
     def load(cls, config: str, bundle_file: Path | None = None) -> PerformanceGenerator:
@@ -142,6 +143,7 @@ class PerformanceGenerator:
             tf.constant(np.zeros(12) if histogram is None or disabled or not steer else
                         np.asarray(histogram, float) / sum(histogram), tf.float32))
         rows = search_events(self.loop, forced, control, target, num_steps, num_outputs, search, seed)
+        self.last_event_count = int(sum((row >= 0).sum() - len(forced) for row in rows))
         return [[Note(n.start, min(n.end, num_steps), n.pitch, n.velocity)
                  for n in classes_to_notes(row[row >= 0][emitted_from:], cfg.num_velocity_bins, end=num_steps)
                  if n.start < num_steps] for row in rows]
@@ -212,7 +214,8 @@ class EventLoop(tf.Module):
     @tf.function(reduce_retracing=True)
     def advance(self, carry: tuple, forced: tf.Tensor, control: tf.Tensor,
                 target: steering.Steering, i0: tf.Tensor, n: tf.Tensor, num_steps: tf.Tensor,
-                temperature: tf.Tensor, seed: tf.Tensor) -> tuple[tuple, tf.Tensor, tf.Tensor]:
+                temperature: tf.Tensor, seed: tf.Tensor, steer_density: bool, steer_pitch: bool
+                ) -> tuple[tuple, tf.Tensor, tf.Tensor]:
         """Make up to n events after event i0 (rows that reach num_steps emit PAD); stops early when all are done.
 
         Returns the carry, classes [B, made] and each row's log-probability of what it took.
@@ -231,12 +234,16 @@ class EventLoop(tf.Module):
             x = tf.concat([controls, tf.gather(self.table, tf.maximum(last, 0))], axis=1)
             logits, new_state = self.model.step(x, state)
             scaled = logits / temperature
-            on_bias = steering.note_on_bias(measured, target)
-            dens = steering.density_bias(measured, target)
-            parts = [scaled[:, :NOTE_OFF0] + on_bias,
-                     scaled[:, NOTE_OFF0:SHIFT0] + (sounding - 1.0) * 1e9,  # only sounding pitches can stop
-                     scaled[:, SHIFT0:VELOCITY0] + steering.shift_bias(dens, VELOCITY0 - SHIFT0),
-                     scaled[:, VELOCITY0:] + dens[:, None]]
+            on, off = scaled[:, :NOTE_OFF0], scaled[:, NOTE_OFF0:SHIFT0] + (sounding - 1.0) * 1e9  # only sounding
+            shifts, velocities = scaled[:, SHIFT0:VELOCITY0], scaled[:, VELOCITY0:]  # pitches can stop
+            if steer_density:  # Python flags: a loop without steering traces without its ops
+                dens = steering.density_bias(measured, target)
+                on += dens[:, None]
+                shifts += steering.shift_bias(dens, VELOCITY0 - SHIFT0)
+                velocities += dens[:, None]
+            if steer_pitch:
+                on += steering.pitch_bias(measured, target)
+            parts = [on, off, shifts, velocities]
             logprobs = tf.nn.log_softmax(tf.concat(parts, axis=1))
             drawn = tf.random.stateless_categorical(logprobs, 1, seed=seed + tf.stack([0, t]), dtype=tf.int32)[:, 0]
             is_forced = t < num_forced
@@ -250,7 +257,8 @@ class EventLoop(tf.Module):
             hot = tf.one_hot(pitch, 128)
             sounding = tf.where(is_on[:, None], tf.maximum(sounding, hot),
                                 tf.where(is_off[:, None], sounding * (1.0 - hot), sounding))
-            measured = steering.update(measured, is_on, pitch, shift, ~done & (t >= num_forced))
+            if steer_density or steer_pitch:
+                measured = steering.update(measured, is_on, pitch, shift, ~done & (t >= num_forced))
             state = tf.nest.map_structure(lambda a, b, d=done: tf.where(d[:, None], a, b), state, new_state)
             now += shift
             last = tf.where(done, last, take)

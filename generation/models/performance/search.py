@@ -28,10 +28,11 @@ def search_events(loop: EventLoop, forced: np.ndarray, control: np.ndarray, targ
     args = (tf.constant(forced, tf.int32), tf.constant(control, tf.float32), target)
     steps_t = tf.constant(num_steps, tf.int32)
     temp = tf.constant(settings.temperature, tf.float32)
+    flags = (bool(target.density.numpy() > 0), bool(target.histogram.numpy().sum() > 0))
 
     def run(carry: tuple, i0: int, n: int, k: int) -> tuple[tuple, np.ndarray, np.ndarray]:
         carry, cls, lp = loop.advance(carry, *args, tf.constant(i0), tf.constant(n), steps_t, temp,
-                                      tf.constant(seeds[k % len(seeds)], tf.int32))
+                                      tf.constant(seeds[k % len(seeds)], tf.int32), *flags)
         return carry, cls.numpy(), lp.numpy()
 
     first = np.full((num_outputs, 1), forced[0], np.int32)

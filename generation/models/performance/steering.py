@@ -62,16 +62,13 @@ def update(m: Measured, note_on: tf.Tensor, pitch: tf.Tensor, shift_steps: tf.Te
     return Measured(recent, m.total_notes + on, m.elapsed + dt, classes)
 
 
-def note_on_bias(m: Measured, steering: Steering) -> tf.Tensor:
-    """[B, 128] bias for the note-on logits (also used, per row, for velocity logits via density_bias)."""
-    bias = density_bias(m, steering)[:, None] * tf.ones([1, 128])
-    wanted = tf.reduce_sum(steering.histogram) > 0
+def pitch_bias(m: Measured, steering: Steering) -> tf.Tensor:
+    """[B, 128] bias for the note-on logits: a prior from the request plus feedback on the recent shares."""
     target = steering.histogram + FLOOR
     share = m.recent_classes / tf.maximum(tf.reduce_sum(m.recent_classes, axis=1, keepdims=True), 1e-6) + FLOOR
     per_class = PITCH_PRIOR * tf.math.log(target)[None, :] + PITCH_GAIN * tf.clip_by_value(
         tf.math.log(target[None, :] / share), -3.0, 3.0)
-    per_pitch = tf.tile(per_class, [1, 11])[:, :128]
-    return bias + tf.where(wanted, per_pitch, tf.zeros_like(per_pitch))
+    return tf.tile(per_class, [1, 11])[:, :128]
 
 
 def density_bias(m: Measured, steering: Steering) -> tf.Tensor:
@@ -82,7 +79,7 @@ def density_bias(m: Measured, steering: Steering) -> tf.Tensor:
     # it removes the steady error a proportional term alone leaves against the model's own preference.
     surplus = (m.total_notes - target * m.elapsed) / tf.maximum(target * DENSITY_WINDOW_S, 1.0)
     bias = -DENSITY_GAIN * tf.math.log((rate + 0.05) / target) - DENSITY_TOTAL_GAIN * surplus
-    return tf.where(steering.density > 0, tf.clip_by_value(bias, -20.0, 20.0), tf.zeros_like(bias))
+    return tf.clip_by_value(bias, -20.0, 20.0)
 
 
 def shift_bias(density: tf.Tensor, max_shift: int) -> tf.Tensor:
