@@ -81,7 +81,7 @@ def test_input_sizes_match_magenta() -> None:
              "performance_with_dynamics_and_modulo_encoding": 16,
              "density_conditioned_performance_with_dynamics": 396,
              "pitch_conditioned_performance_with_dynamics": 400,
-             "multiconditioned_performance_with_dynamics": 409}
+             "multiconditioned_performance_with_dynamics": 408}
     assert {name: c.input_size for name, c in CONFIGS.items()} == sizes
 
 
@@ -90,10 +90,9 @@ def test_controls_describe_the_music_ahead() -> None:
     notes = [Note(k * 25, k * 25 + 20, 60 if k % 2 else 67, 90) for k in range(24)]
     classes = notes_to_classes(notes, 32)
     ctrl = event_controls(classes, CONFIGS["multiconditioned_performance_with_dynamics"])
-    assert ctrl.shape == (len(classes), 21)
-    assert (ctrl[:, 0] == 0).all()  # conditioning on
-    assert ctrl[0, 1:9].tolist() == density_one_hot(4.0).tolist()
-    hist = ctrl[0, 9:]
+    assert ctrl.shape == (len(classes), 20)
+    assert ctrl[0, :8].tolist() == density_one_hot(4.0).tolist()
+    hist = ctrl[0, 8:]
     assert hist.sum() == pytest.approx(1.0) and hist[0] > 0.45 and hist[7] > 0.45
 
 

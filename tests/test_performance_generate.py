@@ -116,5 +116,5 @@ def test_generator_api_returns_midi_and_refuses_bad_values(models: Path) -> None
     assert len(midis) == 2 and all(m.get_end_time() == pytest.approx(2.0) for m in midis)
     with pytest.raises(InputError, match="pitch_class_histogram"):
         gen.generate([], 200, num_outputs=1, search=SearchSettings(), seed=1, pitch_class_histogram=[1.0] * 11)
-    with pytest.raises(InputError, match="not supported yet"):
-        PerformanceGenerator.load(BASE, SHIPPED.parent.parent / "shared" / "fixtures" / "magenta" / "performance.mag")
+    with pytest.raises(InputError, match="is a basic_improv bundle"):
+        PerformanceGenerator.load(BASE, SHIPPED.parent.parent / "shared" / "fixtures" / "magenta" / "basic_improv.mag")

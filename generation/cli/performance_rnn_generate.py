@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", default="performance", choices=list(CONFIGS),
                    help="model config (with --bundle_file, the bundle's own config is used)")
-    p.add_argument("--bundle_file", type=Path, help="a model folder of ours (default: our model for --config)")
+    p.add_argument("--bundle_file", type=Path,
+                   help="a model folder of ours or a Magenta .mag bundle of one of the six configs (default: our "
+                   "model for --config)")
     p.add_argument("--output_dir", type=Path, default=Path("/tmp/performance_rnn/generated"))
     p.add_argument("--num_outputs", type=int, default=10)
     p.add_argument("--num_steps", type=int, default=3000,
@@ -47,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    '"[2,0,0,0,1,0,0,1,0,0,0,1]" (pitch_conditioned_ and multiconditioned_ configs). '
                    + STEERING_HELP)
     p.add_argument("--disable_conditioning", action="store_true",
-                   help="multiconditioned config only: switch the conditioning off (true/false)")
+                   help="Magenta's optional_multiconditioned_performance_with_dynamics only (not shipped here): switch "
+                   "its conditioning off; our six configs warn and ignore it")
     p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
     p.add_argument("--beam_size", type=int, default=1)
     p.add_argument("--branch_factor", type=int, default=1)
@@ -134,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     from generation.models.bundle import bundle_config
 
     if args.bundle_file is not None:
-        args.config = bundle_config(args.bundle_file) if args.bundle_file.suffix != ".mag" else args.config
+        args.config = bundle_config(args.bundle_file)  # the bundle decides, as in Magenta
         if args.config not in CONFIGS:
             raise InputError(f"{args.bundle_file} is a {args.config} bundle, not a Performance RNN "
                              f"({', '.join(CONFIGS)}).")

@@ -24,7 +24,8 @@ class PerformanceConfig:
         modulo: inputs use Magenta's modulo (circular) encoding instead of a one-hot event.
         density: conditioned on note density (8-bin one-hot of notes/s over the next 3 s).
         pitch: conditioned on a pitch-class histogram (12 values over the next 5 s).
-        optional_conditioning: a leading input bit can switch conditioning off (--disable_conditioning).
+        optional_conditioning: a leading input bit can switch conditioning off (--disable_conditioning); in
+            Magenta only optional_multiconditioned_performance_with_dynamics has it, which we do not ship.
         layer_sizes: LSTM sizes used when training a new model (Magenta's are 512 x 3).
     """
 
@@ -76,8 +77,8 @@ CONFIGS: dict[str, PerformanceConfig] = {
         PerformanceConfig("pitch_conditioned_performance_with_dynamics",
                           "performance_with_dynamics conditioned on a pitch-class histogram.", pitch=True),
         PerformanceConfig("multiconditioned_performance_with_dynamics",
-                          "performance_with_dynamics conditioned on note density and a pitch-class histogram; "
-                          "conditioning can be switched off.", density=True, pitch=True, optional_conditioning=True),
+                          "performance_with_dynamics conditioned on note density and a pitch-class histogram.",
+                          density=True, pitch=True),
     )
 }
 

@@ -60,7 +60,7 @@ class PerformanceGenerator:
 
     @classmethod
     def load(cls, config: str, bundle_file: Path | None = None) -> PerformanceGenerator:
-        """Our shipped model for `config`, or a bundle folder of ours (or its bundle.json)."""
+        """Our shipped model for `config`, or the given bundle (our folder, its bundle.json, or a Magenta .mag)."""
         if config not in CONFIGS:
             raise InputError(f"unknown config {config!r}; choose one of {', '.join(CONFIGS)}.")
         if bundle_file is None:
@@ -70,8 +70,9 @@ class PerformanceGenerator:
                                  f"performance_rnn_train --config={config} or pass --bundle_file.")
             return cls(Bundle.load(folder))
         if bundle_file.suffix == ".mag":
-            raise InputError(f"{bundle_file}: Magenta .mag bundles of Performance RNN are not supported yet; "
-                             "leave out --bundle_file to use our model for the config.")
+            from generation.models.magenta_bundle import read_mag  # protobuf reading only when needed
+
+            return cls(read_mag(bundle_file, {name: "performance" for name in CONFIGS}))
         folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
         if not (folder / "bundle.json").is_file():
             raise InputError(f"bundle {str(bundle_file)!r} is not a model folder with bundle.json.")
@@ -87,8 +88,8 @@ class PerformanceGenerator:
                 out.append(f"{self.config.name} cannot take --{flag}; it is ignored (use "
                            f"{' or '.join(config_taking(flag))}).")
         if disable_conditioning and not self.config.optional_conditioning:
-            out.append(f"{self.config.name} has no optional conditioning; --disable_conditioning is ignored (use "
-                       "multiconditioned_performance_with_dynamics).")
+            out.append(f"{self.config.name} has no optional conditioning; --disable_conditioning is ignored (only "
+                       "Magenta's optional_multiconditioned_performance_with_dynamics takes it; we do not ship it).")
         return out
 
     def generate_notes(
