@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--eval_every", type=int, default=100)
     p.add_argument("--patience", type=int, default=0, help="stop after this many evaluations without progress")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow decides)")
+    p.add_argument("--init_from", type=Path, help="carry on training this bundle (same config and sizes)")
     p.add_argument("--card_only", action="store_true", help="re-score the trained bundle and rewrite its card")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -75,10 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "steps_run": history[-1]["step"], "finished": final}}
         Bundle("pianoroll", config.name, config.layer_sizes, 0, model.numpy_weights(), info).save(out)
 
+    init = None
+    if args.init_from:
+        base = Bundle.load(args.init_from)
+        config = dataclasses.replace(config, layer_sizes=base.layer_sizes, nade_hidden=int(base.info["nade_hidden"]))
+        init = base.weights
+        before = base.info.get("training", {})
+        data_info["initialised_from"] = {"bundle": str(args.init_from), "steps_run": before.get("steps_run", 0),
+                                         "best_step": before.get("best_step", 0), "history": before.get("history", [])}
     if not args.card_only:
         start = time.monotonic()
         result = train(config.layer_sizes, config.nade_hidden, splits["train"], splits["valid"], settings,
-                       eval_window=eval_window, eval_chunks=eval_chunks, on_checkpoint=save)
+                       eval_window=eval_window, eval_chunks=eval_chunks, on_checkpoint=save, init_from=init)
         save(result.model, result.history, final=True)
         logging.info("trained %s in %.0f s; best validation at step %d", config.name, time.monotonic() - start,
                      result.best_step)

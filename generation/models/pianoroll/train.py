@@ -56,10 +56,14 @@ class TrainResult:
 
 def train(layer_sizes: Sequence[int], nade_hidden: int, train_rolls: Sequence[Roll], valid_rolls: Sequence[Roll],
           settings: TrainSettings, eval_window: int = 4096, eval_chunks: int = 10**9,
-          on_checkpoint: Callable[[RnnNade, list[dict[str, float]]], None] | None = None) -> TrainResult:
-    """Train from scratch; the returned model holds the weights of the best validation evaluation."""
+          on_checkpoint: Callable[[RnnNade, list[dict[str, float]]], None] | None = None,
+          init_from: dict[str, np.ndarray] | None = None) -> TrainResult:
+    """Train from scratch (or carry on from `init_from` weights of the same sizes).
+
+    The returned model holds the weights of the best validation evaluation.
+    """
     rng = np.random.default_rng(settings.seed)
-    model = RnnNade(layer_sizes, nade_hidden, seed=settings.seed)
+    model = RnnNade(layer_sizes, nade_hidden, weights=init_from, seed=settings.seed)
     variables = list(model.vars.values())
     lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
     optimizer = tf.keras.optimizers.Adam(learning_rate=lambda: lr)
