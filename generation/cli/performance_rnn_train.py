@@ -77,6 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             init = initial_weights(config, CONFIGS[base.config], base.weights)
             steps_before = base.info.get("training", {}).get("steps", 0)
             data_info["initialised_from"] = f"{base.config} ({steps_before} steps, {args.init_from})"
+            if base.config == config.name:  # carrying on: keep the earlier runs' summaries for the card
+                earlier = base.info.get("data", {}).get("earlier_runs", [])
+                training = base.info.get("training", {})
+                last = training.get("history", [{}])[-1]
+                data_info["earlier_runs"] = [*earlier, {"steps": steps_before, "minutes": last.get("seconds", 0) / 60,
+                                                        "valid_nll": last.get("valid_nll"),
+                                                        "valid_accuracy": last.get("valid_accuracy")}]
             if tuple(base.layer_sizes) != config.layer_sizes:
                 config = dataclasses.replace(config, layer_sizes=tuple(base.layer_sizes))
                 train_corpus.config = valid_corpus.config = config

@@ -143,7 +143,8 @@ class PerformanceGenerator:
             tf.constant(0.0 if density is None or disabled or not steer else density, tf.float32),
             tf.constant(np.zeros(12) if histogram is None or disabled or not steer else
                         np.asarray(histogram, float) / sum(histogram), tf.float32))
-        rows = search_events(self.loop, forced, control, target, num_steps, num_outputs, search, seed)
+        rows = search_events(self.loop, forced, bool(primer_classes), control, target, num_steps, num_outputs,
+                             search, seed)
         self.last_event_count = int(sum((row >= 0).sum() - len(forced) for row in rows))
         return [[Note(n.start, min(n.end, num_steps), n.pitch, n.velocity)
                  for n in classes_to_notes(row[row >= 0][emitted_from:], cfg.num_velocity_bins, end=num_steps)
@@ -204,8 +205,9 @@ class EventLoop(tf.Module):
         self.config = config
         self.table = tf.constant(event_input_table(config))
 
-    def start(self, batch: int, first: int, target: steering.Steering) -> tuple:
-        time0 = first - SHIFT0 + 1 if SHIFT0 <= first < VELOCITY0 else 0
+    def start(self, batch: int, first: int, first_is_music: bool, target: steering.Steering) -> tuple:
+        """The carry after the first event (an empty primer's context event takes no time)."""
+        time0 = first - SHIFT0 + 1 if SHIFT0 <= first < VELOCITY0 and first_is_music else 0
         sounding = np.zeros((batch, 128), np.float32)
         if first < NOTE_OFF0:
             sounding[:, first] = 1.0

@@ -49,8 +49,13 @@ def write_card(folder: Path, config: PerformanceConfig, info: dict[str, Any]) ->
     ]
     if "initialised_from" in data:
         start = data["validation_at_start"]
-        lines.append(f"- Initialised from {data['initialised_from']} (control rows zero, vocabulary mapped); "
-                     f"validation at the start {start['nll']:.4f} nats/event, accuracy {start['accuracy']:.3f}.")
+        how = ("carried on training" if data["initialised_from"].startswith(config.name + " ")
+               else "control input rows zero, event vocabulary mapped, so it starts as that model")
+        lines.append(f"- Initialised from {data['initialised_from']} ({how}); validation at the start "
+                     f"{start['nll']:.4f} nats/event, accuracy {start['accuracy']:.3f}.")
+    for run in data.get("earlier_runs", []):
+        lines.append(f"- Earlier run of this model: {run['steps']} steps, {run['minutes']:.0f} min, validation "
+                     f"{run['valid_nll']:.4f} nats/event, accuracy {run['valid_accuracy']:.3f}.")
     lines += [
         "",
         "## Training",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 CHUNK = 4096  # events per compiled call when sampling plainly (the loop stops early when every output is done)
 
 
-def search_events(loop: EventLoop, forced: np.ndarray, control: np.ndarray, target: Steering,
+def search_events(loop: EventLoop, forced: np.ndarray, first_is_music: bool, control: np.ndarray, target: Steering,
                   num_steps: int, num_outputs: int, settings: SearchSettings, seed: int) -> list[np.ndarray]:
     """Event classes per output (PAD = -1 after the end), starting with forced[0].
 
@@ -36,7 +36,7 @@ def search_events(loop: EventLoop, forced: np.ndarray, control: np.ndarray, targ
         return carry, cls.numpy(), lp.numpy()
 
     first = np.full((num_outputs, 1), forced[0], np.int32)
-    carry = loop.start(num_outputs, int(forced[0]), target)
+    carry = loop.start(num_outputs, int(forced[0]), first_is_music, target)
     if settings.beam_size == 1 and settings.branch_factor == 1:
         chunks, i0 = [first], 0
         while True:  # one call in practice; more only for very dense music
