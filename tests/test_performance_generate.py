@@ -26,10 +26,11 @@ DENSITY = "density_conditioned_performance_with_dynamics"
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("models")
+    if not (SHIPPED / BASE / "bundle.json").is_file():
+        pytest.skip(f"{BASE} is not trained here")
     for name in (BASE, DENSITY):
-        if not (SHIPPED / name / "bundle.json").is_file():
-            pytest.skip(f"{name} is not trained here")
-        shutil.copytree(SHIPPED / name, root / name)
+        if (SHIPPED / name / "bundle.json").is_file():
+            shutil.copytree(SHIPPED / name, root / name)
     return root
 
 
@@ -96,6 +97,8 @@ def test_pdf_dashes_and_absl_booleans(models: Path, tmp_path: Path, capsys: pyte
 
 
 def test_density_request_moves_density(models: Path) -> None:
+    if not (models / DENSITY).is_dir():
+        pytest.skip(f"{DENSITY} is not trained here")
     gen = PerformanceGenerator.load(DENSITY, models / DENSITY)
     seconds = 10
 
