@@ -121,3 +121,16 @@ def test_generator_api_returns_midi_and_refuses_bad_values(models: Path) -> None
         gen.generate([], 200, num_outputs=1, search=SearchSettings(), seed=1, pitch_class_histogram=[1.0] * 11)
     with pytest.raises(InputError, match="is a basic_improv bundle"):
         PerformanceGenerator.load(BASE, SHIPPED.parent.parent / "shared" / "fixtures" / "magenta" / "basic_improv.mag")
+
+
+def test_primer_midi_is_kept_and_continued(models: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    primer = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0)
+    piano.notes = [pretty_midi.Note(70, 62, 0.0, 0.4), pretty_midi.Note(90, 66, 0.4, 1.2)]
+    primer.instruments.append(piano)
+    primer.write(str(tmp_path / "primer.mid"))
+    files, _ = generate(tmp_path / "out", [f"--bundle_file={models / BASE}", "--num_outputs=1", "--num_steps=400",
+                                           f"--primer_midi={tmp_path / 'primer.mid'}", "--seed=2"], capsys)
+    notes = sorted(pretty_midi.PrettyMIDI(str(files[0])).instruments[0].notes, key=lambda n: (n.start, n.pitch))
+    assert [(n.pitch, round(n.start, 2), round(n.end, 2)) for n in notes[:2]] == [(62, 0.0, 0.4), (66, 0.4, 1.2)]
+    assert any(n.start >= 1.2 for n in notes[2:])  # the model carried on after the primer
