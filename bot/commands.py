@@ -15,15 +15,28 @@ from typing import Any
 from generation.errors import InputError
 from generation.models.improv.config import CONFIGS
 from generation.models.improv.encoding import encode_chords
+from generation.models.performance.config import CONFIGS as PERFORMANCE
+from generation.models.performance.config import config_taking
+from generation.models.pianoroll.config import CONFIGS as PIANOROLL
+from generation.models.pianoroll.config import MAX_PITCH as PIANO_MAX_PITCH
+from generation.models.pianoroll.config import MIN_PITCH as PIANO_MIN_PITCH
 from generation.music.chords import ChordError, normalise_figure, parse_chord
-from generation.music.primer import note_number, parse_melody_words, parse_primer_melody, parse_primer_pianoroll
+from generation.music.primer import (
+    note_number,
+    parse_histogram,
+    parse_melody_words,
+    parse_pitch_classes,
+    parse_primer_melody,
+    parse_primer_pianoroll,
+)
 from generation.request import GenerationRequest
 
 MAX_BARS = 64
 POLYPHONY_LOW, POLYPHONY_HIGH = 21, 108  # what the chorale/harmony commands accept; the model checks its own range
-PIANO_LOW, PIANO_HIGH = 21, 108  # the 88 keys RNN-NADE plays
-PIANOROLL_CONFIGS = ("rnn-nade", "rnn-nade-bach")
-PIANOROLL_STEPS_PER_QUARTER = {"rnn-nade": 4, "rnn-nade-bach": 1}  # the Bach model steps in quarter notes
+PIANO_LOW, PIANO_HIGH = PIANO_MIN_PITCH, PIANO_MAX_PITCH  # the 88 keys RNN-NADE plays
+PIANOROLL_CONFIGS = tuple(PIANOROLL)
+PERFORMANCE_CONFIGS = tuple(PERFORMANCE)
+MAX_SECONDS = 120
 
 
 class CommandError(InputError):
@@ -132,8 +145,22 @@ PIANOROLL_OPTIONS: tuple[Option, ...] = (
     dataclasses.replace(QPM, default=60.0, help="tempo, quarter notes per minute (Magenta's default: 60)"),
     TEMPERATURE, _outputs("pieces"), SEED,
 )
+PERFORM_OPTIONS: tuple[Option, ...] = (
+    Option("config", "which Performance RNN", "multiconditioned_performance_with_dynamics",
+           _choice(PERFORMANCE_CONFIGS), " | ".join(PERFORMANCE_CONFIGS), choices=PERFORMANCE_CONFIGS),
+    Option("density", "notes per second to aim at", None, _number(float, 0.25, 64), "0.25-64", low=0.25, high=64),
+    Option("notes", "the pitch classes to favour", None, parse_pitch_classes,
+           'note names, e.g. "C E G B" or C,Eb,G (quote spaces)'),
+    Option("histogram", "pitch-class weights C to B", None, parse_histogram,
+           "12 numbers >= 0, e.g. [2,0,0,0,1,0,0,1,0,0,0,1]"),
+    Option("seconds", "length in seconds", 30, _number(int, 1, MAX_SECONDS), f"1-{MAX_SECONDS}", low=1,
+           high=MAX_SECONDS),
+    Option("melody", "a melody to start from instead of pitches", None, parse_melody_words,
+           "notes or events, e.g. C4,-,E4,- (16th notes at 120 qpm; - hold, r rest); or attach a MIDI file"),
+    TEMPERATURE, _outputs("performances"), SEED,
+)
 OPTIONS_OF = {"improv": OPTIONS, "harmonize": HARMONIZE_OPTIONS, "chorale": CHORALE_OPTIONS,
-              "pianoroll": PIANOROLL_OPTIONS}
+              "pianoroll": PIANOROLL_OPTIONS, "perform": PERFORM_OPTIONS}
 COMMANDS = (*OPTIONS_OF, "help")
 _OPTION_TOKEN = re.compile(r"^([a-z_]+):(.*)$", re.DOTALL)
 USAGE = {
@@ -151,6 +178,9 @@ USAGE = {
                   "e.g. /pianoroll [(55,), (55,64,), (55,64,72,)] config:rnn-nade-bach",
                   "primer: the pitches sounding at each step, e.g. [(60, 64, 67), (62,), ()]; one step is a 16th "
                   "note for rnn-nade and a quarter note for rnn-nade-bach"),
+    "perform": ("/perform [PITCHES] [option:value ...]  - expressive piano with dynamics (Performance RNN)",
+                "e.g. /perform density:1 notes:\"C E G B\"    /perform C4 E4 G4 density:8 seconds:20",
+                "pitches: notes to start from, held for half a second (default: none)"),
 }
 
 
@@ -211,7 +241,8 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
         return ParsedCommand("help", None, topic=topic)
     line = _Line(stripped, tokens, columns)
     values, words = line.options(OPTIONS_OF[name])
-    build = {"improv": _improv, "harmonize": _harmonize, "chorale": _chorale, "pianoroll": _pianoroll}[name]
+    build = {"improv": _improv, "harmonize": _harmonize, "chorale": _chorale, "pianoroll": _pianoroll,
+             "perform": _perform}[name]
     fields = build(line, values, words, primer_from_attachment)
     config = fields["config"]
     if installed is not None and config not in installed:
@@ -219,7 +250,7 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
                            + ", ".join(sorted(installed)), line.column_of("config:"))
     request = GenerationRequest(
         **fields,
-        qpm=values.get("qpm", QPM.default if name != "pianoroll" else 60.0),
+        qpm=values.get("qpm", {"pianoroll": 60.0}.get(name, QPM.default)),
         temperature=values.get("temperature", 1.0),
         num_outputs=values.get("outputs", 1),
         seed=values.get("seed", default_seed),
@@ -354,13 +385,39 @@ def _pianoroll(line: _Line, values: dict[str, Any], words: list[tuple[str, int]]
             if not PIANO_LOW <= pitch <= PIANO_HIGH:
                 raise line.error(words[0][0], f"primer: pitch {pitch} is not a piano key ({PIANO_LOW}-"
                                  f"{PIANO_HIGH})", words[0][1])
-    num_steps = values.get("bars", 4) * 4 * PIANOROLL_STEPS_PER_QUARTER[config]
+    num_steps = values.get("bars", 4) * 4 * PIANOROLL[config].steps_per_quarter
     if len(frames) >= num_steps:
         raise line.error(*_at(line.token_of("bars:"), f"the primer has {len(frames)} steps, the piece only "
                                                       f"{num_steps}; add bars"))
     return {"family": "pianoroll", "config": config, "primer": (),
             "primer_pianoroll": tuple(tuple(sorted(f)) for f in frames), "num_steps": num_steps,
             "render_chords": False}
+
+
+def _perform(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
+             attached: tuple[int, ...] | None) -> dict[str, Any]:
+    config = values.get("config", "multiconditioned_performance_with_dynamics")
+    if "notes" in values and "histogram" in values:
+        raise line.error(*_at(line.token_of("histogram:"), "give notes: or histogram:, not both"))
+    histogram = values.get("histogram") or values.get("notes") or ()
+    for option, control, given in (("density:", "notes_per_second", "density" in values),
+                                   ("notes:" if "notes" in values else "histogram:", "pitch_class_histogram",
+                                    bool(histogram))):
+        if given and control not in PERFORMANCE[config].controls:
+            raise line.error(*_at(line.token_of(option), f"{config} cannot take {option.rstrip(':')}; use "
+                                  f"config:{' or config:'.join(config_taking(control))}"))
+    melody = attached or values.get("melody")
+    if melody and words:
+        raise line.error(words[0][0], "give pitches or a melody (melody: or an attached MIDI), not both",
+                         words[0][1])
+    pitches = _pitch_words(line, words) if words else ()
+    num_steps = values.get("seconds", 30) * 100
+    if melody and len(melody) * 12.5 >= num_steps:
+        raise line.error(*_at(line.token_of("seconds:"), f"the melody lasts {len(melody) * 0.125:g} s, the "
+                              f"performance only {num_steps // 100} s; raise seconds"))
+    return {"family": "performance", "config": config, "primer": tuple(melody or ()), "primer_pitches": pitches,
+            "num_steps": num_steps, "notes_per_second": values.get("density", 0.0),
+            "pitch_class_histogram": tuple(float(v) for v in histogram), "render_chords": False}
 
 
 def _at(found: tuple[str, int], reason: str) -> tuple[str, str, int]:
@@ -392,8 +449,8 @@ def _pitch_words(line: _Line, words: list[tuple[str, int]]) -> tuple[int, ...]:
         for tok in (t for t in re.split(r"[\s,\[\]]+", word) if t):
             pitch = note_number(tok)
             if pitch is None or not POLYPHONY_LOW <= pitch <= POLYPHONY_HIGH:
-                raise line.error(word, f"{tok!r} is not a pitch the polyphony model plays; give notes like G4 E4 "
-                                 f"C4 or MIDI numbers {POLYPHONY_LOW}-{POLYPHONY_HIGH}", col)
+                raise line.error(word, f"{tok!r} is not a pitch we play; give notes like G4 E4 C4 or MIDI numbers "
+                                 f"{POLYPHONY_LOW}-{POLYPHONY_HIGH}", col)
             pitches.append(pitch)
     if len(pitches) > 8:
         raise line.error(words[8][0], "at most 8 pitches may sound together", words[8][1])

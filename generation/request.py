@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-Family = Literal["improv", "polyphony", "pianoroll"]
+Family = Literal["improv", "polyphony", "pianoroll", "performance"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class GenerationRequest:
         primer_pitches: polyphony: pitches sounding together for one quarter note at the start.
         primer_pianoroll: pianoroll: the pitches sounding at each of the first steps.
         condition_on_primer, inject_primer: polyphony, as Magenta's flags (inject_primer_during_generation).
+        notes_per_second: performance: the density to aim at (0 = no request).
+        pitch_class_histogram: performance: 12 weights, C to B, to aim at (empty = no request).
         qpm: tempo.
         temperature, beam_size, branch_factor, steps_per_iteration: sampling, as in Magenta.
         num_outputs: how many pieces.
@@ -52,6 +54,8 @@ class GenerationRequest:
     primer_pianoroll: tuple[tuple[int, ...], ...] = ()
     condition_on_primer: bool = False
     inject_primer: bool = True
+    notes_per_second: float = 0.0
+    pitch_class_histogram: tuple[float, ...] = ()
 
     @property
     def total_steps(self) -> int:
@@ -71,4 +75,5 @@ class GenerationRequest:
         data["primer"] = tuple(data.get("primer", (60,)))
         data["primer_pitches"] = tuple(data.get("primer_pitches", ()))
         data["primer_pianoroll"] = tuple(tuple(step) for step in data.get("primer_pianoroll", ()))
+        data["pitch_class_histogram"] = tuple(data.get("pitch_class_histogram", ()))
         return cls(**data)

@@ -39,6 +39,10 @@ class Worker:
                 from generation.models.pianoroll.generator import PianorollGenerator
 
                 self._generators[config] = PianorollGenerator.load(config)
+            elif "performance" in config:
+                from generation.models.performance.generator import PerformanceGenerator
+
+                self._generators[config] = PerformanceGenerator.load(config)
             else:
                 from generation.models.improv.generator import ImprovGenerator
 
@@ -61,6 +65,8 @@ class Worker:
                                    num_outputs=1, search=search, seed=0)
             elif config.startswith("rnn-nade"):
                 generator.generate([frozenset({60, 64, 67})], 8, 1, search, 0)
+            elif "performance" in config:
+                generator.generate_notes([], 100, num_outputs=1, search=search, seed=0)
             else:
                 for chords in ("C G", "C G Am F"):  # two lengths: the traced loop then takes any length
                     generator.generate(parse_progression(chords), 16, [60], 1, search, 0)
@@ -71,7 +77,8 @@ class Worker:
 
         emit({"job_id": job_id, "event": "progress", "stage": "generating", "done": 0, "total": 1})
         start = time.perf_counter()
-        make = {"improv": self._improv, "polyphony": self._polyphony, "pianoroll": self._pianoroll}[request.family]
+        make = {"improv": self._improv, "polyphony": self._polyphony, "pianoroll": self._pianoroll,
+                "performance": self._performance}[request.family]
         stem, midis, step_s = make(request)
         generated = time.perf_counter()
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +142,24 @@ class Worker:
         midis = [notes_midi({"Piano": frames_notes(frames)}, spq, request.qpm, request.num_steps)
                  for frames in pieces]
         return "pianoroll", midis, 60.0 / request.qpm / spq
+
+
+    def _performance(self, request: GenerationRequest) -> tuple[str, list[Any], float]:
+        from generation.models.performance.generator import performance_midi
+        from generation.models.performance.primer import melody_primer, pitches_primer
+
+        end = None
+        if request.primer_pitches:
+            primer = pitches_primer(request.primer_pitches)
+        elif request.primer:
+            primer, end = melody_primer(request.primer)
+        else:
+            primer = []
+        pieces = self.generator(request.config).generate_notes(
+            primer, request.num_steps, num_outputs=request.num_outputs, search=_search(request), seed=request.seed,
+            notes_per_second=request.notes_per_second or None,
+            pitch_class_histogram=request.pitch_class_histogram or None, primer_end=end)
+        return "performance", [performance_midi(notes, request.num_steps) for notes in pieces], 0.01
 
 
 def _pitch_primer(pitches: Any) -> list[Any]:

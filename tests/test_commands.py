@@ -139,3 +139,30 @@ def test_bad_polyphonic_commands_point_at_the_token(text: str, token: str, words
     assert error.token == token
     for word in words:
         assert word in error.reason
+
+
+def test_perform_takes_density_and_friendly_pitch_classes() -> None:
+    request = parse_command('/perform density:1 notes:"C E G B" seconds:20').request
+    assert request is not None and request.family == "performance"
+    assert request.config == "multiconditioned_performance_with_dynamics" and request.num_steps == 2000
+    assert request.notes_per_second == 1.0
+    assert request.pitch_class_histogram == (1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1)
+    blues = parse_command("/perform C4 E4 G4 histogram:[5,0,1,1,4,0,1,3,0,2,1,1]").request
+    assert blues is not None and blues.primer_pitches == (60, 64, 67) and blues.num_steps == 3000
+    assert blues.pitch_class_histogram == (5, 0, 1, 1, 4, 0, 1, 3, 0, 2, 1, 1) and blues.notes_per_second == 0
+
+
+@pytest.mark.parametrize(("text", "token", "words"), [
+    ("/perform density:2 config:pitch_conditioned_performance_with_dynamics", "density:2",
+     ["cannot take density", "config:density_conditioned_performance_with_dynamics"]),
+    ("/perform density:100", "density:100", ["0.25-64"]),
+    ("/perform histogram:[1,2]", "histogram:[1,2]", ["12 numbers"]),
+    ("/perform notes:C,H", "notes:C,H", ["'H' is not a pitch class"]),
+    ("/perform notes:C histogram:[1,0,0,0,0,0,0,0,0,0,0,0]", "histogram:[1,0,0,0,0,0,0,0,0,0,0,0]", ["not both"]),
+])
+def test_bad_perform_commands_point_at_the_token(text: str, token: str, words: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command(text)
+    assert caught.value.token == token
+    for word in words:
+        assert word in caught.value.reason

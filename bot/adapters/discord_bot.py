@@ -21,6 +21,7 @@ from bot.commands import (
     HARMONIZE_OPTIONS,
     OPTION_BY_NAME,
     OPTIONS_OF,
+    PERFORM_OPTIONS,
     PIANOROLL_OPTIONS,
     CommandError,
     Option,
@@ -75,6 +76,9 @@ def _config_choices(option: Option) -> list[app_commands.Choice[str]]:
 
 
 _PIANOROLL_CONFIG = next(o for o in PIANOROLL_OPTIONS if o.name == "config")
+_PERFORM = {o.name: o for o in PERFORM_OPTIONS}
+Density = app_commands.Range[float, _PERFORM["density"].low or 0, _PERFORM["density"].high or 0]
+Seconds = app_commands.Range[int, int(_PERFORM["seconds"].low or 0), int(_PERFORM["seconds"].high or 0)]
 
 
 class DiscordFrontEnd:
@@ -288,13 +292,26 @@ def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any
                   "seed": seed}
         await front.run_command(interaction, "pianoroll", primer or "", values, None)
 
+    @app_commands.command(name="perform", description="Expressive piano with dynamics (see /help perform)")
+    @app_commands.describe(pitches="notes to start from, e.g. C4 E4 G4 (default: none)",
+                           midi="a MIDI melody to start from (instead of pitches)", **_descriptions(PERFORM_OPTIONS))
+    @app_commands.choices(config=_config_choices(_PERFORM["config"]))
+    async def perform(interaction: discord.Interaction, pitches: str | None = None, config: str | None = None,
+                      density: Density | None = None, notes: str | None = None, histogram: str | None = None,
+                      seconds: Seconds | None = None, melody: str | None = None,
+                      temperature: Temperature | None = None, outputs: Outputs | None = None,
+                      seed: Seed | None = None, midi: discord.Attachment | None = None) -> None:
+        values = {"config": config, "density": density, "notes": notes, "histogram": histogram, "seconds": seconds,
+                  "melody": melody, "temperature": temperature, "outputs": outputs, "seed": seed}
+        await front.run_command(interaction, "perform", pitches or "", values, midi)
+
     @app_commands.command(name="help", description="How to use the commands")
     @app_commands.describe(command="a command, for all its options")
     @app_commands.choices(command=[app_commands.Choice(name=c, value=c) for c in OPTIONS_OF])
     async def help_(interaction: discord.Interaction, command: str | None = None) -> None:
         await interaction.response.send_message(_clip(f"```\n{help_text(command or '')}\n```"), ephemeral=True)
 
-    return [improv, harmonize, chorale, pianoroll, help_]
+    return [improv, harmonize, chorale, pianoroll, perform, help_]
 
 
 def command_text(name: str, words: str, values: dict[str, Any]) -> str:

@@ -164,3 +164,42 @@ def parse_melody_words(text: str) -> tuple[int, ...]:
     if events[0] == -2:
         events[0] = -1  # nothing to hold yet
     return tuple(events)
+
+
+_PITCH_CLASS = re.compile(r"^([A-Ga-g])([#b\u266f\u266d]?)$")
+
+
+def parse_pitch_classes(text: str) -> tuple[float, ...]:
+    """"C E G B" or "C,Eb,G" -> a 12-bin histogram (1 for each named pitch class, C first).
+
+    Raises:
+        InputError: naming the word that is not a pitch class.
+    """
+    histogram = [0.0] * 12
+    words = [w for w in re.split(r"[\s,\[\]]+", text) if w]
+    if not words:
+        raise InputError("notes: give pitch classes, e.g. \"C E G B\".")
+    for word in words:
+        match = _PITCH_CLASS.match(word)
+        if not match:
+            raise InputError(f"notes: {word!r} is not a pitch class; write note names without octave, e.g. C Eb G")
+        letter, accidental = match.groups()
+        pc = "C D EF G A B".index(letter.upper()) + {"#": 1, "\u266f": 1, "b": -1, "\u266d": -1}.get(accidental, 0)
+        histogram[pc % 12] = 1.0
+    return tuple(histogram)
+
+
+def parse_histogram(text: str) -> tuple[float, ...]:
+    """"[2,0,0,0,1,0,0,1,0,0,0,1]" -> 12 weights for C, C#, ... B.
+
+    Raises:
+        InputError: not 12 numbers >= 0, or all zero.
+    """
+    words = [w for w in re.split(r"[\s,\[\]]+", text) if w]
+    try:
+        values = [float(w) for w in words]
+    except ValueError:
+        raise InputError(f"histogram {text!r}: give 12 numbers >= 0 for C, C#, D ... B") from None
+    if len(values) != 12 or any(not 0 <= v < 1e6 for v in values) or sum(values) <= 0:
+        raise InputError(f"histogram {text!r}: give 12 numbers >= 0 for C, C#, D ... B, not all zero")
+    return tuple(values)
