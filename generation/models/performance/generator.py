@@ -78,6 +78,14 @@ class PerformanceGenerator:
             raise InputError(f"bundle {str(bundle_file)!r} is not a model folder with bundle.json.")
         return cls(Bundle.load(folder))
 
+    def warm_up(self) -> None:
+        """Trace the compiled loop for every steering this config can use (each is its own trace, ~3 s)."""
+        search = SearchSettings()
+        for density in (None, 4.0) if self.config.density else (None,):
+            for histogram in (None, DEFAULT_PITCH_HISTOGRAM) if self.config.pitch else (None,):
+                self.generate_notes([], 20, num_outputs=1, search=search, seed=0, notes_per_second=density,
+                                    pitch_class_histogram=histogram)
+
     def unused_controls(self, notes_per_second: float | None, pitch_class_histogram: Sequence[float] | None,
                         disable_conditioning: bool = False) -> list[str]:
         """Warnings for controls this config cannot take, naming the configs that can."""
