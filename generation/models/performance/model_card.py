@@ -49,8 +49,14 @@ def write_card(folder: Path, config: PerformanceConfig, info: dict[str, Any]) ->
     ]
     if "initialised_from" in data:
         start = data["validation_at_start"]
-        how = ("carried on training" if data["initialised_from"].startswith(config.name + " ")
-               else "control input rows zero, event vocabulary mapped, so it starts as that model")
+        if data["initialised_from"].startswith(config.name + " "):
+            how = "carried on training"
+        elif not config.num_velocity_bins:
+            how = "velocity classes dropped, the shared note and time-shift classes kept"
+        elif config.modulo:
+            how = "modulo input rows fitted by least squares to the base's one-hot rows"
+        else:
+            how = "control input rows zero, so it starts as that model"
         lines.append(f"- Initialised from {data['initialised_from']} ({how}); validation at the start "
                      f"{start['nll']:.4f} nats/event, accuracy {start['accuracy']:.3f}.")
     for run in data.get("earlier_runs", []):
