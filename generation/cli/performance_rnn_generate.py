@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num_outputs", type=int, default=10)
     p.add_argument("--num_steps", type=int, default=3000,
                    help="length of each output in 10 ms time steps, primer included: 3000 = 30 s. These are "
-                   "steps of time, not notes: how many notes fit depends on the music")
+                   "steps of time, not notes (lecture slides call them notes): how many notes fit depends on the music")
     p.add_argument("--primer_pitches", default="",
                    help='MIDI pitches sounding together for 0.5 s at the start, e.g. "[60, 64, 67]"')
     p.add_argument("--primer_melody", default="",
