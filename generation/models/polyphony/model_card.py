@@ -29,6 +29,8 @@ def texture_figures(pieces: Sequence[Sequence[Note]], steps: Sequence[int]) -> d
         "lowest_pitch": int(pitches.min()),
         "highest_pitch": int(pitches.max()),
         "median_pitch": float(np.median(pitches)),
+        "pitch_p1": float(np.percentile(pitches, 1)),
+        "pitch_p99": float(np.percentile(pitches, 99)),
         "mean_note_steps": float(lengths.mean()),
     }
 
@@ -75,7 +77,7 @@ def write_card(folder: Path, info: dict[str, Any]) -> None:
         "",
         "## Data",
         f"- {data['dataset']}. Licence: {data['licence']}.",
-        f"- Split: {data['split']} (pieces read: {data['pieces']}).",
+        f"- Split: {data['split']}.",
         f"- Training: {data['train_windows']:,} windows, {data['train_events']:,} events; {data['windows']}.",
         f"- Augmentation: {data['augmentation']}.",
         f"- Validation: the {data['pieces']['valid']} validation chorales whole, from START "
@@ -85,7 +87,7 @@ def write_card(folder: Path, info: dict[str, Any]) -> None:
         f"- {last['step']} steps of Adam, batch {training['batch_size']} windows, learning rate "
         f"{training['learning_rate']} cosine-decayed to {training['final_learning_rate']} (over "
         f"{training['steps']} steps or {training['max_minutes']:g} minutes, whichever ends first), gradient clip "
-        f"{training['clip_norm']}; {last['seconds'] / 60:.0f} min on a 2-core CPU shared with another training run.",
+        f"{training['clip_norm']}; {last['seconds'] / 60:.0f} min on a 2-core CPU shared with other training runs.",
         "",
         "| step | train NLL (nats/event) | validation NLL (nats/event) | validation accuracy |",
         "|---:|---:|---:|---:|",
@@ -102,11 +104,12 @@ def write_card(folder: Path, info: dict[str, Any]) -> None:
                   f"{next(iter(quality.values()))['pieces']} pieces of {CARD_STEPS} steps (8 bars) per row, seed 7, "
                   "against the validation chorales. Voices = pitches sounding at a step.", "",
                   "| set | pieces | mean voices | steps with 3-4 voices | silent steps | steps with > 4 | pitch range "
-                  "| median pitch | mean note (16ths) |",
-                  "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+                  "| 98% of notes within | median pitch | mean note (16ths) |",
+                  "|---|---:|---:|---:|---:|---:|---|---|---:|---:|"]
         lines += [f"| {name} | {q['pieces']} | {q['mean_voices']:.2f} | {q['share_3_4_voices']:.2f} | "
                   f"{q['share_silent']:.2f} | {q['share_over_4_voices']:.2f} | "
-                  f"{q['lowest_pitch']}-{q['highest_pitch']} | {q['median_pitch']:.0f} | "
+                  f"{q['lowest_pitch']}-{q['highest_pitch']} | {q['pitch_p1']:.0f}-{q['pitch_p99']:.0f} | "
+                  f"{q['median_pitch']:.0f} | "
                   f"{q['mean_note_steps']:.1f} |" for name, q in quality.items()]
     lines += ["", "## Limits",
               "- Bach chorales only: four voices, mostly quarter and eighth notes, church-mode harmony; other styles "
