@@ -22,6 +22,9 @@ from typing import Any, TextIO
 from generation.errors import InputError
 from generation.request import GenerationRequest
 
+CHAT_DEFAULTS = ("chord_pitches_improv", "polyphony", "rnn-nade", "rnn-nade-bach",
+                 "multiconditioned_performance_with_dynamics")
+
 
 class Worker:
     """Runs requests; keeps loaded generators between jobs."""
@@ -66,7 +69,7 @@ class Worker:
             elif config.startswith("rnn-nade"):
                 generator.generate([frozenset({60, 64, 67})], 8, 1, search, 0)
             elif "performance" in config:
-                generator.generate_notes([], 100, num_outputs=1, search=search, seed=0)
+                generator.warm_up()
             else:
                 for chords in ("C G", "C G Am F"):  # two lengths: the traced loop then takes any length
                     generator.generate(parse_progression(chords), 16, [60], 1, search, 0)
@@ -209,10 +212,10 @@ def main() -> None:
     protocol = sys.stdout
     sys.stdout = sys.stderr
     warm = [c for c in sys.argv[1:] if not c.startswith("-")]
-    if not warm:  # every model installed here
+    if not warm:  # the chat commands' default models; the others load on first use
         from generation.models.bundle import installed_configs
 
-        warm = sorted(installed_configs())
+        warm = [c for c in CHAT_DEFAULTS if c in installed_configs()]
     serve(sys.stdin, protocol, warm)
 
 

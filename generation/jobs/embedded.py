@@ -26,7 +26,7 @@ class EmbeddedQueue:
 
     Args:
         workers: number of worker processes.
-        warm_configs: models each worker loads before taking jobs (empty: every model installed).
+        warm_configs: models each worker loads before taking jobs (empty: the chat commands' defaults).
         job_timeout_s: a job running longer is killed (with its worker) and reported.
         worker_cmd: the command starting one worker (tests may point it elsewhere).
     """
