@@ -81,9 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = Bundle.load(args.init_from)
         config = dataclasses.replace(config, layer_sizes=base.layer_sizes, nade_hidden=int(base.info["nade_hidden"]))
         init = base.weights
-        before = base.info.get("training", {})
-        data_info["initialised_from"] = {"bundle": str(args.init_from), "steps_run": before.get("steps_run", 0),
-                                         "best_step": before.get("best_step", 0), "history": before.get("history", [])}
+        data_info["initialised_from"] = _earlier_run(args.init_from)
     if not args.card_only:
         start = time.monotonic()
         result = train(config.layer_sizes, config.nade_hidden, splits["train"], splits["valid"], settings,
@@ -93,12 +91,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                      result.best_step)
     bundle = Bundle.load(out)
     info = dict(bundle.info)
+    earlier = info["data"].get("initialised_from")
+    if earlier and "earlier" not in earlier and Path(earlier["bundle"]).is_dir():
+        info["data"]["initialised_from"] = _earlier_run(Path(earlier["bundle"]))  # runs recorded before chains
     info.update(score_bundle(bundle, splits, eval_window, eval_chunks))
     info["published_jsb_test_nll"] = PUBLISHED_JSB_NLL
     Bundle(bundle.family, bundle.config, bundle.layer_sizes, 0, bundle.weights, info).save(out)
     write_card(out, config, info)
     logging.info("wrote %s", out / "MODEL_CARD.md")
     return 0
+
+
+def _earlier_run(folder: Path) -> dict[str, Any]:
+    """What the bundle a run starts from went through: its curve and settings, and the runs before it."""
+    import json
+
+    info = json.loads((folder / "bundle.json").read_text())["info"]
+    training = info.get("training", {})
+    settings = {k: training.get(k) for k in ("batch_size", "learning_rate", "final_learning_rate", "dropout",
+                                              "steps", "max_shift")}
+    return {"bundle": str(folder), "steps_run": training.get("steps_run", 0), "best_step": training.get("best_step", 0),
+            "history": training.get("history", []), "settings": settings,
+            "earlier": info.get("data", {}).get("initialised_from")}
 
 
 def _data(config: str, datasets: Path) -> tuple[dict[str, list[Any]], dict[str, Any], int, int]:

@@ -84,14 +84,19 @@ def write_card(folder: Path, config: PianorollConfig, info: dict[str, Any]) -> N
               f"the weights kept are those of the best validation NLL (step {training['best_step']}).", "",
               "| step | train NLL (nats/frame, with dropout) | validation NLL (nats/frame) |", "|---:|---:|---:|"]
     lines += [f"| {h['step']} | {h['train_nll']:.3f} | {h['valid_nll']:.3f} |" for h in history]
-    first = data.get("initialised_from")
-    if first:
-        earlier = first["history"]
-        lines += ["", f"This run carried on from `{first['bundle']}`, trained {first['steps_run']} steps before "
-                  f"(its best validation NLL {min((h['valid_nll'] for h in earlier), default=float('nan')):.3f} at "
-                  f"step {first['best_step']}, kept as the starting point). Its curve:", "",
+    run = data.get("initialised_from")
+    while run:
+        earlier, cfg = run["history"], run.get("settings") or {}
+        lines += ["", f"Before that, the starting weights (`{run['bundle']}`) were trained {run['steps_run']} steps"
+                  + (f" (batch {cfg['batch_size']}, learning rate {cfg['learning_rate']} cosine-decayed to "
+                     f"{cfg['final_learning_rate']} over {cfg['steps']} steps, dropout {cfg['dropout']})"
+                     if cfg.get("batch_size") else "")
+                  + f"; the best validation NLL, "
+                  f"{min((h['valid_nll'] for h in earlier), default=float('nan')):.3f} at step {run['best_step']}, "
+                  "was kept as the starting point:", "",
                   "| step | train NLL | validation NLL |", "|---:|---:|---:|"]
         lines += [f"| {h['step']} | {h['train_nll']:.3f} | {h['valid_nll']:.3f} |" for h in earlier]
+        run = run.get("earlier")
     nll = info.get("stored_weights_nll", {})
     lines += ["", "## Scores of the shipped float16 weights", "",
               "NLL per frame in nats, summed over the 88 keys, averaged over every frame scored; the first frame of "
