@@ -105,7 +105,7 @@ def train(layer_sizes: Sequence[int], nade_hidden: int, train_rolls: Sequence[Ro
         frames, mask = batch(train_rolls, picks, settings.window)
         recent.append(float(train_step(tf.constant(frames), tf.constant(mask))))
         if step % settings.eval_every == 0 or step == settings.steps:
-            nll = evaluate(model, valid_rolls, valid)
+            nll = evaluate(model, valid_rolls, valid, eval_window)
             row = {"step": step, "train_nll": float(np.mean(recent)), "valid_nll": nll,
                    "seconds": time.monotonic() - start}
             history.append(row)
