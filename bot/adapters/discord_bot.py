@@ -77,7 +77,7 @@ def _config_choices(option: Option) -> list[app_commands.Choice[str]]:
 
 _PIANOROLL_CONFIG = next(o for o in PIANOROLL_OPTIONS if o.name == "config")
 _PERFORM = {o.name: o for o in PERFORM_OPTIONS}
-Density = app_commands.Range[float, _PERFORM["density"].low or 0, _PERFORM["density"].high or 0]
+Density = app_commands.Range[float, float(_PERFORM["density"].low or 0), float(_PERFORM["density"].high or 0)]
 Seconds = app_commands.Range[int, int(_PERFORM["seconds"].low or 0), int(_PERFORM["seconds"].high or 0)]
 
 
