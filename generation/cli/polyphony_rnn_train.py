@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max_minutes", type=float, default=0.0,
                         help="stop after this many minutes even if steps remain (0 = no limit)")
     parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--layer_sizes", default="192,192", help="LSTM units per layer (Magenta: 256,256,256)")
+    parser.add_argument("--layer_sizes", default="256,256", help="LSTM units per layer (Magenta: 256,256,256)")
     parser.add_argument("--learning_rate", type=float, default=0.003)
     parser.add_argument("--eval_every", type=int, default=100)
     parser.add_argument("--card_outputs", type=int, default=20, help="pieces generated for the card's figures")
