@@ -198,3 +198,30 @@ async def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
     assert [c["value"] for c in synced["config"]["choices"]] == list(next(o for o in OPTIONS
                                                                           if o.name == "config").choices)
     assert synced["chords"]["autocomplete"] and synced["midi"]["type"] == 11
+
+
+async def test_harmonize_slash_command_returns_the_melody_with_harmony_under_it(env: Env) -> None:
+    sent = await env.standin.slash("harmonize", {"melody": "E4 - D4 - C4 - - -", "seed": 4}, user_id="1006")
+    final = await _finished(env.standin, sent)
+    assert "/harmonize E4 - D4 - C4 - - - seed:4" in final.content
+    assert sorted(Path(n).suffix for n, _ in final.files) == [".mid", ".ogg", ".png"]
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
+    melody = next(i for i in midi.instruments if i.name == "Melody")
+    assert [n.pitch for n in melody.notes] == [64, 62, 60]
+    harmony = next(i for i in midi.instruments if i.name == "Harmony")
+    assert harmony.notes
+    for h in harmony.notes:  # below the melody wherever the melody sounds
+        assert all(h.pitch < m.pitch for m in melody.notes if m.start < h.end and h.start < m.end), h
+
+
+async def test_chorale_and_pianoroll_are_typed_slash_commands(env: Env) -> None:
+    chorale = {o["name"]: o for o in env.standin.commands["chorale"]["options"]}
+    assert chorale["keep"]["type"] == 5 and chorale["midi"]["type"] == 11  # boolean, attachment
+    assert (chorale["bars"]["min_value"], chorale["bars"]["max_value"]) == (1, 64)
+    pianoroll = {o["name"]: o for o in env.standin.commands["pianoroll"]["options"]}
+    assert [c["value"] for c in pianoroll["config"]["choices"]] == ["rnn-nade", "rnn-nade-bach"]
+    sent = await env.standin.slash("chorale", {"pitches": "G4 E4 C4", "bars": 1, "seed": 2}, user_id="1007")
+    final = await _finished(env.standin, sent)
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
+    assert {n.pitch for i in midi.instruments for n in i.notes if n.start == 0} >= {67, 64, 60}
+    assert midi.get_end_time() == pytest.approx(2.0, abs=0.01)  # one bar at 120 qpm

@@ -198,3 +198,16 @@ async def test_a_job_from_before_a_restart_edits_its_stored_message_with_the_err
     assert update.params["ts"] == earlier["ts"] and update.params["channel"] == "C0OLD"
     assert "Failed: the model worker crashed" in update.params["text"]
     assert len(rig.slack.of("chat.postMessage")) == posts
+
+
+async def test_chorale_command_uploads_a_chorale(rig: Rig) -> None:
+    slack = rig.slack
+    before = len(slack.of("files.completeUploadExternal"))
+    body, headers = signed_slash_command(SECRET, "/chorale", "G4 E4 C4 bars:1 seed:9", user_id="U0BACH")
+    status, ack, _ = await rig.post(body, headers)
+    assert status == 200 and "Working on it" in ack
+    await slack.wait_for("files.completeUploadExternal", count=before + 1, timeout=120)
+    mid = [c.body for c in slack.of("upload") if c.filename.endswith(".mid")][-1]
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(mid))
+    assert {n.pitch for i in midi.instruments for n in i.notes if n.start == 0} >= {67, 64, 60}
+    assert midi.get_end_time() == pytest.approx(2.0, abs=0.01)
