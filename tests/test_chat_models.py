@@ -1,0 +1,123 @@
+"""/harmonize, /chorale, /pianoroll and /perform through the HTTP API of a real `python -m bot`, its workers
+and models: what comes back is read as MIDI and checked the way a musician would listen for it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pretty_midi
+import pytest
+from botproc import BotProcess, get_bytes, post_command, post_multipart, start_bot, wait_for_job
+
+GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
+TWINKLE = "C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - F4 - F4 - E4 - E4 - D4 - D4 - C4 - - -"
+TWINKLE_NOTES = [(60, 0, 2), (60, 2, 4), (67, 4, 6), (67, 6, 8), (69, 8, 10), (69, 10, 12), (67, 12, 16),
+                 (65, 16, 18), (65, 18, 20), (64, 20, 22), (64, 22, 24), (62, 24, 26), (62, 26, 28), (60, 28, 32)]
+STEP_S = 0.125  # a 16th note at 120 qpm
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
+    proc = start_bot(tmp_path_factory.mktemp("poly") / "data", GENEROUS)
+    yield proc
+    proc.stop()
+
+
+def run(bot: BotProcess, text: str, attachment: tuple[str, bytes] | None = None) -> tuple[dict[str, Any], list]:
+    """Submit, wait for the end, and return the final view and each output's MIDI."""
+    status, body = post_multipart(bot, text, attachment, user="poly") if attachment else \
+        post_command(bot, text, user="poly")
+    assert status == 202, body
+    try:
+        final = wait_for_job(bot, body["job_id"], timeout=120)
+    except TimeoutError as e:
+        pytest.fail(f"{e}\nbot log tail:\n{bot.log_tail()}")
+    assert final["status"] == "done", final
+    midis = []
+    for out in final["outputs"]:
+        for key, magic in (("audio_url", b"OggS"), ("pianoroll_url", b"\x89PNG")):
+            code, data = get_bytes(out[key])
+            assert code == 200 and data.startswith(magic), key
+        code, data = get_bytes(out["midi_url"])
+        assert code == 200
+        midis.append(pretty_midi.PrettyMIDI(io.BytesIO(data)))
+    return final, midis
+
+
+def track(midi: pretty_midi.PrettyMIDI, name: str) -> list[pretty_midi.Note]:
+    found = [i for i in midi.instruments if i.name == name]
+    assert found, f"no {name} track in {[i.name for i in midi.instruments]}"
+    return sorted(found[0].notes, key=lambda n: (n.start, n.pitch))
+
+
+def most_voices(notes: list[pretty_midi.Note], step_s: float, steps: int) -> int:
+    return max(sum(n.start <= (t + 0.5) * step_s < n.end for n in notes) for t in range(steps))
+
+
+def test_harmonize_keeps_the_typed_melody_on_top_and_adds_voices(bot: BotProcess) -> None:
+    final, midis = run(bot, f"/harmonize {TWINKLE} outputs:2 seed:5")
+    assert final["model"] == "polyphony" and len(midis) == 2
+    for midi in midis:
+        melody = [(n.pitch, round(n.start / STEP_S), round(n.end / STEP_S)) for n in track(midi, "Melody")]
+        assert melody == TWINKLE_NOTES  # note for note
+        harmony = track(midi, "Harmony")
+        assert harmony, "nothing was added under the melody"
+        for h in harmony:  # no added note sounds above the melody note sounding at the same time
+            for m in track(midi, "Melody"):
+                if m.start < h.end and h.start < m.end:
+                    assert h.pitch < m.pitch, (h, m)
+        assert most_voices(harmony + track(midi, "Melody"), STEP_S, 32) >= 3
+        assert midi.get_end_time() == pytest.approx(32 * STEP_S, abs=1e-3)
+
+
+def test_harmonize_an_attached_midi_melody(bot: BotProcess) -> None:
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)
+    inst = pretty_midi.Instrument(0)
+    inst.notes = [pretty_midi.Note(100, p, s * STEP_S, e * STEP_S) for p, s, e in TWINKLE_NOTES[:7]]
+    midi.instruments.append(inst)
+    buf = io.BytesIO()
+    midi.write(buf)
+    _, (out,) = run(bot, "/harmonize seed:3", ("twinkle.mid", buf.getvalue()))
+    melody = [(n.pitch, round(n.start / STEP_S), round(n.end / STEP_S)) for n in track(out, "Melody")]
+    assert melody == TWINKLE_NOTES[:7]
+    assert out.get_end_time() == pytest.approx(16 * STEP_S, abs=1e-3)  # rounded up to one whole bar
+
+
+def test_chorale_grows_from_the_c_major_chord(bot: BotProcess) -> None:
+    _, (midi,) = run(bot, "/chorale G4 E4 C4 bars:2 seed:11")
+    notes = track(midi, "Chorale")
+    assert {n.pitch for n in notes if n.start == 0} >= {67, 64, 60}
+    assert midi.get_end_time() == pytest.approx(32 * STEP_S, abs=1e-3)
+    assert any(n.start >= 4 * STEP_S for n in notes), "nothing was generated after the primer"
+    assert most_voices(notes, STEP_S, 32) >= 3
+
+
+@pytest.mark.parametrize(("config", "step_s", "steps"), [("rnn-nade", 0.25, 32), ("rnn-nade-bach", 1.0, 8)])
+def test_pianoroll_starts_with_the_primer_frames(bot: BotProcess, config: str, step_s: float, steps: int) -> None:
+    """Two bars at qpm 60: 32 16th-note steps for the piano model, 8 quarter-note steps for the Bach model."""
+    final, (midi,) = run(bot, f"/pianoroll [(55,), (55,64,), (55,64,72,)] config:{config} bars:2 seed:2")
+    assert final["model"] == config
+    notes = track(midi, "Piano")
+    sounding = [{n.pitch for n in notes if n.start <= (t + 0.5) * step_s < n.end} for t in range(steps)]
+    assert sounding[:3] == [{55}, {55, 64}, {55, 64, 72}]
+    assert midi.get_end_time() == pytest.approx(steps * step_s, abs=1e-3)
+    assert any(n.start >= 3 * step_s for n in notes), "nothing was generated after the primer"
+
+
+def test_a_bad_pianoroll_primer_is_400_pointing_at_it(bot: BotProcess) -> None:
+    status, body = post_command(bot, "/pianoroll [(60,), (130,)]", user="poly")
+    assert status == 400 and "'130' is not a MIDI pitch" in body["error"], body
+
+
+def test_perform_favours_the_asked_pitch_classes_at_the_asked_density(bot: BotProcess) -> None:
+    final, (midi,) = run(bot, '/perform density:4 notes:"C E G B" seconds:10 seed:8')
+    assert final["model"] == "multiconditioned_performance_with_dynamics"
+    notes = [n for i in midi.instruments for n in i.notes]
+    assert midi.get_end_time() == pytest.approx(10.0, abs=0.02)
+    assert 2.0 <= len(notes) / 10.0 <= 8.0, len(notes)  # about 4 notes per second, not 1 and not 16
+    asked = sum(n.pitch % 12 in (0, 4, 7, 11) for n in notes) / len(notes)
+    assert asked >= 0.7, asked  # mostly C, E, G and B (a uniform choice would give 0.33)
+    assert len({n.velocity for n in notes}) > 1  # dynamics: not every note at one velocity
