@@ -23,6 +23,10 @@ test: install-dev
 
 bench: install
 	.venv/bin/python benchmarks/improv_speed.py
+	.venv/bin/python benchmarks/polyphony_speed.py
+	.venv/bin/python benchmarks/pianoroll_speed.py
+	.venv/bin/python benchmarks/performance_speed.py
 
 quality: install
 	.venv/bin/python -m generation.quality.improv_report
+	.venv/bin/python -m generation.quality.performance_controls
