@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--learning_rate", type=float, default=0.003)
     parser.add_argument("--eval_every", type=int, default=100)
     parser.add_argument("--card_outputs", type=int, default=20, help="pieces generated for the card's figures")
+    parser.add_argument("--init_from", type=Path, help="carry on training this bundle (same sizes)")
     parser.add_argument("--card_only", action="store_true",
                         help="re-evaluate an already trained bundle and rewrite its card")
     args = parser.parse_args(argv)
@@ -67,8 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             Bundle("polyphony", CONFIG, settings.layer_sizes, 0, model.numpy_weights(),
                    {"data": data_info, "training": training}).save(out)
 
+        init = None
+        if args.init_from:
+            base = Bundle.load(args.init_from)
+            init = base.weights
+            earlier = base.info.get("training", {})
+            data_info["initialised_from"] = {
+                "bundle": str(args.init_from), "steps": (earlier.get("history") or [{}])[-1].get("step", 0),
+                "earlier_runs": [*base.info.get("data", {}).get("initialised_from", {}).get("earlier_runs", []),
+                                 {k: v for k, v in earlier.items() if k != "history"} | {
+                                     "history": earlier.get("history", [])}]}
         start = time.monotonic()
-        result = train(windows, valid, settings, on_checkpoint=save)
+        result = train(windows, valid, settings, on_checkpoint=save, init_from=init)
         save(result.model, result.history, final=True)
         logging.info("trained %d steps in %.0f s", result.steps, time.monotonic() - start)
 

@@ -84,6 +84,7 @@ def write_card(folder: Path, info: dict[str, Any]) -> None:
         f"({data['validation_events']:,} events).",
         "",
         "## Training",
+        *_earlier(data),
         f"- {last['step']} steps of Adam, batch {training['batch_size']} windows, learning rate "
         f"{training['learning_rate']} cosine-decayed to {training['final_learning_rate']} (over "
         f"{training['steps']} steps or {training['max_minutes']:g} minutes, whichever ends first), gradient clip "
@@ -118,3 +119,18 @@ def write_card(folder: Path, info: dict[str, Any]) -> None:
               "it, so the model rarely repeats a note.",
               "- Fermatas are not in the data; phrase ends come out as longer chords at best.", ""]
     (folder / "MODEL_CARD.md").write_text("\n".join(lines))
+
+
+def _earlier(data: dict[str, Any]) -> list[str]:
+    """A line per earlier run a carried-on model went through."""
+    init = data.get("initialised_from")
+    if not init:
+        return []
+    lines = []
+    for run in init.get("earlier_runs", []):
+        rows = run.get("history") or [{}]
+        lines.append(f"- Earlier run: {rows[-1].get('step', 0)} steps, learning rate {run.get('learning_rate')}, "
+                     f"batch {run.get('batch_size')}; validation {rows[-1].get('valid_nll', float('nan')):.4f} "
+                     "nats/event at its end.")
+    lines.append(f"- Then carried on from that model ({init['bundle']}):")
+    return lines

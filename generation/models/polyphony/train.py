@@ -47,10 +47,11 @@ def train(
     valid: Windows,
     settings: TrainSettings,
     on_checkpoint: Callable[[EventRnn, list[dict[str, float]]], None] | None = None,
+    init_from: dict[str, np.ndarray] | None = None,
 ) -> TrainResult:
-    """Train from scratch; evaluate every `eval_every` steps and at the end."""
+    """Train from scratch, or carry on from `init_from` weights; evaluate every `eval_every` steps and at the end."""
     rng = np.random.default_rng(settings.seed)
-    model = EventRnn(NUM_CLASSES, NUM_CLASSES, settings.layer_sizes, seed=settings.seed)
+    model = EventRnn(NUM_CLASSES, NUM_CLASSES, settings.layer_sizes, seed=settings.seed, weights=init_from)
     variables = list(model.vars.values())
     lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
     optimizer = tf.compat.v1.train.AdamOptimizer(learning_rate=lambda: lr)
