@@ -57,7 +57,8 @@ class Bundle:
         """
         if not (folder / "bundle.json").is_file() or not (folder / "weights.npz").is_file():
             raise InputError(f"no trained model in {folder} (expected bundle.json and weights.npz); train one "
-                             "with improv_rnn_train or pass --bundle_file.")
+                             "with its family's command (improv_rnn_train, polyphony_rnn_train, "
+                             "pianoroll_rnn_nade_train, performance_rnn_train) or pass --bundle_file.")
         meta = json.loads((folder / "bundle.json").read_text())
         with np.load(folder / "weights.npz") as npz:
             weights = {k: npz[k].astype(np.float32) for k in npz.files}
