@@ -17,15 +17,14 @@ from generation.models.improv.config import CONFIGS
 from generation.models.improv.encoding import encode_chords
 from generation.models.performance.config import CONFIGS as PERFORMANCE
 from generation.models.performance.config import config_taking
+from generation.models.performance.primer import histogram_from_names, parse_histogram
 from generation.models.pianoroll.config import CONFIGS as PIANOROLL
 from generation.models.pianoroll.config import MAX_PITCH as PIANO_MAX_PITCH
 from generation.models.pianoroll.config import MIN_PITCH as PIANO_MIN_PITCH
 from generation.music.chords import ChordError, normalise_figure, parse_chord
 from generation.music.primer import (
     note_number,
-    parse_histogram,
     parse_melody_words,
-    parse_pitch_classes,
     parse_primer_melody,
     parse_primer_pianoroll,
 )
@@ -149,7 +148,7 @@ PERFORM_OPTIONS: tuple[Option, ...] = (
     Option("config", "which Performance RNN", "multiconditioned_performance_with_dynamics",
            _choice(PERFORMANCE_CONFIGS), " | ".join(PERFORMANCE_CONFIGS), choices=PERFORMANCE_CONFIGS),
     Option("density", "notes per second to aim at", None, _number(float, 0.25, 64), "0.25-64", low=0.25, high=64),
-    Option("notes", "the pitch classes to favour", None, parse_pitch_classes,
+    Option("notes", "the pitch classes to favour", None, histogram_from_names,
            'note names, e.g. "C E G B" or C,Eb,G (quote spaces)'),
     Option("histogram", "pitch-class weights C to B", None, parse_histogram,
            "12 numbers >= 0, e.g. [2,0,0,0,1,0,0,1,0,0,0,1]"),

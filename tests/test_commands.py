@@ -156,8 +156,8 @@ def test_perform_takes_density_and_friendly_pitch_classes() -> None:
     ("/perform density:2 config:pitch_conditioned_performance_with_dynamics", "density:2",
      ["cannot take density", "config:density_conditioned_performance_with_dynamics"]),
     ("/perform density:100", "density:100", ["0.25-64"]),
-    ("/perform histogram:[1,2]", "histogram:[1,2]", ["12 numbers"]),
-    ("/perform notes:C,H", "notes:C,H", ["'H' is not a pitch class"]),
+    ("/perform histogram:[1,2]", "histogram:[1,2]", ["12 numbers >= 0"]),
+    ("/perform notes:C,H", "notes:C,H", ["'H' is not a note name"]),
     ("/perform notes:C histogram:[1,0,0,0,0,0,0,0,0,0,0,0]", "histogram:[1,0,0,0,0,0,0,0,0,0,0,0]", ["not both"]),
 ])
 def test_bad_perform_commands_point_at_the_token(text: str, token: str, words: list[str]) -> None:
