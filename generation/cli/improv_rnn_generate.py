@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from generation.cli.magenta_flags import repair_argv
+from generation.cli.magenta_flags import (
+    SAMPLING_LIMITS,
+    add_sampling_flags,
+    check_ranges,
+    parse_magenta_args,
+    pick_seed,
+    prepare_output_dir,
+    run_cli,
+)
 from generation.errors import InputError
 from generation.models.improv.config import CONFIGS
 from generation.music.chords import parse_progression
 from generation.music.primer import parse_primer_melody, read_primer_midi
-from generation.render.audio import AUDIO_FORMATS, RenderError
 
 BOOL_FLAGS = ("render_chords", "no_primer_in_output")
 
@@ -40,64 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help='space-separated chord figures, e.g. "Cmaj7 C#maj7 Dm7 D#m7"; N.C. for no chord')
     p.add_argument("--steps_per_chord", type=int, default=16, help="16th-note steps each chord lasts")
     p.add_argument("--render_chords", action="store_true", help="also write the chords as a MIDI track")
-    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
-    p.add_argument("--beam_size", type=int, default=1)
-    p.add_argument("--branch_factor", type=int, default=1)
-    p.add_argument("--steps_per_iteration", type=int, default=1)
-    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
-    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
+    add_sampling_flags(p)
     p.add_argument("--no_primer_in_output", action="store_true",
                    help="leave the primer's notes out of the files (rests in their place)")
-    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
     return p
 
 
 LIMITS = {  # flag: (lowest, highest) allowed
-    "num_outputs": (1, 100),
-    "qpm": (20.0, 400.0),
+    **SAMPLING_LIMITS,
     "steps_per_chord": (1, 256),
-    "temperature": (0.01, 10.0),
-    "beam_size": (1, 64),
-    "branch_factor": (1, 64),
-    "steps_per_iteration": (1, 4096),
-    "seed": (0, 2**31 - 1),
 }
 
 
-def check_ranges(args: argparse.Namespace) -> None:
-    for flag, (lo, hi) in LIMITS.items():
-        value = getattr(args, flag)
-        if value is not None and not lo <= value <= hi:
-            raise InputError(f"--{flag}={value} is out of range; allowed: {lo} to {hi}.")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        fixed, warnings = repair_argv(sys.argv[1:] if argv is None else argv, BOOL_FLAGS,
-                                      {"config": list(CONFIGS)})
-    except argparse.ArgumentTypeError as e:
-        parser.error(str(e))
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    args = parser.parse_args(fixed)
-    try:
-        return run(args)
-    except (InputError, RenderError) as e:
-        print(f"improv_rnn_generate: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
-        if os.environ.get("TUNESMITH_DEBUG"):
-            raise
-        print(f"improv_rnn_generate: internal error ({type(e).__name__}: {e}). "
-              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
-        return 1
+    args = parse_magenta_args(build_parser(), argv, BOOL_FLAGS, {"config": list(CONFIGS)})
+    return run_cli("improv_rnn_generate", run, args)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_ranges(args)
+    check_ranges(args, LIMITS)
     # Everything the user typed is checked before any model work.
     chords = parse_progression(args.backing_chords)
     qpm = args.qpm
@@ -117,13 +84,8 @@ def run(args: argparse.Namespace) -> int:
     lo, hi = LIMITS["qpm"]
     if not lo <= qpm <= hi:
         raise InputError(f"the primer MIDI's tempo is {qpm:g} qpm; allowed: {lo:g} to {hi:g} (set --qpm).")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise InputError(f"--output_dir {str(args.output_dir)!r} is a file, not a folder.")
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create --output_dir {str(args.output_dir)!r}: {e.strerror or e}.") from None
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+    prepare_output_dir(args.output_dir)
+    seed = pick_seed(args.seed)
     from generation.models.bundle import bundle_config
     from generation.models.improv.encoding import encode_chords
 

@@ -6,7 +6,12 @@ Shared by every `*_generate` command. Repairs are reported as warnings so users 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from generation.errors import InputError
 
 DASHES = ("\u2014", "\u2013", "\u2212")  # em dash, en dash, minus: what PDFs make of "--"
 SMART_QUOTES = ("\u201c", "\u201d", "\u2018", "\u2019")
@@ -62,3 +67,82 @@ def repair_argv(argv: Sequence[str], bool_flags: Sequence[str], choices: dict[st
             out.append(tok)
         i += 1
     return out, warnings
+
+
+# --- what every *_generate command shares: sampling flags, limits, output folder, seed, exit codes -------------
+SAMPLING_LIMITS: dict[str, tuple[float, float]] = {  # flag: (lowest, highest) allowed
+    "num_outputs": (1, 100),
+    "qpm": (20.0, 400.0),
+    "temperature": (0.01, 10.0),
+    "beam_size": (1, 64),
+    "branch_factor": (1, 64),
+    "steps_per_iteration": (1, 4096),
+    "seed": (0, 2**31 - 1),
+}
+
+
+def add_sampling_flags(p: argparse.ArgumentParser, steps_per_iteration_help: str | None = None) -> None:
+    """Magenta's sampling flags with their defaults, plus our --seed and --audio, and Magenta's ignored --log."""
+    from generation.render.audio import AUDIO_FORMATS
+
+    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
+    p.add_argument("--beam_size", type=int, default=1)
+    p.add_argument("--branch_factor", type=int, default=1)
+    p.add_argument("--steps_per_iteration", type=int, default=1, help=steps_per_iteration_help)
+    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
+    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
+    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
+
+
+def parse_magenta_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None, bool_flags: Sequence[str],
+                       choices: dict[str, Sequence[str]]) -> argparse.Namespace:
+    """argv (default: sys.argv) repaired as `repair_argv` does, its warnings printed, then parsed."""
+    try:
+        fixed, warnings = repair_argv(sys.argv[1:] if argv is None else argv, bool_flags, choices)
+    except argparse.ArgumentTypeError as e:
+        parser.error(str(e))
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return parser.parse_args(fixed)
+
+
+def check_ranges(args: argparse.Namespace, limits: dict[str, tuple[float, float]]) -> None:
+    """Raises InputError naming the first flag outside its limits (flags the command lacks are skipped)."""
+    for flag, (lo, hi) in limits.items():
+        value = getattr(args, flag, None)
+        if value is not None and not lo <= value <= hi:
+            raise InputError(f"--{flag}={value} is out of range; allowed: {lo:g} to {hi:g}.")
+
+
+def prepare_output_dir(path: Path) -> None:
+    """Create --output_dir, or say plainly why it cannot be."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--output_dir {str(path)!r} is a file, not a folder.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create --output_dir {str(path)!r}: {e.strerror or e}.") from None
+
+
+def pick_seed(seed: int | None) -> int:
+    """The user's seed, or a random one (printed by the caller so the music can be made again)."""
+    return seed if seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+
+
+def run_cli(prog: str, run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Exit codes as users expect: 2 and one line for bad input, 130 on Ctrl-C, 1 and no traceback for our bugs."""
+    from generation.render.audio import RenderError
+
+    try:
+        return run(args)
+    except (InputError, RenderError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
+        if os.environ.get("TUNESMITH_DEBUG"):
+            raise
+        print(f"{prog}: internal error ({type(e).__name__}: {e}). "
+              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
+        return 1

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from generation.cli.magenta_flags import repair_argv
+from generation.cli.magenta_flags import (
+    SAMPLING_LIMITS,
+    add_sampling_flags,
+    check_ranges,
+    parse_magenta_args,
+    pick_seed,
+    prepare_output_dir,
+    run_cli,
+)
 from generation.errors import InputError
 from generation.models.performance.config import CONFIGS
-from generation.render.audio import AUDIO_FORMATS, RenderError
 
 BOOL_FLAGS = ("disable_conditioning",)
 STEERING_HELP = ("Besides the model's conditioning input, note-on choices are steered at sampling time towards "
@@ -51,57 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--disable_conditioning", action="store_true",
                    help="Magenta's optional_multiconditioned_performance_with_dynamics only (not shipped here): switch "
                    "its conditioning off; our six configs warn and ignore it")
-    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
-    p.add_argument("--beam_size", type=int, default=1)
-    p.add_argument("--branch_factor", type=int, default=1)
-    p.add_argument("--steps_per_iteration", type=int, default=1, help="events per beam-search iteration")
-    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
-    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
-    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
+    add_sampling_flags(p, "events per beam-search iteration")
     return p
 
 
 LIMITS = {  # flag: (lowest, highest) allowed
-    "num_outputs": (1, 100),
+    **SAMPLING_LIMITS,
     "num_steps": (1, 30000),
-    "temperature": (0.01, 10.0),
     "beam_size": (1, 16),
     "branch_factor": (1, 16),
-    "steps_per_iteration": (1, 4096),
-    "seed": (0, 2**31 - 1),
 }
 
 
-def check_ranges(args: argparse.Namespace) -> None:
-    for flag, (lo, hi) in LIMITS.items():
-        value = getattr(args, flag)
-        if value is not None and not lo <= value <= hi:
-            raise InputError(f"--{flag}={value} is out of range; allowed: {lo} to {hi}.")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        fixed, warnings = repair_argv(sys.argv[1:] if argv is None else argv, BOOL_FLAGS,
-                                      {"config": list(CONFIGS)})
-    except argparse.ArgumentTypeError as e:
-        parser.error(str(e))
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    args = parser.parse_args(fixed)
-    try:
-        return run(args)
-    except (InputError, RenderError) as e:
-        print(f"performance_rnn_generate: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
-        if os.environ.get("TUNESMITH_DEBUG"):
-            raise
-        print(f"performance_rnn_generate: internal error ({type(e).__name__}: {e}). "
-              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
-        return 1
+    args = parse_magenta_args(build_parser(), argv, BOOL_FLAGS, {"config": list(CONFIGS)})
+    return run_cli("performance_rnn_generate", run, args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from generation.models.performance.primer import melody_primer, midi_primer, parse_histogram, pitches_primer
     from generation.music.primer import parse_primer_melody, parse_primer_pitches
 
-    check_ranges(args)
+    check_ranges(args, LIMITS)
     # Everything the user typed is checked before any model work.
     histogram = parse_histogram(args.pitch_class_histogram) if args.pitch_class_histogram is not None else None
     check_controls(args.notes_per_second, histogram)
@@ -127,13 +97,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("warning: no primer given; starting from silence, as Magenta does", file=sys.stderr)
         primer = []
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise InputError(f"--output_dir {str(args.output_dir)!r} is a file, not a folder.")
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create --output_dir {str(args.output_dir)!r}: {e.strerror or e}.") from None
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+    prepare_output_dir(args.output_dir)
+    seed = pick_seed(args.seed)
     from generation.models.bundle import bundle_config
 
     if args.bundle_file is not None:

@@ -3,31 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from generation.cli.magenta_flags import repair_argv
+from generation.cli.magenta_flags import (
+    SAMPLING_LIMITS,
+    add_sampling_flags,
+    check_ranges,
+    parse_magenta_args,
+    pick_seed,
+    prepare_output_dir,
+    run_cli,
+)
 from generation.errors import InputError
 from generation.models.pianoroll.config import CONFIGS, MAX_PITCH, MIN_PITCH
 from generation.music.primer import parse_primer_pianoroll
-from generation.render.audio import AUDIO_FORMATS, RenderError
 
 PROG = "pianoroll_rnn_nade_generate"
 STEP_HELP = "; ".join(f"{c.name}: {c.step_name}" for c in CONFIGS.values())
-LIMITS = {  # flag: (lowest, highest) allowed
-    "num_outputs": (1, 100),
-    "num_steps": (1, 4096),
-    "qpm": (20.0, 400.0),
-    "temperature": (0.01, 10.0),
-    "beam_size": (1, 64),
-    "branch_factor": (1, 64),
-    "steps_per_iteration": (1, 4096),
-    "seed": (0, 2**31 - 1),
-}
+LIMITS = {**SAMPLING_LIMITS, "num_steps": (1, 4096)}  # flag: (lowest, highest) allowed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,49 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--primer_midi", type=Path, help="a MIDI file whose notes start every output")
     p.add_argument("--qpm", type=float, default=None,
                    help="tempo in quarter notes per minute (default: the primer MIDI's, else 60, as Magenta)")
-    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
-    p.add_argument("--beam_size", type=int, default=1)
-    p.add_argument("--branch_factor", type=int, default=1)
-    p.add_argument("--steps_per_iteration", type=int, default=1)
-    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
-    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
-    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
+    add_sampling_flags(p)
     return p
 
 
-def check_ranges(args: argparse.Namespace) -> None:
-    for flag, (lo, hi) in LIMITS.items():
-        value = getattr(args, flag)
-        if value is not None and not lo <= value <= hi:
-            raise InputError(f"--{flag}={value} is out of range; allowed: {lo} to {hi}.")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        fixed, warnings = repair_argv(sys.argv[1:] if argv is None else argv, (), {"config": list(CONFIGS)})
-    except argparse.ArgumentTypeError as e:
-        parser.error(str(e))
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    args = parser.parse_args(fixed)
-    try:
-        return run(args)
-    except (InputError, RenderError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
-        if os.environ.get("TUNESMITH_DEBUG"):
-            raise
-        print(f"{PROG}: internal error ({type(e).__name__}: {e}). "
-              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
-        return 1
+    return run_cli(PROG, run, parse_magenta_args(build_parser(), argv, (), {"config": list(CONFIGS)}))
 
 
 def run(args: argparse.Namespace) -> int:
-    check_ranges(args)
+    check_ranges(args, LIMITS)
     from generation.models.bundle import bundle_config
     from generation.music.notes import pianoroll_of, read_midi_notes
 
@@ -121,13 +85,8 @@ def run(args: argparse.Namespace) -> int:
     if len(primer) > args.num_steps:
         raise InputError(f"--num_steps={args.num_steps} is shorter than the primer ({len(primer)} steps); the "
                          "output length includes the primer.")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise InputError(f"--output_dir {str(args.output_dir)!r} is a file, not a folder.")
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create --output_dir {str(args.output_dir)!r}: {e.strerror or e}.") from None
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+    prepare_output_dir(args.output_dir)
+    seed = pick_seed(args.seed)
 
     from generation.models.pianoroll.generator import PianorollGenerator  # TensorFlow loads here
     from generation.models.sampling import SearchSettings

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from generation.cli.magenta_flags import repair_argv
+from generation.cli.magenta_flags import (
+    SAMPLING_LIMITS,
+    add_sampling_flags,
+    check_ranges,
+    parse_magenta_args,
+    pick_seed,
+    prepare_output_dir,
+    run_cli,
+)
 from generation.errors import InputError
 from generation.music.notes import Note
-from generation.render.audio import AUDIO_FORMATS, RenderError
 
 PROG = "polyphony_rnn_generate"
 BOOL_FLAGS = ("condition_on_primer", "inject_primer_during_generation")
@@ -48,46 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "--noinject_primer_during_generation or =false to turn off)")
     p.add_argument("--qpm", type=float, default=None,
                    help="tempo in quarter notes per minute (default: the primer MIDI's, else 120)")
-    p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
-    p.add_argument("--beam_size", type=int, default=1)
-    p.add_argument("--branch_factor", type=int, default=1)
-    p.add_argument("--steps_per_iteration", type=int, default=1, help="events per beam search iteration")
-    p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
-    p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each output to audio with FluidSynth")
-    p.add_argument("--log", default="INFO", help="accepted for Magenta compatibility; ignored")
+    add_sampling_flags(p, "events per beam search iteration")
     return p
 
 
-LIMITS = {  # flag: (lowest, highest) allowed
-    "num_outputs": (1, 100),
-    "num_steps": (1, 2048),
-    "qpm": (20.0, 400.0),
-    "temperature": (0.01, 10.0),
-    "beam_size": (1, 64),
-    "branch_factor": (1, 64),
-    "steps_per_iteration": (1, 4096),
-    "seed": (0, 2**31 - 1),
-}
-
-
-def check_ranges(args: argparse.Namespace) -> None:
-    for flag, (lo, hi) in LIMITS.items():
-        value = getattr(args, flag)
-        if value is not None and not lo <= value <= hi:
-            raise InputError(f"--{flag}={value} is out of range; allowed: {lo:g} to {hi:g}.")
+LIMITS = {**SAMPLING_LIMITS, "num_steps": (1, 2048)}  # flag: (lowest, highest) allowed
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Magenta-style argv -> namespace; absl booleans (`--flag=false`, `--noflag`) and PDF dashes repaired."""
-    parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
-    try:
-        fixed, warnings = repair_argv(raw, BOOL_FLAGS, {})
-    except argparse.ArgumentTypeError as e:
-        parser.error(str(e))
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    args = parser.parse_args(fixed)
+    args = parse_magenta_args(build_parser(), raw, BOOL_FLAGS, {})
     # repair_argv drops a false boolean flag, which would leave inject's default (true): read it back here.
     for tok in raw:
         name, _, value = tok.lstrip("-\u2014\u2013\u2212").partition("=")
@@ -100,20 +77,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except (InputError, RenderError) as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as e:  # a bug of ours: say so plainly, keep the traceback for those who ask
-        if os.environ.get("TUNESMITH_DEBUG"):
-            raise
-        print(f"{PROG}: internal error ({type(e).__name__}: {e}). "
-              "Run again with TUNESMITH_DEBUG=1 for details and please report it.", file=sys.stderr)
-        return 1
+    return run_cli(PROG, run, parse_args(argv))
 
 
 def read_primer(args: argparse.Namespace) -> tuple[list[Note], float | None]:
@@ -139,7 +103,7 @@ def read_primer(args: argparse.Namespace) -> tuple[list[Note], float | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_ranges(args)
+    check_ranges(args, LIMITS)
     primer, midi_qpm = read_primer(args)  # everything the user typed is checked before any model work
     qpm = args.qpm or midi_qpm or 120.0
     lo, hi = LIMITS["qpm"]
@@ -156,13 +120,8 @@ def run(args: argparse.Namespace) -> int:
               "(add --condition_on_primer to have the model hear it)", file=sys.stderr)
     if args.bundle_file is not None and not args.bundle_file.exists():
         raise InputError(f"--bundle_file {str(args.bundle_file)!r} does not exist (leave it out to use our model).")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise InputError(f"--output_dir {str(args.output_dir)!r} is a file, not a folder.")
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create --output_dir {str(args.output_dir)!r}: {e.strerror or e}.") from None
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") % 2**31
+    prepare_output_dir(args.output_dir)
+    seed = pick_seed(args.seed)
 
     from generation.models.polyphony.generator import PolyphonyGenerator  # TensorFlow loads here
     from generation.models.sampling import SearchSettings
