@@ -6,14 +6,16 @@ The option table below drives the parser, `/help`, and the typed options of the 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.command_line import CommandError as CommandError  # re-exported: front ends catch it from here
+from bot.command_line import check_length, split_words
 from generation.errors import InputError
-from generation.models.improv.config import CONFIGS
+from generation.models.improv.config import CONFIGS, MAX_TOTAL_STEPS
 from generation.models.improv.encoding import encode_chords
 from generation.models.performance.config import CONFIGS as PERFORMANCE
 from generation.models.performance.config import config_taking
@@ -38,19 +40,7 @@ PERFORMANCE_CONFIGS = tuple(PERFORMANCE)
 MAX_SECONDS = 120
 
 
-class CommandError(InputError):
-    """A command we cannot run; the message points at the bad token and says what is allowed."""
-
-    def __init__(self, text: str, token: str, reason: str, column: int | None = None) -> None:
-        self.text, self.token, self.reason = text, token, reason
-        self.column = column if column is not None else (text.find(token) if token else -1)
-        super().__init__(reason)
-
-    def pointer(self) -> str:
-        """The command with a caret line under the bad token (for monospace displays)."""
-        if self.column < 0:
-            return self.text
-        return f"{self.text}\n{' ' * self.column}{'^' * max(1, len(self.token))}"
+MAX_NUMBER_CHARS = 24  # longer than any number an option allows; int() of 5000 digits is refused by Python itself
 
 
 @dataclass(frozen=True)
@@ -68,12 +58,16 @@ class Option:
 
 
 def _number(kind: type, low: float, high: float) -> Callable[[str], Any]:
+    what = "an integer (a whole number)" if kind is int else "a number"
+
     def parse(text: str) -> Any:
         try:
+            if len(text) > MAX_NUMBER_CHARS:
+                raise ValueError
             value = kind(text)
         except ValueError:
-            raise ValueError(f"must be a{'n integer' if kind is int else ' number'}") from None
-        if not low <= value <= high:
+            raise ValueError(f"must be {what} between {low:g} and {high:g}") from None
+        if not (math.isfinite(value) and low <= value <= high):  # nan and inf compare false, but say so plainly
             raise ValueError(f"must be between {low:g} and {high:g}")
         return value
 
@@ -219,12 +213,10 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
     Raises:
         CommandError: with the bad token and what is allowed.
     """
+    check_length(text)  # before anything reads the text
     stripped = text.strip()
-    try:
-        tokens = shlex.split(stripped)
-    except ValueError:
-        raise CommandError(stripped, "", "unbalanced quotes in the command") from None
-    columns = _columns(stripped, tokens)
+    split = split_words(stripped)
+    tokens, columns = [w for w, _ in split], [c for _, c in split]
     if not tokens:
         raise CommandError(stripped, "", "empty command; try /help")
     name = tokens[0].lstrip("/").lower()
@@ -303,11 +295,11 @@ class _Line:
 
 def _improv(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
             attached: tuple[int, ...] | None) -> dict[str, Any]:
-    chords, chord_columns = _chords(line.text, words)
     if "bars" in values and "steps_per_chord" in values:
         raise line.error("bars:", "give bars: or steps_per_chord:, not both")
     config = values.get("config", OPTION_BY_NAME["config"].default)
     steps_per_chord = values.get("steps_per_chord", 16)
+    chords, chord_columns = _chords(line.text, words, MAX_TOTAL_STEPS // steps_per_chord, steps_per_chord)
     try:
         encode_chords([parse_chord(c) for c in chords], CONFIGS[config])
     except ChordError as e:
@@ -456,19 +448,9 @@ def _pitch_words(line: _Line, words: list[tuple[str, int]]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(pitches))
 
 
-def _columns(text: str, tokens: list[str]) -> list[int]:
-    """Where each token starts in the text (-1 when quoting changed it), searching left to right."""
-    columns, cursor = [], 0
-    for tok in tokens:
-        col = text.find(tok, cursor)
-        columns.append(col)
-        if col >= 0:
-            cursor = col + len(tok)
-    return columns
-
-
-def _chords(text: str, tokens: list[tuple[str, int]]) -> tuple[list[str], list[int]]:
-    """Chord tokens -> figures and their columns; "C on G" becomes C/G; each figure checked."""
+def _chords(text: str, tokens: list[tuple[str, int]], most: int,
+            steps_per_chord: int) -> tuple[list[str], list[int]]:
+    """Chord tokens -> figures and their columns; "C on G" becomes C/G; the count, then each figure checked."""
     joined: list[tuple[str, int]] = []
     i = 0
     while i < len(tokens):
@@ -480,6 +462,12 @@ def _chords(text: str, tokens: list[tuple[str, int]]) -> tuple[list[str], list[i
         i += 1
     if not joined:
         raise CommandError(text, "", "no chords given; e.g. /improv C G Am F (see /help)")
+    if len(joined) > most:  # the model's step limit, checked here so the worker never refuses it
+        tok, col = joined[most]
+        raise CommandError(text, tok, f"{len(joined)} chords x {steps_per_chord} steps = "
+                           f"{len(joined) * steps_per_chord} steps; the model plays at most {MAX_TOTAL_STEPS} "
+                           f"steps, so at most {most} chords at steps_per_chord:{steps_per_chord} "
+                           "(bars: repeats a shorter progression)", col)
     figures = []
     for tok, col in joined:
         try:

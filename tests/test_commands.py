@@ -53,7 +53,7 @@ def test_steps_per_chord_and_quoted_primer() -> None:
         ("/improv C G bars:4 steps_per_chord:8", "bars:", ["not both"]),
         ("/improv", "", ["no chords"]),
         ("/jazz C", "/jazz", ["unknown command", "/improv"]),
-        ('/improv C "G', "", ["quotes"]),
+        ('/improv C "G', '"', ["quotes"]),  # the caret sits under the unclosed quote
     ],
 )
 def test_bad_commands_point_at_the_token(text: str, token: str, words: list[str]) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 ChordEncoding = Literal["triad", "pitches"]
+MAX_TOTAL_STEPS = 4096  # 256 bars of 4/4: the most a melody may last (the chat grammar refuses more up front)
 
 
 @dataclass(frozen=True)

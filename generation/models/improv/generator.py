@@ -10,13 +10,11 @@ import numpy as np
 from generation.data.leadsheet import NO_EVENT
 from generation.errors import InputError
 from generation.models.bundle import Bundle, default_bundle_dir
-from generation.models.improv.config import CONFIGS, ImprovConfig
+from generation.models.improv.config import CONFIGS, MAX_TOTAL_STEPS, ImprovConfig
 from generation.models.improv.encoding import classes_to_events, encode_chords, event_to_class
 from generation.models.rnn import EventRnn
 from generation.models.sampling import FREE, EventSampler, SearchSettings, sample_sequences
 from generation.music.chords import Chord
-
-MAX_TOTAL_STEPS = 4096  # 256 bars of 4/4
 
 
 class ImprovGenerator:
