@@ -1,27 +1,68 @@
-"""Share pages: player, piano roll, downloads, the recipe, and OpenGraph tags for chat unfurls."""
+"""Share pages: player, piano roll, downloads, the recipe, and OpenGraph tags for chat unfurls.
+
+Each page is worded for the kind of piece its command made: a melody over chords, a harmonisation, a chorale,
+a piano-roll piece or a piano performance.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
+from bot.command_line import split_words
 from bot.service import JobView
+from generation.errors import InputError
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#2d2a26;background:#faf8f3}
 h1{font-size:1.4rem} .out{margin:1.5rem 0;padding:1rem;background:#fff;border:1px solid #e4dfd3;border-radius:8px}
 img{max-width:100%;border:1px solid #e4dfd3} audio{width:100%;margin:.5rem 0}
-code{background:#efe9dc;padding:.1rem .3rem}
+code{background:#efe9dc;padding:.1rem .3rem;overflow-wrap:anywhere}
 .recipe{font-size:.95rem} a{color:#2f5f95}
 """
+MAX_NAMED = 12  # chords or pitches named in a headline; more become "..."
+AUDIO_TYPES = {"ogg": ("audio/ogg", "OGG"), "mp3": ("audio/mpeg", "MP3"), "wav": ("audio/wav", "WAV")}
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How a page talks about its piece."""
+
+    headline: str  # the page's <h1>, e.g. "A melody improvised over C G Am F"
+    description: str  # for chat unfurls (og:description), without the seed
+    piece: str  # what one output is called: "Melody", "Performance", ...
+
+
+def wording(view: JobView) -> Wording:
+    """The words for the piece `view` made, from the command that made it (the model name when unknown)."""
+    name, words = _command_words(view.command)
+    model = view.model
+    if name not in ("improv", "harmonize", "chorale", "pianoroll", "perform"):  # e.g. a record with no command
+        name = ("perform" if "performance" in model else "pianoroll" if model.startswith("rnn-nade")
+                else "chorale" if model == "polyphony" else "improv")
+    if name == "harmonize":
+        return Wording("Your melody, harmonised in four parts",
+                       "A melody harmonised in four parts by the Polyphony RNN", "Harmonisation")
+    if name == "chorale":
+        start = f" grown from {_named(words)}" if words else ""
+        return Wording(f"A chorale{start}", f"A Bach-style chorale{start}, written by the Polyphony RNN", "Chorale")
+    if name == "pianoroll":
+        style = "A Bach-style piano piece" if model.endswith("bach") else "A piano piece"
+        return Wording(f"{style} by RNN-NADE", f"{style} written note by note by RNN-NADE ({model})", "Piece")
+    if name == "perform":
+        return Wording("A piano performance by the Performance RNN",
+                       f"An expressive piano performance, timing and dynamics included, by the Performance RNN "
+                       f"({model})", "Performance")
+    chords = _named(words) if words else "your chords"
+    return Wording(f"A melody improvised over {chords}", f"A melody improvised over {chords} by {model}", "Melody")
 
 
 def share_page(view: JobView) -> str:
     """The HTML page behind a share link."""
     title = f"Tunesmith: {view.command}" if view.command else "Tunesmith"
+    words = wording(view)
     first = view.outputs[0] if view.outputs else None
-    made = {"polyphony": "Music written by the Polyphony RNN", "rnn-nade": "Piano music by RNN-NADE",
-            "rnn-nade-bach": "A Bach-style piece by RNN-NADE"}.get(view.model, f"A melody improvised by {view.model}")
-    description = f"{made} (seed {view.seed}). Listen, see the piano roll, download the MIDI."
+    description = f"{words.description} (seed {view.seed}). Listen, see the piano roll, download the MIDI."
     og = [
         ("og:type", "music.song"),
         ("og:site_name", "Tunesmith"),
@@ -31,26 +72,51 @@ def share_page(view: JobView) -> str:
     ]
     if first:
         og += [("og:image", first["pianoroll_url"]), ("og:image:width", "1200"), ("og:image:height", "420"),
-               ("og:audio", first["audio_url"]), ("og:audio:type", "audio/ogg")]
+               ("og:audio", first["audio_url"]), ("og:audio:type", _audio_type(first["audio_url"])[0])]
     meta = "\n".join(f'<meta property="{k}" content="{escape(v)}">' for k, v in og)
+    meta += f'\n<meta name="description" content="{escape(description)}">'
     meta += '\n<meta name="twitter:card" content="summary_large_image">'
     if view.status == "done":
-        body = "".join(_output(i, out) for i, out in enumerate(view.outputs, 1))
+        several = len(view.outputs) > 1
+        body = "".join(_output(words.piece, i, several, out) for i, out in enumerate(view.outputs, 1))
     elif view.status == "failed":
         body = f'<p class="error">This one failed: {escape(view.error)}</p>'
     else:
         body = f"<p>Still working on it: {escape(view.progress_text())}. Reload in a moment.</p>"
     recipe = (f'<div class="recipe"><h2>Recipe</h2><p>Command: <code>{escape(view.command)}</code></p>'
               f"<p>Model: <code>{escape(view.model)}</code> &middot; seed <code>{view.seed}</code></p>"
-              "<p>Type the same command with the same <code>seed:</code> to get the same melody.</p></div>")
+              f"<p>Type the same command with the same <code>seed:</code> to get the same "
+              f"{escape(words.piece.lower())}.</p></div>")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta}<style>{STYLE}</style>'
-            f"</head><body><h1>{escape(title)}</h1>{body}{recipe}</body></html>")
+            f"</head><body><h1>{escape(words.headline)}</h1>{body}{recipe}</body></html>")
 
 
-def _output(i: int, out: dict) -> str:
-    return (f'<div class="out" id="output-{i}"><h2>Melody {i}</h2>'
+def _output(piece: str, i: int, several: bool, out: dict) -> str:
+    name = f"{piece} {i}" if several else piece
+    kind = _audio_type(out["audio_url"])[1]
+    return (f'<div class="out" id="output-{i}"><h2>{escape(name)}</h2>'
             f'<audio controls preload="metadata" src="{escape(out["audio_url"])}"></audio>'
-            f'<img alt="Piano roll of melody {i}" src="{escape(out["pianoroll_url"])}">'
+            f'<img alt="Piano roll of {escape(name.lower())}" src="{escape(out["pianoroll_url"])}">'
             f'<p><a href="{escape(out["midi_url"])}" download>Download MIDI</a> &middot; '
-            f'<a href="{escape(out["audio_url"])}" download>Download audio (OGG)</a></p></div>')
+            f'<a href="{escape(out["audio_url"])}" download>Download audio ({kind})</a></p></div>')
+
+
+def _audio_type(url: str) -> tuple[str, str]:
+    return AUDIO_TYPES.get(url.rsplit(".", 1)[-1].lower(), ("audio/ogg", "OGG"))
+
+
+def _command_words(command: str) -> tuple[str, list[str]]:
+    """The command's name ("improv") and its plain words (chords, pitches), options left out."""
+    try:
+        words = [w for w, _ in split_words(command)]
+    except InputError:  # a stored command the tokeniser refuses now: its name is still the first word
+        words = command.split()[:1]
+    if not words:
+        return "", []
+    name = words[0].lstrip("/").lower()
+    return {"harmonise": "harmonize"}.get(name, name), [w for w in words[1:] if ":" not in w]
+
+
+def _named(words: list[str]) -> str:
+    return " ".join(words[:MAX_NAMED]) + (" ..." if len(words) > MAX_NAMED else "")
