@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import heapq
+import hmac
 import logging
-from collections.abc import Coroutine
+import re
+import time
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.command_line import MAX_COMMAND_CHARS
 from bot.commands import COMMANDS, CommandError
 from bot.service import JobView, Service
 from bot.settings import Settings
@@ -23,6 +30,49 @@ from generation.errors import InputError
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+
+# A command is at most MAX_COMMAND_CHARS (4,000) characters: even all 4-byte emoji, percent-encoded (12 bytes
+# each), with Slack's other form fields, fit in 64 KB. Anything larger is refused before it is verified or parsed.
+MAX_BODY_BYTES = 64 * 1024
+READ_TIMEOUT_S = 10.0  # Slack sends its few KB at once; a body trickling in longer is not Slack
+WINDOW_S = 300  # Slack's own rule: a timestamp more than 5 minutes from now is refused
+MAX_REMEMBERED = 20_000  # signatures kept for replay checks (about 70 requests a second for 5 minutes)
+LOG_PREFIX_CHARS = 80  # how much of a refused body the log shows
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class Refused(Exception):
+    """An HTTP request we answer with `status` and `message` (short plain text) and start nothing for."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class ReplayGuard:
+    """The signatures of accepted requests, each kept until its timestamp leaves Slack's window.
+
+    Memory is bounded: past `limit` entries the one closest to expiry is dropped (only requests that passed
+    the signature check are remembered, so only real Slack traffic can fill it).
+    """
+
+    def __init__(self, window_s: float = WINDOW_S, limit: int = MAX_REMEMBERED) -> None:
+        self.window_s, self.limit = window_s, limit
+        self._expiry: list[tuple[float, str]] = []  # heap of (time it may be forgotten, signature)
+        self._seen: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def first_time(self, signature: str, timestamp: int, now: float) -> bool:
+        """Record `signature`; False when it was already seen within the window."""
+        while self._expiry and (self._expiry[0][0] < now or len(self._seen) >= self.limit):
+            self._seen.discard(heapq.heappop(self._expiry)[1])
+        if signature in self._seen:
+            return False
+        self._seen.add(signature)
+        heapq.heappush(self._expiry, (timestamp + self.window_s, signature))
+        return True
 
 
 class SlackFrontEnd:
@@ -37,8 +87,13 @@ class SlackFrontEnd:
         self.service = service
         base_url = settings.slack_api_base or AsyncWebClient.BASE_URL
         self.client = AsyncWebClient(token=settings.slack_bot_token, base_url=base_url.rstrip("/") + "/")
-        # The token travels in the client (bolt warns when given both and uses the client's).
-        self.app = AsyncApp(name="tunesmith", signing_secret=settings.slack_signing_secret, client=self.client)
+        # The token travels in the client (bolt warns when given both and uses the client's). Bolt's own
+        # signature check is off: ours in _http_events runs first on a capped body, refuses replays and never
+        # logs a body in full (bolt's logs the whole of each forged one); Socket Mode needs none.
+        self.app = AsyncApp(name="tunesmith", signing_secret=settings.slack_signing_secret, client=self.client,
+                            request_verification_enabled=False)
+        self._secret = settings.slack_signing_secret.encode()
+        self._replays = ReplayGuard()
         for name in COMMANDS:  # each must also be created in the Slack app's settings (see deploy/)
             self.app.command(f"/{name}")(self._on_command)
         self._socket: AsyncSocketModeHandler | None = None
@@ -49,11 +104,54 @@ class SlackFrontEnd:
 
     # --- transports ---------------------------------------------------------------------------------
     def routes(self) -> list[web.RouteDef]:
-        """`POST /slack/events` for HTTP mode; bolt checks the signature (401 when missing, wrong or stale)."""
+        """`POST /slack/events` for HTTP mode (413 over 64 KB; 401 unsigned, forged, stale or replayed)."""
         return [web.post("/slack/events", self._http_events)]
 
     async def _http_events(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
+        """Cap, verify and de-duplicate a request, then hand it to bolt (which acks within Slack's 3 s)."""
+        body = b""
+        try:
+            body = await _read_capped(request)
+            timestamp, signature = self._verify(request.headers, body)
+            if request.headers.get("X-Slack-Retry-Num"):  # Slack resending one we were slow on: done already
+                return web.Response(text="", headers={"X-Slack-No-Retry": "1"})
+            if not self._replays.first_time(signature, timestamp, time.time()):
+                raise Refused(401, "Slack request refused: this exact request was already received (replays "
+                                   "are refused).")
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Refused(400, "Slack request refused: the body is not UTF-8 text.") from None
+        except Refused as e:
+            size = len(body) if body else request.content_length
+            log.warning("Slack request refused (%s %s): %s bytes from %s, starting %r", e.status, e.message,
+                        size if size is not None else "unknown", request.remote,
+                        body[:LOG_PREFIX_CHARS].decode("utf-8", "replace"))
+            return web.Response(status=e.status, text=e.message)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]  # a str mapping
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def _verify(self, headers: Mapping[str, str], body: bytes) -> tuple[int, str]:
+        """Slack's v0 signature over `v0:{timestamp}:{body}`; returns the timestamp and signature.
+
+        Raises:
+            Refused: 401 saying which part is missing, malformed, out of the 5-minute window or wrong.
+        """
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        signature = headers.get("X-Slack-Signature", "")
+        if not timestamp or not signature:
+            raise Refused(401, "Slack request refused: the X-Slack-Request-Timestamp and X-Slack-Signature "
+                               "headers are required.")
+        if not (len(timestamp) <= 12 and timestamp.isascii() and timestamp.isdigit()):
+            raise Refused(401, "Slack request refused: X-Slack-Request-Timestamp must be whole seconds since "
+                               "1970 (digits only).")
+        if abs(time.time() - int(timestamp)) > WINDOW_S:
+            raise Refused(401, "Slack request refused: its timestamp is more than 5 minutes from now.")
+        expected = hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+        if not (_SIGNATURE.fullmatch(signature) and hmac.compare_digest(f"v0={expected}", signature)):
+            raise Refused(401, "Slack request refused: the signature does not match.")
+        return int(timestamp), signature
 
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode (no public URL needed); requires `slack_app_token`."""
@@ -79,14 +177,14 @@ class SlackFrontEnd:
         try:
             submitted = await self.service.submit(platform=PLATFORM, user_id=f"slack:{user}", text=text,
                                                   channel=channel, delivery={"channel": channel, "user": user})
-        except CommandError as e:
-            await ack(text=f"```\n{e.pointer()}\n```\n{e.reason}")
+        except CommandError as e:  # a pointer only where there is a token to point at
+            await ack(text=f"```\n{e.pointer()}\n```\n{e.reason}" if e.token else e.reason)
             return
         except InputError as e:  # Refused: limits, full queue
             await ack(text=str(e))
             return
         except Exception:
-            log.exception("slack command %r failed", text)
+            log.exception("slack command %r (%d characters) failed", text[:LOG_PREFIX_CHARS], len(text))
             await ack(text="Something went wrong on our side; please try again in a moment.")
             return
         if submitted.job is None:
@@ -172,3 +270,23 @@ class SlackFrontEnd:
         task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _read_capped(request: web.Request, cap: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read in chunks and refused (413) past `cap` bytes or 408 past READ_TIMEOUT_S."""
+    too_big = Refused(413, f"Slack request refused: the body is over {cap // 1024} KB; Slack's requests are "
+                           f"smaller, and a command may be at most {MAX_COMMAND_CHARS:,} characters.")
+    if request.content_length is not None and request.content_length > cap:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            while chunk := await request.content.read(cap + 1 - size):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    raise too_big
+    except TimeoutError:
+        raise Refused(408, f"Slack request refused: the body took over {READ_TIMEOUT_S:g} s to arrive.") from None
+    return b"".join(chunks)
