@@ -33,7 +33,8 @@ from botproc import (
 
 COMMAND = "/improv C G Am F primer:60"
 PNG = b"\x89PNG\r\n\x1a\n"
-GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
+GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10",
+            "TUNESMITH_RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "1000", "TUNESMITH_MAX_ACTIVE_PER_ADDRESS": "100"}
 FIRST_JOB_S = 90.0  # the first job of a bot waits for its worker to warm up
 
 
@@ -153,7 +154,7 @@ def test_text_attachment_is_not_a_midi_file(bot: BotProcess) -> None:
 def test_ten_megabytes_of_noise_is_refused_with_the_size_limit(bot: BotProcess) -> None:
     noise = b"RIFF" + np.random.default_rng(0).bytes(10 * 2**20)
     status, body = post_multipart(bot, "/improv C G Am F", ("noise.mid", noise), user="attach")
-    assert status == 400, body
+    assert status == 413, body
     assert "at most 1.0 MB" in body["error"], body
 
 
@@ -200,6 +201,8 @@ def test_worker_crash_fails_the_job_and_the_next_job_succeeds(bot: BotProcess) -
     final = finished(bot, body["job_id"], timeout=30)
     assert final["status"] == "failed", final
     assert "worker crashed" in final["error"], final["error"]
+    assert "try again" not in final["error"], final["error"]  # the same command would crash again
+    assert f"died (killed by signal 9, SIGKILL) on job {body['job_id']}" in bot.log()  # the operator's log
 
     status, again = post_command(bot, COMMAND, user="crash")
     assert status == 202, again

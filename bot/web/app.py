@@ -1,10 +1,21 @@
-"""Routes: `/` chat page, `POST /api/commands`, `GET /api/jobs/{id}`, `/s/{token}` share pages and their files."""
+"""Routes: `/` chat page, `POST /api/commands`, `GET /api/jobs/{id}`, `/s/{token}` share pages and their files.
+
+Everything from outside is bounded before it is read: body sizes, read time, JSON depth (by size), multipart
+parts; every answer carries security headers; nothing unexpected becomes a traceback.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
 
@@ -13,14 +24,25 @@ from bot.service import Refused, Service
 from bot.web.pages import share_page
 from generation.errors import InputError
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 SERVICE = web.AppKey("service", Service)
+SECRET = web.AppKey("secret", bytes)
 USER_COOKIE = "tunesmith_user"
+MAX_JSON_BYTES = 64 * 1024  # a command is at most 4,000 characters; JSON around it is small
+MAX_TEXT_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 8
+CONTENT_TYPES = {".ogg": "audio/ogg", ".mp3": "audio/mpeg", ".wav": "audio/wav", ".mid": "audio/midi",
+                 ".png": "image/png"}
+USAGE = 'send JSON like {"text": "/improv C G Am F primer:60"}'
 
 
 def create_app(service: Service, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
-    app = web.Application(client_max_size=service.settings.max_attachment_bytes * 12)
+    # The largest body we take is a multipart with one MIDI attachment; everything else is far smaller.
+    max_body = service.settings.max_attachment_bytes + MAX_TEXT_FIELD_BYTES
+    app = web.Application(client_max_size=max_body, middlewares=[_guard(service.settings.public_url, max_body)])
     app[SERVICE] = service
+    app[SECRET] = _secret_key(service.settings.data_dir)
     app.add_routes([
         web.get("/", chat_page),
         web.get("/healthz", healthz),
@@ -34,10 +56,98 @@ def create_app(service: Service, extra_routes: list[web.RouteDef] | None = None)
     return app
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guard(public_url: str, max_body: int) -> Any:
+    """Security headers on every answer; known failures as clear JSON; the unknown as a plain 500, logged."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(public_url)) if public_url else ""
+    media = f"'self' {origin}".strip()
+    headers = {
+        "Content-Security-Policy": (f"default-src 'self'; img-src {media} data:; media-src {media}; "
+                                    "style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; "
+                                    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            response = _error(413, f"the request is too large: at most {max_body:,} bytes "
+                              "(a command is short text plus at most one MIDI file)")
+        except web.HTTPException as e:
+            response = e
+        except _StoreDown as e:
+            log.error("job records unavailable: %s", e)
+            response = _error(503, "the job records are unavailable right now; the operator has been told. "
+                              "Try again in a few minutes.")
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception:
+            log.exception("unexpected error answering %s %s", request.method, request.path)
+            response = _error(500, "something went wrong on our side; it has been logged. Try again later.")
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return guard
+
+
+try:  # the store's own error type, where it has one
+    from bot.store import StoreUnavailable as _StoreDown  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - older store
+    class _StoreDown(Exception):  # type: ignore[no-redef]
+        pass
+
+
+def _secret_key(data_dir: Path) -> bytes:
+    """The key that signs chat identities: made once per data folder, readable by the bot's user only."""
+    path = data_dir / "secret.key"
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    path.touch(mode=0o600)
+    path.write_bytes(key)
+    return key
+
+
+def _sign(key: bytes, user: str) -> str:
+    return f"{user}.{hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def _chat_user(request: web.Request) -> str | None:
+    """The chat identity from our signed cookie; None when absent or forged."""
+    raw = request.cookies.get(USER_COOKIE, "")
+    user, _, _ = raw.partition(".")
+    if user and len(raw) < 100 and hmac.compare_digest(_sign(request.app[SECRET], user), raw):
+        return user
+    return None
+
+
+def _address(request: web.Request) -> str:
+    """The caller's network address; behind the configured reverse proxy, the address it forwarded."""
+    remote = request.remote or "unknown"
+    proxy = request.app[SERVICE].settings.trusted_proxy
+    if proxy and remote == proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        return forwarded[:64] or remote
+    return remote
+
+
 async def chat_page(request: web.Request) -> web.StreamResponse:
     response = web.FileResponse(STATIC / "chat.html")
-    if USER_COOKIE not in request.cookies:
-        response.set_cookie(USER_COOKIE, secrets.token_urlsafe(12), max_age=365 * 86400, samesite="Lax")
+    if _chat_user(request) is None:  # new, or a cookie we did not sign: the server picks the identity
+        response.set_cookie(USER_COOKIE, _sign(request.app[SECRET], secrets.token_urlsafe(12)),
+                            max_age=365 * 86400, samesite="Strict", httponly=True)
     return response
 
 
@@ -45,49 +155,40 @@ async def healthz(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     ready = getattr(service.queue, "ready", None)
     workers_ready = ready.is_set() if ready is not None else True
-    # Liveness: the web side is up; `workers_ready` says whether the models have warmed up yet.
-    return web.json_response({"ok": True, "workers_ready": workers_ready, "waiting": service.queue.waiting})
+    # Liveness: the web side is up; `workers_ready` says whether the models have warmed up yet, and `warmup`
+    # how long that has taken so far against how long it took last time (the chat shows it as progress).
+    body: dict[str, Any] = {"ok": True, "workers_ready": workers_ready, "waiting": service.queue.waiting}
+    elapsed = getattr(service.queue, "warmup_elapsed_s", None)
+    expected = getattr(service.queue, "warmup_expected_s", None)
+    if isinstance(elapsed, float) and isinstance(expected, float):
+        body["warmup"] = {"elapsed_s": round(elapsed, 1), "expected_s": round(expected, 1)}
+    return web.json_response(body)
 
 
 async def post_command(request: web.Request) -> web.Response:
     """JSON {"text": "/improv C G Am F", "user": optional} or multipart with `text` and a `primer` MIDI file."""
     service = request.app[SERVICE]
-    attachment: bytes | None = None
-    attachment_name = ""
-    data: dict[str, Any]
-    if request.content_type.startswith("multipart/"):
-        data = {}
-        reader = await request.multipart()
-        limit = service.settings.max_attachment_bytes
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or part.name is None:
-                continue
-            if part.name == "primer" and part.filename:
-                attachment_name = part.filename
-                chunks, size = [], 0
-                while chunk := await part.read_chunk(65536):
-                    size += len(chunk)
-                    if size > limit:  # stop reading; say how big is allowed
-                        return _error(400, f"the attachment {attachment_name} is over {limit / 1e6:.1f} MB; a MIDI "
-                                      f"primer may be at most {limit / 1e6:.1f} MB.")
-                    chunks.append(chunk)
-                attachment = b"".join(chunks)
+    try:
+        async with asyncio.timeout(service.settings.request_timeout_s):  # half-sent bodies
+            if request.content_type.startswith("multipart/"):
+                data, attachment, attachment_name = await _read_multipart(request, service.settings
+                                                                          .max_attachment_bytes)
             else:
-                data[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")
-    else:
-        try:
-            data = await request.json()
-        except ValueError:
-            return _error(400, 'send JSON like {"text": "/improv C G Am F primer:60"}')
-        if not isinstance(data, dict):
-            return _error(400, 'send JSON like {"text": "/improv C G Am F primer:60"}')
+                data, attachment, attachment_name = await _read_json(request), None, ""
+    except TimeoutError:
+        return _error(408, f"the request body did not arrive within {service.settings.request_timeout_s:g} s")
+    except _BadBody as e:
+        return _error(e.status, str(e))
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
         return _error(400, 'the command is missing: {"text": "/improv C G Am F primer:60"}')
-    user = str(data.get("user") or request.cookies.get(USER_COOKIE) or request.remote or "local")
+    address = _address(request)
+    label = data.get("user")
+    # The chat's signed identity; else the API caller's own label, kept apart per address.
+    user = _chat_user(request) or (f"{address}/{label[:64]}" if isinstance(label, str) and label else address)
     try:
         submitted = await service.submit(platform="web", user_id=f"web:{user}", text=text, attachment=attachment,
-                                         attachment_name=attachment_name)
+                                         attachment_name=attachment_name, address=address)
     except CommandError as e:
         return _error(400, str(e), pointer=e.pointer(), token=e.token)
     except Refused as e:
@@ -100,6 +201,71 @@ async def post_command(request: web.Request) -> web.Response:
     body = submitted.job.to_json()
     body["status_url"] = f"/api/jobs/{submitted.job.id}"
     return web.json_response(body, status=202)
+
+
+class _BadBody(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _read_json(request: web.Request) -> dict[str, Any]:
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise _BadBody(f"the request is {request.content_length:,} bytes; a JSON command may be at most "
+                       f"{MAX_JSON_BYTES:,}", 413)
+    chunks, size = [], 0
+    while chunk := await request.content.read(65536):  # to the end of the body, within the cap
+        size += len(chunk)
+        if size > MAX_JSON_BYTES:
+            raise _BadBody(f"the request is over {MAX_JSON_BYTES:,} bytes; a JSON command may be at most "
+                           f"{MAX_JSON_BYTES:,}", 413)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        data = json.loads(raw)  # 64 KB parses in well under a millisecond; too deep nesting raises, caught
+    except (ValueError, RecursionError):
+        raise _BadBody(USAGE) from None
+    if not isinstance(data, dict):
+        raise _BadBody(USAGE)
+    return data
+
+
+async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, Any], bytes | None, str]:
+    """The text fields and the one `primer` file of a multipart body, each read within its limit."""
+    data: dict[str, Any] = {}
+    attachment: bytes | None = None
+    attachment_name = ""
+    try:
+        reader = await request.multipart()
+        for _ in range(MAX_PARTS + 1):
+            part = await reader.next()
+            if part is None:
+                return data, attachment, attachment_name
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                continue
+            is_file = part.name == "primer" and bool(part.filename)
+            cap = limit if is_file else MAX_TEXT_FIELD_BYTES
+            chunks, size = [], 0
+            while chunk := await part.read_chunk(65536):
+                size += len(chunk)
+                if size > cap:  # stop reading; say how big is allowed
+                    if is_file:
+                        raise _BadBody(f"the attachment {part.filename} is over {limit / 1e6:.1f} MB; a MIDI "
+                                       f"primer may be at most {limit / 1e6:.1f} MB.", 413)
+                    raise _BadBody(f"the form field {part.name[:40]!r} is over {cap:,} bytes", 413)
+                chunks.append(chunk)
+            if is_file:
+                attachment, attachment_name = b"".join(chunks), str(part.filename)[:200]
+            else:
+                data[part.name] = b"".join(chunks).decode("utf-8", "replace")
+        raise _BadBody(f"the form has more than {MAX_PARTS} parts; send `text` and at most one `primer` file")
+    except _BadBody:
+        raise
+    except (ValueError, AssertionError, KeyError, RuntimeError, UnicodeError, LookupError) as e:
+        # aiohttp's multipart reader raises these for a missing boundary or a garbled body
+        log.info("malformed multipart body from %s: %s", request.remote, type(e).__name__)
+        raise _BadBody("the multipart body is malformed: send a form with a `text` field and an optional "
+                       "`primer` MIDI file") from None
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -123,7 +289,8 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     path = service.artifact(view.id, request.match_info["name"]) if view else None
     if path is None:
         raise web.HTTPNotFound(text="No such file.")
-    headers = {"Cache-Control": "public, max-age=86400"}
+    headers = {"Cache-Control": "public, max-age=86400",
+               "Content-Type": CONTENT_TYPES.get(path.suffix, "application/octet-stream")}
     if path.suffix == ".mid":
         headers["Content-Disposition"] = f'attachment; filename="{path.name}"'
     return web.FileResponse(path, headers=headers)

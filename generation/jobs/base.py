@@ -37,8 +37,8 @@ class JobQueue(Protocol):
     async def stop(self) -> None:
         """Stop taking jobs and stop the workers; queued jobs stay queued in the caller's records."""
 
-    async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path) -> None:
-        """Queue a job; returns at once."""
+    async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path, owner: str = "") -> None:
+        """Queue a job; returns at once. Jobs of different owners take turns (one owner cannot fill it)."""
 
     def position(self, job_id: str) -> int | None:
         """1 = next to run, None = not waiting (running or unknown)."""

@@ -35,8 +35,16 @@ def _read_proto(path: Path) -> Any:
 
 
 def read_mag_id(path: Path) -> str:
-    """The bundle's config id (generator_details.id)."""
-    return str(_read_proto(path).generator_details.id)
+    """The bundle's config id (generator_details.id).
+
+    Raises:
+        InputError: not a bundle, or one naming no config (an empty file parses as an empty message).
+    """
+    config = str(_read_proto(path).generator_details.id)
+    if not config:
+        raise InputError(f"{path.name!r} is not a Magenta generator bundle: it names no model config"
+                         + (" (the file is empty)." if path.stat().st_size == 0 else "."))
+    return config
 
 
 def read_mag(path: Path, families: Mapping[str, str] = FAMILY_OF) -> Bundle:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ast
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +15,9 @@ PITCHES_STEPS = 50  # Magenta: primer pitches last one quarter note at 120 qpm (
 MELODY_STEP = STEPS_PER_SECOND * 60 / 120 / 4  # a 16th note at 120 qpm, in 10 ms steps (12.5)
 HISTOGRAM_HELP = "12 numbers >= 0, one per pitch class from C, e.g. \"[2,0,0,0,1,0,0,1,0,0,0,1]\""
 PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_MAX_HISTOGRAM_CHARS = 400  # 12 numbers with generous decimals
+# One optional pair of brackets around numbers separated by commas and/or spaces.
+_HISTOGRAM = re.compile(r"[\[(]?[\s,]*+(?:[-+0-9.eE]++[\s,]*+)*+[\])]?")  # possessive: no backtracking
 _NAME = re.compile(r"^([A-Ga-g])([#b\u266f\u266d]*)\d*$")
 
 
@@ -63,19 +66,27 @@ def midi_primer(path: Path, max_steps: int) -> list[Note]:
 def parse_histogram(text: str) -> tuple[float, ...]:
     """Magenta's --pitch_class_histogram: "[2,0,0,0,1,0,0,1,0,0,0,1]" (relative weights, C first).
 
+    Read as a flat list of numbers, not with a Python literal parser: a few KB of nested brackets made
+    ast.literal_eval raise MemoryError/RecursionError, and 1e999 came back as infinity.
+
     Raises:
-        InputError: not a list of 12 numbers >= 0 with a positive sum.
+        InputError: not a list of 12 finite numbers >= 0 with a positive sum.
     """
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    body = text.strip()
+    if len(body) > _MAX_HISTOGRAM_CHARS or not _HISTOGRAM.fullmatch(body):
+        raise InputError(f"pitch_class_histogram {shown!r} is not a list of numbers: expected {HISTOGRAM_HELP}.")
+    words = [w for w in re.split(r"[\s,]+", body.strip("[]() \t")) if w]
+    if len(words) != 12:
+        raise InputError(f"pitch_class_histogram {shown!r} has {len(words)} values: expected {HISTOGRAM_HELP}.")
     try:
-        value = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError):
-        raise InputError(f"pitch_class_histogram {text!r} is not a list: expected {HISTOGRAM_HELP}.") from None
-    if not isinstance(value, list | tuple) or len(value) != 12:
-        raise InputError(f"pitch_class_histogram {text!r}: expected {HISTOGRAM_HELP}.")
-    if any(isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0 for v in value) or sum(value) <= 0:
-        raise InputError(f"pitch_class_histogram {text!r}: every value must be a number >= 0 and at least one "
-                         f"above 0; expected {HISTOGRAM_HELP}.")
-    return tuple(float(v) for v in value)
+        value = [float(w) for w in words]
+    except ValueError:
+        value = []
+    if len(value) != 12 or not all(math.isfinite(v) and v >= 0 for v in value) or sum(value) <= 0:
+        raise InputError(f"pitch_class_histogram {shown!r}: every value must be a finite number >= 0 and at "
+                         f"least one above 0; expected {HISTOGRAM_HELP}.")
+    return tuple(value)
 
 
 def histogram_from_names(text: str) -> tuple[float, ...]:
