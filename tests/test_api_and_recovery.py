@@ -27,6 +27,7 @@ from botproc import (
     get_json,
     post_command,
     post_multipart,
+    request,
     start_bot,
     wait_for_job,
 )
@@ -110,11 +111,13 @@ def test_command_is_accepted_and_polled_to_done(improv_job: dict[str, Any]) -> N
 
 
 def test_outputs_serve_ogg_midi_and_png(improv_job: dict[str, Any]) -> None:
-    """Each output URL serves the right kind of file."""
+    """Each output URL serves the right kind of file, named by its content type (browsers play audio/ogg)."""
     out = improv_job["final"]["outputs"][0]
-    for key, magic in (("audio_url", b"OggS"), ("midi_url", b"MThd"), ("pianoroll_url", PNG)):
-        status, data = get_bytes(out[key])
+    for key, magic, kind in (("audio_url", b"OggS", "audio/ogg"), ("midi_url", b"MThd", "audio/midi"),
+                             ("pianoroll_url", PNG, "image/png")):
+        status, data, headers = request("GET", out[key])
         assert status == 200 and data.startswith(magic), (key, out[key], status, data[:16])
+        assert headers["Content-Type"] == kind, (key, headers["Content-Type"])
 
 
 def test_midi_lasts_four_bars_at_120_qpm(improv_job: dict[str, Any]) -> None:

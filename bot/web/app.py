@@ -21,6 +21,7 @@ from aiohttp import BodyPartReader, web
 
 from bot.commands import CommandError
 from bot.service import Refused, Service
+from bot.store import StoreUnavailable
 from bot.web.pages import share_page
 from generation.errors import InputError
 
@@ -81,7 +82,7 @@ def _guard(public_url: str, max_body: int) -> Any:
                               "(a command is short text plus at most one MIDI file)")
         except web.HTTPException as e:
             response = e
-        except _StoreDown as e:
+        except StoreUnavailable as e:
             log.error("job records unavailable: %s", e)
             response = _error(503, "the job records are unavailable right now; the operator has been told. "
                               "Try again in a few minutes.")
@@ -95,13 +96,6 @@ def _guard(public_url: str, max_body: int) -> Any:
         return response
 
     return guard
-
-
-try:  # the store's own error type, where it has one
-    from bot.store import StoreUnavailable as _StoreDown  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older store
-    class _StoreDown(Exception):  # type: ignore[no-redef]
-        pass
 
 
 def _secret_key(data_dir: Path) -> bytes:
