@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from generation.jobs.base import EventHandler, JobEvent
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
+# Measured on the 2-core dev machine: one worker loads the five chat defaults in 7.5-8.3 s, two at once in
+# 9.6 s. Used until this bot has measured its own warm-up (see `warmup_record`).
+DEFAULT_WARMUP_S = 10.0
 
 
 class EmbeddedQueue:
@@ -29,10 +33,12 @@ class EmbeddedQueue:
         warm_configs: models each worker loads before taking jobs (empty: the chat commands' defaults).
         job_timeout_s: a job running longer is killed (with its worker) and reported.
         worker_cmd: the command starting one worker (tests may point it elsewhere).
+        warmup_record: a JSON file remembering how long the last warm-up took (the next start's estimate).
     """
 
     def __init__(self, workers: int = 1, warm_configs: tuple[str, ...] = (),
-                 job_timeout_s: float = 120.0, worker_cmd: list[str] | None = None) -> None:
+                 job_timeout_s: float = 120.0, worker_cmd: list[str] | None = None,
+                 warmup_record: Path | None = None) -> None:
         self._n = workers
         self._warm = warm_configs
         self._timeout = job_timeout_s
@@ -44,9 +50,16 @@ class EmbeddedQueue:
         self._on_event: EventHandler | None = None
         self._stopping = False
         self.ready = asyncio.Event()  # set when the first worker has warmed up
+        self._warmup_record = warmup_record
+        self._warmup_expected = DEFAULT_WARMUP_S
+        self._warmup_started: float | None = None  # monotonic time the first worker spawn began
+        self._warmup_took: float | None = None  # seconds until the first worker was ready
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
+        if self._warmup_record is not None:
+            remembered = await asyncio.to_thread(_read_warmup, self._warmup_record)
+            self._warmup_expected = remembered or self._warmup_expected
         for i in range(self._n):
             task = asyncio.create_task(self._run_slot(i), name=f"worker-slot-{i}")
             self._tasks.add(task)
@@ -78,6 +91,18 @@ class EmbeddedQueue:
     @property
     def waiting(self) -> int:
         return len(self._pending)
+
+    @property
+    def warmup_elapsed_s(self) -> float:
+        """Seconds the first warm-up has taken so far (its final length once ready; 0 before it starts)."""
+        if self._warmup_took is not None:
+            return self._warmup_took
+        return 0.0 if self._warmup_started is None else time.monotonic() - self._warmup_started
+
+    @property
+    def warmup_expected_s(self) -> float:
+        """How long the warm-up should take: the last one measured here, else DEFAULT_WARMUP_S."""
+        return self._warmup_expected
 
     # --- one worker slot: keeps a live worker process and feeds it jobs --------------------------------
     async def _run_slot(self, slot: int) -> None:
@@ -112,6 +137,8 @@ class EmbeddedQueue:
         return self._pending.popleft()
 
     async def _spawn(self, slot: int) -> asyncio.subprocess.Process | None:
+        if self._warmup_started is None:
+            self._warmup_started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             *self._cmd, *self._warm, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             limit=2**20,
@@ -124,7 +151,12 @@ class EmbeddedQueue:
             self._procs.discard(proc)
             return None
         log.info("worker %d ready (pid %d)", slot, proc.pid)
-        self.ready.set()
+        if not self.ready.is_set():
+            took = self._warmup_took = self.warmup_elapsed_s
+            self.ready.set()
+            log.info("models warmed up in %.1f s (expected about %.0f s)", took, self._warmup_expected)
+            if self._warmup_record is not None:
+                await asyncio.to_thread(_write_warmup, self._warmup_record, took)
         return proc
 
     async def _run_job(self, proc: asyncio.subprocess.Process, job_id: str, request: GenerationRequest,
@@ -164,6 +196,23 @@ class EmbeddedQueue:
             await self._on_event(JobEvent(job_id, "error", message="the model worker stopped unexpectedly; "
                                           "it has been restarted, please try again"))
             return False
+
+
+def _read_warmup(path: Path) -> float | None:
+    """The warm-up seconds remembered in `path`; None when absent or unreadable."""
+    try:
+        seconds = json.loads(path.read_text())["seconds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(seconds) if isinstance(seconds, int | float) and 0 < seconds < 3600 else None
+
+
+def _write_warmup(path: Path, seconds: float) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"seconds": round(seconds, 1)}) + "\n")
+    except OSError as e:  # only the next start's estimate is lost
+        log.warning("could not remember the warm-up time in %s: %s", path, e)
 
 
 def _parse(line: bytes) -> dict[str, Any]:

@@ -3,17 +3,80 @@ const log = document.getElementById("log");
 const form = document.getElementById("composer");
 const input = document.getElementById("text");
 const primer = document.getElementById("primer");
+const warmup = document.getElementById("warmup");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+
+// --- keep the newest message in view --------------------------------------------------------------------
+// Messages grow after they are added (progress lines, results whose piano roll loads later), so the log follows
+// every change of size unless the user has scrolled up to read older messages. Only a move up unpins: content
+// growing below never moves the log up (scroll anchoring is off in chat.css).
+let pinned = true, lastTop = 0;
+const toBottom = () => { log.scrollTop = log.scrollHeight; };
+log.addEventListener("scroll", () => {
+  if (log.scrollHeight - log.scrollTop - log.clientHeight < 48) pinned = true;
+  else if (log.scrollTop < lastTop) pinned = false;
+  lastTop = log.scrollTop;
+});
+const follower = new ResizeObserver(() => { if (pinned) toBottom(); });
+follower.observe(log);
 
 function say(cls, html) {
   const div = document.createElement("div");
   div.className = "msg " + cls;
   div.innerHTML = html;
   log.appendChild(div);
-  div.scrollIntoView({block: "end"});
+  follower.observe(div);
+  pinned = true;
+  toBottom();
   return div;
 }
 
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+// --- model warm-up -----------------------------------------------------------------------------------------
+// Until /healthz says the workers are ready, show how long the warm-up has run against how long it took last time.
+let health = {workers_ready: true};
+
+function warmupTime(h) {  // "12 s of about 50 s"
+  const w = h.warmup;
+  if (!w) return "under way";
+  const s = Math.round(w.elapsed_s), about = Math.round(w.expected_s);
+  return s <= about ? `${s} s of about ${about} s` : `${s} s, usually about ${about} s`;
+}
+
+function showBar(bar, h) {
+  const w = h.warmup;
+  if (w && w.elapsed_s <= w.expected_s) { bar.max = w.expected_s; bar.value = w.elapsed_s; }
+  else bar.removeAttribute("value");  // past the estimate: an indeterminate bar
+}
+
+async function watchWarmup() {
+  for (;;) {
+    try {
+      health = await (await fetch("/healthz")).json();
+    } catch (e) {
+      health = {workers_ready: false};  // the bot is restarting; keep asking
+    }
+    if (health.workers_ready) { warmup.hidden = true; return; }
+    warmup.querySelector(".text").textContent = `Models warming up: ${warmupTime(health)}`;
+    showBar(warmup.querySelector("progress"), health);
+    warmup.hidden = false;
+    await sleep(1000);
+  }
+}
+
+// --- jobs --------------------------------------------------------------------------------------------------
+function showProgress(div, job) {
+  const line = div.querySelector(".progress");
+  let bar = div.querySelector("progress");
+  if (job.status === "queued" && !health.workers_ready) {
+    line.textContent = `${job.progress.text}: waiting for the models to warm up (${warmupTime(health)})`;
+    if (!bar) { bar = document.createElement("progress"); div.appendChild(bar); }
+    showBar(bar, health);
+  } else {
+    line.textContent = job.progress.text;
+    if (bar) bar.remove();
+  }
+}
 
 function showResult(div, job) {
   const outs = job.outputs.map((o, i) =>
@@ -23,14 +86,19 @@ function showResult(div, job) {
   div.innerHTML = `<b>Done</b> · ${esc(job.model)}, seed ${job.seed} · <a class="share" href="${esc(job.share_url)}">share link</a>${outs}`;
 }
 
-async function follow(div, jobId) {
+async function follow(div, first) {
+  let job = first;
   for (;;) {
-    const res = await fetch(`/api/jobs/${jobId}`);
-    const job = await res.json();
     if (job.status === "done") return showResult(div, job);
     if (job.status === "failed") { div.className = "msg error"; div.textContent = "Failed: " + job.error; return; }
-    div.querySelector(".progress").textContent = job.progress.text;
-    await new Promise((r) => setTimeout(r, 400));
+    showProgress(div, job);
+    await sleep(400);
+    try {
+      const res = await fetch(`/api/jobs/${first.job_id}`);
+      if (res.ok) job = await res.json();
+    } catch (e) {
+      div.querySelector(".progress").textContent = "Lost touch with the bot; still trying...";
+    }
   }
 }
 
@@ -55,12 +123,18 @@ form.addEventListener("submit", async (ev) => {
     say("error", "Could not reach the bot: " + esc(e));
     return;
   }
-  const body = await res.json();
-  if (body.help) return say("bot", `<pre>${esc(body.help)}</pre>`);
-  if (!res.ok) {
-    return say("error", (body.pointer ? `<pre>${esc(body.pointer)}</pre>` : "") + esc(body.error));
+  let body;
+  try {
+    body = await res.json();
+  } catch (e) {
+    say("error", `The bot answered ${res.status} without a message; try again in a moment.`);
+    return;
   }
-  const div = say("bot job", `<span class="progress">${esc(body.progress.text)}</span>`);
-  follow(div, body.job_id);
+  if (body.help) return say("bot help", `<pre class="help">${esc(body.help)}</pre>`);
+  if (!res.ok) {
+    return say("error", (body.pointer ? `<pre class="pointer">${esc(body.pointer)}</pre>` : "") + esc(body.error));
+  }
+  follow(say("bot job", `<span class="progress"></span>`), body);
 });
+watchWarmup();
 input.focus();
