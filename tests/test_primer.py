@@ -11,7 +11,7 @@ import pretty_midi
 import pytest
 
 from generation.errors import InputError
-from generation.music.notes import MAX_MIDI_BYTES
+from generation.music.midi_limits import PRIMER_LIMITS
 from generation.music.primer import parse_primer_melody, parse_primer_pianoroll, parse_primer_pitches, read_primer_midi
 
 HOLD, OFF = -2, -1
@@ -114,18 +114,54 @@ def test_polyphonic_midi_keeps_the_top_note(tmp_path: Path) -> None:
 
 
 def test_random_bytes_are_not_midi(tmp_path: Path) -> None:
-    """A file of noise is reported as not a readable MIDI file, naming it."""
+    """A file of noise is reported as not a MIDI file, naming it and saying what a primer must be."""
     path = tmp_path / "noise.mid"
-    path.write_bytes(os.urandom(4000))
-    with pytest.raises(InputError, match=r"'noise\.mid' is not a readable MIDI file"):
+    path.write_bytes(b"RIFF" + os.urandom(4000))
+    with pytest.raises(InputError, match=r"^the MIDI file noise\.mid is not a MIDI file .*Standard MIDI File"):
         read_primer_midi(path)
 
 
 def test_truncated_midi_is_not_midi(tmp_path: Path) -> None:
-    """A MIDI header with a cut-off track is reported like any corrupt file."""
+    """A MIDI header with a cut-off track says which track claims more bytes than follow."""
     path = tmp_path / "cut.mid"
     path.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x00\xdcMTrk\xff\xff\xff\xff")
-    with pytest.raises(InputError, match=r"'cut\.mid' is not a readable MIDI file"):
+    with pytest.raises(InputError, match=r"^the MIDI file cut\.mid is cut off or damaged: track 1 claims "
+                                         r"4,294,967,295 bytes but only 0 follow"):
+        read_primer_midi(path)
+
+
+@pytest.mark.parametrize(("body", "why"), [
+    (b"\x00\x90\x3c", "an event runs past the end of the track"),
+    (b"\x00\x90\x3c\xc8\x00\xff\x2f\x00", "a data byte above 127"),
+    (b"\x00\x3c\x64\x00\xff\x2f\x00", "running status with no status byte before it"),
+    (b"\x00\xf4\x00\xff\x2f\x00", "an undefined status byte 0xF4"),
+    (b"\xff\xff\xff\xff\x7f\x90\x3c\x64", "a length longer than 4 bytes"),
+])
+def test_damaged_track_names_the_track_and_the_byte(tmp_path: Path, body: bytes, why: str) -> None:
+    """Events that do not read as MIDI are refused before any parser, saying where and how."""
+    path = tmp_path / "bad.mid"
+    path.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\xdcMTrk" + len(body).to_bytes(4, "big") + body)
+    with pytest.raises(InputError, match=rf"^the MIDI file bad\.mid is not a readable MIDI file: track 1 is "
+                                         rf"damaged at byte [0-9,]+ \({why}\)\.$"):
+        read_primer_midi(path)
+
+
+def test_smpte_timed_midi_is_refused(tmp_path: Path) -> None:
+    """Time in SMPTE frames (negative division) has no beats to put a melody on: refused, saying what is needed."""
+    path = tmp_path / "film.mid"
+    path.write_bytes(b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\xe7\x28MTrk\x00\x00\x00\x04\x00\xff\x2f\x00")
+    with pytest.raises(InputError, match="counts time in SMPTE frames; a primer must count in beats"):
+        read_primer_midi(path)
+
+
+def test_many_time_signatures_refused_before_parsing(tmp_path: Path) -> None:
+    """1,001 time signatures (pretty_midi's beat tracking grows with each) exceed the 1,000 allowed."""
+    path = _write_midi(tmp_path / "meters.mid", [[(60, 0, 4)]])
+    midi = pretty_midi.PrettyMIDI(str(path))
+    midi.time_signature_changes = [pretty_midi.TimeSignature(3 + i % 2, 4, i * 0.01) for i in range(1001)]
+    midi.write(str(path))
+    with pytest.raises(InputError, match=r"^the MIDI file meters\.mid has 1,001 time signature changes; a primer "
+                                         r"may have at most 1,000\.$"):
         read_primer_midi(path)
 
 
@@ -153,14 +189,12 @@ def test_missing_midi(tmp_path: Path) -> None:
 
 
 def test_oversized_midi_is_refused_before_parsing(tmp_path: Path) -> None:
-    """A file over 2 MB is refused with its size and the limit, without trying to read it."""
+    """A file over 1 MB is refused with its size and the limit, without trying to read it."""
     path = tmp_path / "huge.mid"
-    path.write_bytes(b"MThd" + bytes(MAX_MIDI_BYTES))
+    path.write_bytes(b"MThd" + bytes(2 * PRIMER_LIMITS.max_bytes))
     with pytest.raises(InputError) as info:
         read_primer_midi(path)
-    message = str(info.value)
-    assert "2.1 MB" in message
-    assert "at most 2 MB" in message
+    assert str(info.value) == "the MIDI file huge.mid is 2.0 MB; a primer may be at most 1.0 MB."
 
 
 @pytest.mark.parametrize(("text", "pitches"), [("[67,64,60]", (67, 64, 60)), ("67 64 60", (67, 64, 60)),

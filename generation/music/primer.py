@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 from generation.data.leadsheet import NO_EVENT, NOTE_OFF
 from generation.errors import InputError
-from generation.music.notes import read_midi_notes
+from generation.music.midi_limits import PRIMER_LIMITS, check_size, count_events
 
 MAX_PRIMER_STEPS = 1024
 _INT = re.compile(r"^[+-]?\d+$")
@@ -39,10 +40,40 @@ def parse_primer_melody(text: str) -> tuple[int, ...]:
 def read_primer_midi(path: Path, display_name: str = "") -> tuple[tuple[int, ...], float]:
     """The top line of a MIDI file as melody events at 16th-note steps, and the file's tempo (qpm).
 
+    The file is held to PRIMER_LIMITS (bytes, tracks, events, notes, tempo and time-signature changes, length)
+    before any parser reads it. For a user's attachment in the bot use `primer_sandbox.read_primer_attachment`,
+    which does this in a child process with memory and CPU limits.
+
     Raises:
-        InputError: missing, too large, not MIDI, or without notes.
+        InputError: missing, beyond a limit, not MIDI, or without notes.
     """
-    notes, qpm = read_midi_notes(path, 4, MAX_PRIMER_STEPS, display_name)
+    name = display_name or path.name
+    if not path.is_file():
+        raise InputError(f"MIDI file {str(path)!r} does not exist.")
+    what = f"the MIDI file {name}"
+    check_size(path.stat().st_size, what, PRIMER_LIMITS)
+    count_events(path.read_bytes(), what, PRIMER_LIMITS)
+    return _read_counted(path, name)
+
+
+def read_primer_bytes(data: bytes, what: str, name: str) -> tuple[tuple[int, ...], float]:
+    """`read_primer_midi` for bytes (an attachment): `what` ("the attachment tune.mid") starts refusals.
+
+    Raises:
+        InputError: beyond a limit, not MIDI, or without notes.
+    """
+    count_events(data, what, PRIMER_LIMITS)
+    with tempfile.TemporaryDirectory(prefix="primer-") as folder:
+        path = Path(folder) / "primer.mid"
+        path.write_bytes(data)
+        return _read_counted(path, name)
+
+
+def _read_counted(path: Path, name: str) -> tuple[tuple[int, ...], float]:
+    """Melody events and qpm of a file that passed `count_events` (so the parser's work is bounded)."""
+    from generation.music.notes import read_midi_notes  # pretty_midi, only where a file is read
+
+    notes, qpm = read_midi_notes(path, 4, MAX_PRIMER_STEPS, name)
     onsets: dict[int, tuple[int, int]] = {}  # step -> (pitch, end step); highest pitch wins a shared onset
     for n in notes:
         if n.start not in onsets or n.pitch > onsets[n.start][0]:
