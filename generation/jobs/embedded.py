@@ -2,17 +2,23 @@
 
 Each child loads the models once and stays warm; jobs and events cross as JSON lines on its stdin/stdout
 (no pickles). A child that dies or overruns the job timeout fails that job with a message and is replaced.
+Waiting jobs are served in rounds by owner (start-time fair queueing with unit cost): a user's second waiting
+job runs after every other user's first, so one client cannot starve the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import itertools
 import json
 import logging
+import shutil
+import signal
 import sys
 import time
-from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,17 @@ log = logging.getLogger(__name__)
 # Measured on the 2-core dev machine: one worker loads the five chat defaults in 7.5-8.3 s, two at once in
 # 9.6 s. Used until this bot has measured its own warm-up (see `warmup_record`).
 DEFAULT_WARMUP_S = 10.0
+SCRATCH = ".scratch"  # the renderer's temp folder inside a job's out_dir; removed here if the worker dies
+
+
+@dataclass(frozen=True, order=True)
+class _Waiting:
+    round: int  # the owner's turn this job takes; served in (round, seq) order
+    seq: int
+    job_id: str = field(compare=False)
+    owner: str = field(compare=False)
+    request: GenerationRequest = field(compare=False)
+    out_dir: Path = field(compare=False)
 
 
 class EmbeddedQueue:
@@ -43,7 +60,10 @@ class EmbeddedQueue:
         self._warm = warm_configs
         self._timeout = job_timeout_s
         self._cmd = worker_cmd or [sys.executable, "-m", "generation.worker"]
-        self._pending: deque[tuple[str, GenerationRequest, Path]] = deque()
+        self._pending: list[_Waiting] = []  # in serving order
+        self._seq = itertools.count()
+        self._round = 0  # the round of the job served last
+        self._owner_round: dict[str, int] = {}  # the round of each owner's latest waiting job
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._procs: set[asyncio.subprocess.Process] = set()
@@ -78,13 +98,16 @@ class EmbeddedQueue:
             await proc.wait()
         self._procs.clear()
 
-    async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path) -> None:
-        self._pending.append((job_id, request, out_dir))
+    async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path, owner: str = "") -> None:
+        owner = owner or job_id
+        turn = max(self._round, self._owner_round.get(owner, 0)) + 1
+        self._owner_round[owner] = turn
+        bisect.insort(self._pending, _Waiting(turn, next(self._seq), job_id, owner, request, out_dir))
         self._wakeup.set()
 
     def position(self, job_id: str) -> int | None:
-        for i, (jid, _, _) in enumerate(self._pending, 1):
-            if jid == job_id:
+        for i, waiting in enumerate(self._pending, 1):
+            if waiting.job_id == job_id:
                 return i
         return None
 
@@ -134,7 +157,11 @@ class EmbeddedQueue:
                 return None
             self._wakeup.clear()
             await self._wakeup.wait()
-        return self._pending.popleft()
+        first = self._pending.pop(0)
+        self._round = first.round
+        # Owners with nothing left in later rounds start afresh from the current round (bounded memory).
+        self._owner_round = {o: r for o, r in self._owner_round.items() if r > self._round}
+        return first.job_id, first.request, first.out_dir
 
     async def _spawn(self, slot: int) -> asyncio.subprocess.Process | None:
         if self._warmup_started is None:
@@ -173,9 +200,7 @@ class EmbeddedQueue:
                     line = await proc.stdout.readline()
                     if not line:
                         code = await proc.wait()
-                        await self._on_event(JobEvent(job_id, "error", message="the model worker crashed "
-                                                      f"(exit code {code}) while making this; it has been "
-                                                      "restarted, please try again"))
+                        await self._crashed(proc, job_id, request, out_dir, _exit_text(code))
                         return False
                     msg = _parse(line)
                     event = msg.get("event")
@@ -189,13 +214,37 @@ class EmbeddedQueue:
                         await self._on_event(JobEvent(job_id, "error", message=msg.get("message", "failed")))
                         return True
         except TimeoutError:
+            log.error("job %s overran %.0f s on worker pid %d; killing it. Request: %s", job_id, self._timeout,
+                      proc.pid, request.to_json())
+            await asyncio.to_thread(shutil.rmtree, out_dir / SCRATCH, True)
             await self._on_event(JobEvent(job_id, "error", message=f"this took longer than {self._timeout:.0f} s "
                                           "and was stopped; try fewer outputs or bars"))
             return False
         except (BrokenPipeError, ConnectionResetError):
-            await self._on_event(JobEvent(job_id, "error", message="the model worker stopped unexpectedly; "
-                                          "it has been restarted, please try again"))
+            await self._crashed(proc, job_id, request, out_dir, "its pipe closed")
             return False
+
+    async def _crashed(self, proc: asyncio.subprocess.Process, job_id: str, request: GenerationRequest,
+                       out_dir: Path, how: str) -> None:
+        """Tell the operator what crashed on what; tell the user plainly, without inviting a retry that would
+        crash again; clear the job's scratch files."""
+        assert self._on_event is not None
+        log.error("model worker pid %d died (%s) on job %s; a new worker is starting. Request: %s",
+                  proc.pid, how, job_id, request.to_json())
+        await asyncio.to_thread(shutil.rmtree, out_dir / SCRATCH, True)
+        await self._on_event(JobEvent(job_id, "error", message=f"the model worker crashed while making this "
+                                      f"({how}). This is a bug on our side, logged for the bot's operator; "
+                                      "the same command would likely crash again, so change it (fewer bars, "
+                                      "seconds or outputs) or report it"))
+
+
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _read_warmup(path: Path) -> float | None:
