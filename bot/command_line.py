@@ -44,7 +44,8 @@ def check_length(text: str) -> None:
     """
     if len(text) > MAX_COMMAND_CHARS:
         raise CommandError(text[:60] + "...", "", f"the command is {len(text):,} characters long; at most "
-                           f"{MAX_COMMAND_CHARS:,} are allowed (for a longer melody, attach a MIDI file in the web chat, Discord or the API)")
+                           f"{MAX_COMMAND_CHARS:,} are allowed (for a longer melody, attach a MIDI file in the web "
+                           "chat, Discord or the API)")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from JSON "\ud800": not text, and SQLite would refuse them

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botproc import BotProcess, get_json, request, start_bot
+from botproc import BotProcess, get_json, post_command, post_multipart, request, start_bot
 
 from bot.commands import CommandError, parse_command
 
@@ -200,3 +200,38 @@ def test_a_forged_chat_cookie_counts_as_its_address(tmp_path: Path) -> None:
         results = [post(bot, json.dumps({"text": "/improv C G"}).encode(), address="10.1.1.1",
                         cookie=f"tunesmith_user=forged{i}")[:2] for i in range(3)]
         assert [s for s, _ in results] == [202, 202, 429], results
+
+
+# --- hostile MIDI attachments (Why 2) ---------------------------------------------------------------------
+def _vm_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def test_hostile_midi_through_the_api_is_refused_and_the_bot_stays_small(bot: BotProcess) -> None:
+    """The 37-byte file that grew main's bot past 12 GB, 160k notes, 20k time signatures: each a clear 400
+    within seconds; the bot process (its children apart) grows by less than 50 MB."""
+    from test_hostile_midi import long_note, many_notes, many_time_signatures
+
+    before = _vm_kb(bot.proc.pid, "VmRSS")
+    for build, says in ((long_note, "at most 10 minutes"), (many_notes, "at most 20,000"),
+                        (many_time_signatures, "at most 1,000")):
+        start = time.perf_counter()
+        status, body = post_multipart(bot, "/improv C G Am F", (f"{build.__name__}.mid", build()), user="midi")
+        assert status == 400, (build.__name__, body)
+        assert f"{build.__name__}.mid" in body["error"] and says in body["error"], body
+        assert time.perf_counter() - start < 5.0
+    grown_mb = (_vm_kb(bot.proc.pid, "VmHWM") - before) / 1024
+    assert grown_mb < 50, f"the bot grew by {grown_mb:.0f} MB"
+
+
+def test_rate_limit_comes_before_reading_the_attachment(tmp_path: Path) -> None:
+    from test_hostile_midi import long_note
+
+    env = {**ROOMY, "TUNESMITH_RATE_LIMIT_PER_MINUTE": "1"}
+    with start_bot(tmp_path / "data", env) as bot:
+        assert post_command(bot, "/improv C G", user="busy")[0] == 202  # same address as post_multipart's
+        status, body = post_multipart(bot, "/improv C G Am F", ("big.mid", long_note()), user="busy")
+        assert status == 429 and "limit is 1 per minute" in body["error"], body  # not the file's problem

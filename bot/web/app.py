@@ -80,8 +80,9 @@ def _guard(public_url: str, max_body: int) -> Any:
         except web.HTTPRequestEntityTooLarge:
             response = _error(413, f"the request is too large: at most {max_body:,} bytes "
                               "(a command is short text plus at most one MIDI file)")
-        except web.HTTPException as e:
-            response = e
+        except web.HTTPException as e:  # 404s and the like: answered here, so they get the headers too
+            response = web.Response(status=e.status, reason=e.reason, text=e.text,
+                                    headers={k: v for k, v in e.headers.items() if k != "Content-Length"})
         except StoreUnavailable as e:
             log.error("job records unavailable: %s", e)
             response = _error(503, "the job records are unavailable right now; the operator has been told. "
