@@ -87,7 +87,9 @@ def read_midi_notes(path: Path, steps_per_quarter: int, max_steps: int, display_
         notes.add(Note(on, max(on + 1, round((n.end - origin) / step_s)), n.pitch, max(1, min(127, n.velocity))))
     length = max(n.end for n in notes)
     if length > max_steps:
-        raise InputError(f"MIDI file {name!r} lasts {length} steps; at most {max_steps} are allowed.")
+        bar = 4 * steps_per_quarter
+        raise InputError(f"MIDI file {name!r} lasts {length / bar:.1f} bars of 4/4; at most {max_steps / bar:g} "
+                         "are allowed: shorten it or use its opening.")
     return sorted(notes), qpm
 
 
