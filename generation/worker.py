@@ -13,7 +13,9 @@ Protocol (one JSON object per line):
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,6 +24,9 @@ from typing import Any, TextIO
 from generation.errors import InputError
 from generation.request import GenerationRequest
 
+# Inside each job's output folder: FluidSynth's raw render and the encode are made here, and the folder is removed
+# when the job ends. If the worker dies mid-render, whoever restarts it removes `<out_dir>/.scratch`.
+SCRATCH_DIR = ".scratch"
 CHAT_DEFAULTS = ("chord_pitches_improv", "polyphony", "rnn-nade", "rnn-nade-bach",
                  "multiconditioned_performance_with_dynamics")
 
@@ -86,14 +91,19 @@ class Worker:
         generated = time.perf_counter()
         out_dir.mkdir(parents=True, exist_ok=True)
         outputs = []
-        for i, midi in enumerate(midis, 1):
-            emit({"job_id": job_id, "event": "progress", "stage": "rendering", "done": i - 1, "total": len(midis)})
-            midi_path = out_dir / f"{stem}_{i}.mid"
-            midi.write(str(midi_path))
-            render_midi(midi_path, out_dir / f"{stem}_{i}.ogg")
-            render_pianoroll(midi_path, out_dir / f"{stem}_{i}.png")
-            outputs.append({"midi": midi_path.name, "audio": f"{stem}_{i}.ogg", "pianoroll": f"{stem}_{i}.png",
-                            "seconds": round(request.total_steps * step_s, 3)})
+        scratch = out_dir / SCRATCH_DIR
+        try:
+            for i, midi in enumerate(midis, 1):
+                emit({"job_id": job_id, "event": "progress", "stage": "rendering", "done": i - 1,
+                      "total": len(midis)})
+                midi_path = out_dir / f"{stem}_{i}.mid"
+                midi.write(str(midi_path))
+                render_midi(midi_path, out_dir / f"{stem}_{i}.ogg", scratch_dir=scratch)
+                render_pianoroll(midi_path, out_dir / f"{stem}_{i}.png")
+                outputs.append({"midi": midi_path.name, "audio": f"{stem}_{i}.ogg", "pianoroll": f"{stem}_{i}.png",
+                                "seconds": round(request.total_steps * step_s, 3)})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return {
             "outputs": outputs,
             "seed": request.seed,
@@ -208,6 +218,8 @@ def serve(stdin: TextIO, out: TextIO, warm: list[str]) -> None:
 
 
 def main() -> None:
+    # A native crash (an encoder, TensorFlow) prints the Python stack of every thread to stderr, the operator's log.
+    faulthandler.enable()
     # The protocol owns stdout; anything else printed (library chatter) goes to stderr.
     protocol = sys.stdout
     sys.stdout = sys.stderr
