@@ -12,6 +12,7 @@ import io
 import os
 import signal
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -199,6 +200,8 @@ def test_worker_crash_fails_the_job_and_the_next_job_succeeds(bot: BotProcess) -
     assert view["status"] == "running", view
     workers = bot.worker_pids()
     assert len(workers) == 1, workers
+    worker_tmp = Path(tempfile.gettempdir()) / f"tunesmith-workers-{bot.proc.pid}" / "slot-0"
+    (worker_tmp / "left-by-the-dead-worker").write_bytes(b"x" * 1000)  # as TensorFlow's autograph files are
     os.kill(workers[0], signal.SIGKILL)
 
     final = finished(bot, body["job_id"], timeout=30)
@@ -211,6 +214,8 @@ def test_worker_crash_fails_the_job_and_the_next_job_succeeds(bot: BotProcess) -
     assert status == 202, again
     assert finished(bot, again["job_id"])["status"] == "done"
     assert bot.worker_pids() and bot.worker_pids() != workers
+    assert worker_tmp.is_dir() and not (worker_tmp / "left-by-the-dead-worker").exists()  # emptied for the new one
+    assert not list((bot.data_dir / "artifacts" / body["job_id"]).glob(".scratch"))  # the crashed job's scratch
 
 
 # --- limits --------------------------------------------------------------------------------------------------
@@ -262,6 +267,8 @@ def test_killed_bot_resumes_every_unfinished_job(tmp_path: Path) -> None:
     finally:
         first.stop(kill=True)
     assert first.proc.returncode == -signal.SIGKILL
+    left_behind = Path(tempfile.gettempdir()) / f"tunesmith-workers-{first.proc.pid}"
+    assert left_behind.is_dir()  # the killed bot's workers' temp folder...
     rows = db_rows(first)
     assert [rows[j]["status"] for j in jobs] == ["running", "queued", "queued"], [rows[j] for j in jobs]
 
@@ -277,6 +284,8 @@ def test_killed_bot_resumes_every_unfinished_job(tmp_path: Path) -> None:
             assert status == 200 and audio.startswith(b"OggS")
         corrupt = finished(second, "corrupt", timeout=10)
         assert corrupt["status"] == "failed" and "could not resume" in corrupt["error"], corrupt
+        assert not left_behind.exists()  # ...is cleared by the next bot
+        assert not list((data / "artifacts").glob("*/.scratch"))  # and no job left render scratch behind
 
 
 def test_bot_starts_despite_a_row_whose_request_is_a_json_list(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,7 @@ class EmbeddedQueue:
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
+        await asyncio.to_thread(_clear_stale_temp_dirs)
         if self._warmup_record is not None:
             remembered = await asyncio.to_thread(_read_warmup, self._warmup_record)
             self._warmup_expected = remembered or self._warmup_expected
@@ -97,6 +100,7 @@ class EmbeddedQueue:
         for proc in list(self._procs):  # reap, so no transport outlives the loop
             await proc.wait()
         self._procs.clear()
+        await asyncio.to_thread(shutil.rmtree, _temp_base(os.getpid()), True)
 
     async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path, owner: str = "") -> None:
         owner = owner or job_id
@@ -166,9 +170,14 @@ class EmbeddedQueue:
     async def _spawn(self, slot: int) -> asyncio.subprocess.Process | None:
         if self._warmup_started is None:
             self._warmup_started = time.monotonic()
+        # Each worker gets its own temp folder, emptied whenever a worker starts in that slot: what a killed
+        # worker left there (TensorFlow's autograph files, a library's temp files) does not pile up.
+        tmp = _temp_base(os.getpid()) / f"slot-{slot}"
+        await asyncio.to_thread(shutil.rmtree, tmp, True)
+        tmp.mkdir(parents=True)
         proc = await asyncio.create_subprocess_exec(
             *self._cmd, *self._warm, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            limit=2**20,
+            limit=2**20, env={**os.environ, "TMPDIR": str(tmp)},
         )
         self._procs.add(proc)
         assert proc.stdout is not None
@@ -236,6 +245,18 @@ class EmbeddedQueue:
                                       f"({how}). This is a bug on our side, logged for the bot's operator; "
                                       "the same command would likely crash again, so change it (fewer bars, "
                                       "seconds or outputs) or report it"))
+
+
+def _temp_base(pid: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"tunesmith-workers-{pid}"
+
+
+def _clear_stale_temp_dirs() -> None:
+    """Remove the worker temp folders of bots that are no longer running (e.g. killed with -9)."""
+    for folder in Path(tempfile.gettempdir()).glob("tunesmith-workers-*"):
+        pid = folder.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _exit_text(code: int) -> str:
