@@ -235,3 +235,18 @@ def test_rate_limit_comes_before_reading_the_attachment(tmp_path: Path) -> None:
         assert post_command(bot, "/improv C G", user="busy")[0] == 202  # same address as post_multipart's
         status, body = post_multipart(bot, "/improv C G Am F", ("big.mid", long_note()), user="busy")
         assert status == 429 and "limit is 1 per minute" in body["error"], body  # not the file's problem
+
+
+def test_an_empty_mag_file_says_it_is_empty(tmp_path: Path) -> None:
+    """Main said "/tmp/x.mag is a  bundle, not an Improv RNN" (the empty file parsed as an empty bundle)."""
+    import subprocess
+    import sys
+
+    empty = tmp_path / "empty.mag"
+    empty.write_bytes(b"")
+    done = subprocess.run([sys.executable, "-m", "generation.cli.improv_rnn_generate", f"--bundle_file={empty}",
+                           f"--output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode != 0
+    assert "'empty.mag' is not a Magenta generator bundle" in done.stderr and "(the file is empty)" in done.stderr
+    assert "Traceback" not in done.stderr
