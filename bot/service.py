@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands import help_text, parse_command
+from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.store import JobRecord, JobStore
 from generation.errors import InputError
@@ -111,13 +112,19 @@ class Service:
     def register_deliverer(self, platform: str, deliverer: Deliverer) -> None:
         self._deliverers[platform] = deliverer
 
+    _sweeper: RetentionSweeper | None = None  # set by start(): clears old jobs and leftovers, now and hourly
+
     async def start(self) -> None:
         self.installed = await asyncio.to_thread(installed_configs)
         await self.store.open()
         await self.queue.start(self._on_event)
         await self._recover()
+        self._sweeper = RetentionSweeper(self.store, self.artifacts, self.settings.keep_days)
+        self._sweeper.start()
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            await self._sweeper.stop()
         await self.queue.stop()
         if self._delivering:
             await asyncio.wait(self._delivering, timeout=10)

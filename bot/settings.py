@@ -25,6 +25,7 @@ class Settings:
     queue_cap: int = 50  # jobs waiting, all users
     job_timeout_s: float = 120.0
     max_attachment_bytes: int = 1_000_000
+    keep_days: float = 30.0  # finished jobs (record + files) are deleted this long after; 0 keeps them
     discord_token: str = ""
     discord_api_base: str = ""  # tests point discord.py at a stand-in server
     slack_bot_token: str = ""
@@ -47,6 +48,10 @@ class Settings:
             except ValueError:
                 raise SystemExit(f"{name}={raw!r} is not a number") from None
 
+        keep_days = num("TUNESMITH_KEEP_DAYS", 30.0)
+        if not 0 <= keep_days < 1e6:
+            raise SystemExit(f"TUNESMITH_KEEP_DAYS={env.get('TUNESMITH_KEEP_DAYS')!r}: give the days to keep finished "
+                             "jobs, e.g. 30, or 0 to keep them forever")
         return cls(
             host=env.get("TUNESMITH_HOST", "127.0.0.1"),
             port=int(num("TUNESMITH_PORT", 8080)),
@@ -57,6 +62,7 @@ class Settings:
             max_active_per_user=int(num("TUNESMITH_MAX_ACTIVE_PER_USER", 2)),
             queue_cap=int(num("TUNESMITH_QUEUE_CAP", 50)),
             job_timeout_s=num("TUNESMITH_JOB_TIMEOUT_S", 120.0),
+            keep_days=keep_days,
             discord_token=env.get("DISCORD_TOKEN", ""),
             discord_api_base=env.get("DISCORD_API_BASE", ""),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
