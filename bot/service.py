@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import secrets
-import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from bot.store import JobRecord, JobStore
 from generation.errors import InputError
 from generation.jobs.base import JobEvent, JobQueue
 from generation.models.bundle import installed_configs
-from generation.music.primer import read_primer_midi
+from generation.music.primer_sandbox import read_primer_attachment
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -60,6 +59,7 @@ class JobView:
     model: str = ""
     platform: str = ""
     delivery: dict[str, Any] = field(default_factory=dict)
+    warming: bool = False  # queued while the model workers are still loading
 
     @property
     def finished(self) -> bool:
@@ -68,7 +68,8 @@ class JobView:
     def progress_text(self) -> str:
         """One line for a chat message being edited as the job moves."""
         if self.stage == "queued":
-            return f"Queued (place {self.position})" if self.position else "Queued"
+            waiting = f"Queued (place {self.position})" if self.position else "Queued"
+            return f"{waiting}: the models are warming up" if self.warming else waiting
         if self.stage == "generating":
             return "Generating..."
         if self.stage == "rendering":
@@ -108,6 +109,8 @@ class Service:
         self._delivering: set[asyncio.Task[None]] = set()
         self._job_locks: dict[str, asyncio.Lock] = {}
         self.installed: frozenset[str] = frozenset()  # configs with a trained model here (read at start)
+        self._address_starts: dict[str, deque[float]] = {}  # per network address: job start times, last minute
+        self._address_active: dict[str, set[str]] = {}  # per network address: jobs queued or running
 
     def register_deliverer(self, platform: str, deliverer: Deliverer) -> None:
         self._deliverers[platform] = deliverer
@@ -136,26 +139,37 @@ class Service:
 
     async def submit(self, *, platform: str, user_id: str, text: str, channel: str = "",
                      attachment: bytes | None = None, attachment_name: str = "",
-                     delivery: dict[str, Any] | None = None) -> Submitted:
+                     delivery: dict[str, Any] | None = None, address: str = "") -> Submitted:
         """Check and queue one command.
+
+        `address` is the caller's network address where there is one (web chat, HTTP API): limits apply to
+        it as well as to `user_id`, so a caller cannot dodge them by changing names. An attachment is read
+        only after the limits pass, in a bounded subprocess.
 
         Raises:
             CommandError: the command is malformed (points at the token).
             Refused: rate limit, full queue, or an unusable attachment.
         """
-        primer = await self._attachment_primer(attachment, attachment_name) if attachment is not None else None
         seed = secrets.randbelow(2**31)
+        primer = None
+        if attachment is not None:
+            self.check_attachment(attachment_name or "", len(attachment))
+            await self._check_limits(user_id, address)  # before any work on the file
+            primer = await self._attachment_primer(attachment, attachment_name)
         parsed = parse_command(text, primer_from_attachment=primer, default_seed=seed, installed=self.installed)
         if parsed.name == "help" or parsed.request is None:
             return Submitted("help", help=help_text(parsed.topic))
         async with self._lock:
-            await self._check_limits(user_id)
+            await self._check_limits(user_id, address)
             job = JobRecord(id=uuid.uuid4().hex, share_token=secrets.token_urlsafe(18), platform=platform,
                             user_id=user_id, channel=channel, command=text.strip(),
                             request=parsed.request.to_json(), status="queued", stage="queued",
                             delivery=delivery or {})
             await self.store.add(job)
-            await self.queue.submit(job.id, parsed.request, self.artifacts / job.id)
+            if address:
+                self._address_starts.setdefault(address, deque()).append(time.monotonic())
+                self._address_active.setdefault(address, set()).add(job.id)
+            await self.queue.submit(job.id, parsed.request, self.artifacts / job.id, owner=address or user_id)
         view = await self.view(job.id)
         assert view is not None
         return Submitted("job", job=view)
@@ -195,25 +209,15 @@ class Service:
                           f"{limit / 1e6:.1f} MB.")
 
     async def _attachment_primer(self, data: bytes, name: str) -> tuple[int, ...]:
-        self.check_attachment(name or "", len(data))
         if not data.startswith(b"MThd"):
             raise Refused(f"the attachment {name or ''} is not a MIDI file (.mid); attach a MIDI melody to "
                           "start from, or use primer:60.")
-
-        def read() -> tuple[int, ...]:
-            with tempfile.NamedTemporaryFile(suffix=".mid", delete=False) as f:
-                f.write(data)
-            try:
-                return read_primer_midi(Path(f.name), display_name=name or "the attachment")[0]
-            finally:
-                os.unlink(f.name)
-
-        try:
-            return await asyncio.to_thread(read)
+        try:  # hard limits first, then a memory- and time-limited child process: never parsed in the bot
+            return await read_primer_attachment(data, name or "the attachment")
         except InputError as e:
             raise Refused(str(e)) from None
 
-    async def _check_limits(self, user_id: str) -> None:
+    async def _check_limits(self, user_id: str, address: str) -> None:
         s = self.settings
         recent = await self.store.count_since(user_id, time.time() - 60)
         if recent >= s.rate_limit_per_minute:
@@ -223,9 +227,29 @@ class Service:
         if active >= s.max_active_per_user:
             raise Refused(f"you already have {active} jobs waiting or running (at most {s.max_active_per_user}); "
                           "wait for one to finish.", busy=True)
+        if address:
+            self._forget_old_addresses()
+            recent = len(self._address_starts.get(address, ()))
+            if recent >= s.rate_limit_per_address_per_minute:
+                raise Refused(f"{recent} jobs were started from your address in the last minute; the limit is "
+                              f"{s.rate_limit_per_address_per_minute} per minute. Try again shortly.", busy=True)
+            active = len(self._address_active.get(address, ()))
+            if active >= s.max_active_per_address:
+                raise Refused(f"{active} jobs from your address are waiting or running (at most "
+                              f"{s.max_active_per_address}); wait for one to finish.", busy=True)
         if self.queue.waiting >= s.queue_cap:
             raise Refused(f"the queue is full ({self.queue.waiting} jobs waiting); try again in a minute.",
                           busy=True)
+
+    def _forget_old_addresses(self) -> None:
+        """Drop start times over a minute old, and addresses with nothing left (bounded memory)."""
+        cutoff = time.monotonic() - 60
+        for address in list(self._address_starts):
+            starts = self._address_starts[address]
+            while starts and starts[0] < cutoff:
+                starts.popleft()
+            if not starts:
+                del self._address_starts[address]
 
     async def _on_event(self, event: JobEvent) -> None:
         if event.kind == "started":
@@ -237,6 +261,11 @@ class Service:
             await self.store.update(event.job_id, status="done", stage="done", result=event.result)
         else:
             await self.store.update(event.job_id, status="failed", stage="failed", error=event.message)
+        if event.kind in ("done", "error"):
+            for address, jobs in list(self._address_active.items()):
+                jobs.discard(event.job_id)
+                if not jobs:
+                    del self._address_active[address]
         await self._publish(event.job_id)
         if event.kind == "started":  # everyone behind moved up one place
             for record in await self.store.unfinished():
@@ -277,7 +306,7 @@ class Service:
                 await self._publish(record.id)
                 continue
             await self.store.update(record.id, status="queued", stage="queued", progress={})
-            await self.queue.submit(record.id, request, self.artifacts / record.id)
+            await self.queue.submit(record.id, request, self.artifacts / record.id, owner=record.user_id)
             log.info("resumed job %s after a restart", record.id)
             await self._publish(record.id)
 
@@ -305,4 +334,9 @@ class Service:
             done=int(r.progress.get("done", 0)), total=int(r.progress.get("total", 0)), command=r.command,
             share_url=share, outputs=outputs, error=r.error, seed=int(request.get("seed", 0)),
             model=str(request.get("config", "")), platform=r.platform, delivery=r.delivery,
+            warming=r.status == "queued" and not self._workers_ready(),
         )
+
+    def _workers_ready(self) -> bool:
+        ready = getattr(self.queue, "ready", None)
+        return ready.is_set() if ready is not None else True

@@ -23,6 +23,10 @@ class Settings:
     rate_limit_per_minute: int = 6  # jobs a user may start per minute
     max_active_per_user: int = 2  # queued + running jobs per user
     queue_cap: int = 50  # jobs waiting, all users
+    rate_limit_per_address_per_minute: int = 20  # jobs one network address may start per minute (web, API)
+    max_active_per_address: int = 6  # queued + running jobs per network address
+    trusted_proxy: str = ""  # a reverse proxy's address: its X-Forwarded-For names the caller
+    request_timeout_s: float = 15.0  # a request's headers or body not sent within this: connection dropped
     job_timeout_s: float = 120.0
     max_attachment_bytes: int = 1_000_000
     keep_days: float = 30.0  # finished jobs (record + files) are deleted this long after; 0 keeps them
@@ -61,6 +65,10 @@ class Settings:
             rate_limit_per_minute=int(num("TUNESMITH_RATE_LIMIT_PER_MINUTE", 6)),
             max_active_per_user=int(num("TUNESMITH_MAX_ACTIVE_PER_USER", 2)),
             queue_cap=int(num("TUNESMITH_QUEUE_CAP", 50)),
+            rate_limit_per_address_per_minute=int(num("TUNESMITH_RATE_LIMIT_PER_ADDRESS_PER_MINUTE", 20)),
+            max_active_per_address=int(num("TUNESMITH_MAX_ACTIVE_PER_ADDRESS", 6)),
+            trusted_proxy=env.get("TUNESMITH_TRUSTED_PROXY", ""),
+            request_timeout_s=num("TUNESMITH_REQUEST_TIMEOUT_S", 15.0),
             job_timeout_s=num("TUNESMITH_JOB_TIMEOUT_S", 120.0),
             keep_days=keep_days,
             discord_token=env.get("DISCORD_TOKEN", ""),
