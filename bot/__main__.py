@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.service import Service
 from bot.settings import Settings
-from bot.store import JobStore
+from bot.store import JobStore, StoreUnavailable
 from bot.web.app import create_app
 from generation.jobs.embedded import EmbeddedQueue
 
@@ -24,8 +24,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     service = Service(settings, JobStore(settings.data_dir / "jobs.sqlite3"), queue)
     try:
         await service.start()
-    except BaseException:
+    except BaseException as e:
         await service.stop()  # close the database thread too, so a failed start exits instead of hanging
+        if isinstance(e, StoreUnavailable):
+            raise SystemExit(f"Tunesmith cannot start: the job database {settings.data_dir / 'jobs.sqlite3'} "
+                             f"cannot be used ({e.cause or e}).") from None
         raise
     routes: list[web.RouteDef] = []
     closers = []

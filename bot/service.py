@@ -22,7 +22,7 @@ from typing import Any
 from bot.commands import help_text, parse_command
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
-from bot.store import JobRecord, JobStore
+from bot.store import JobRecord, JobStore, StoreUnavailable
 from generation.errors import InputError
 from generation.jobs.base import JobEvent, JobQueue
 from generation.models.bundle import installed_configs
@@ -252,6 +252,18 @@ class Service:
                 del self._address_starts[address]
 
     async def _on_event(self, event: JobEvent) -> None:
+        if event.kind in ("done", "error"):
+            for address, jobs in list(self._address_active.items()):
+                jobs.discard(event.job_id)
+                if not jobs:
+                    del self._address_active[address]
+        try:
+            await self._record(event)
+        except StoreUnavailable:  # logged by the store; the queue must keep serving jobs meanwhile
+            log.error("job %s: its %s event could not be recorded (the job store is unavailable)", event.job_id,
+                      event.kind)
+
+    async def _record(self, event: JobEvent) -> None:
         if event.kind == "started":
             await self.store.update(event.job_id, status="running", stage="generating", progress={})
         elif event.kind == "progress":
@@ -261,11 +273,6 @@ class Service:
             await self.store.update(event.job_id, status="done", stage="done", result=event.result)
         else:
             await self.store.update(event.job_id, status="failed", stage="failed", error=event.message)
-        if event.kind in ("done", "error"):
-            for address, jobs in list(self._address_active.items()):
-                jobs.discard(event.job_id)
-                if not jobs:
-                    del self._address_active[address]
         await self._publish(event.job_id)
         if event.kind == "started":  # everyone behind moved up one place
             for record in await self.store.unfinished():

@@ -30,6 +30,7 @@ from bot.commands import (
 )
 from bot.service import JobView, Refused, Service
 from bot.settings import Settings
+from bot.store import StoreUnavailable
 from generation.errors import InputError
 from generation.music.chords import ChordError, parse_chord
 
@@ -362,7 +363,7 @@ def error_text(e: Exception) -> str:
     if isinstance(e, CommandError):
         pointer = e.pointer().replace("```", "`\u200b``")  # keep the user's text inside the code block
         return _clip(f"```\n{pointer}\n```\n{e.reason}")
-    if isinstance(e, InputError):
+    if isinstance(e, InputError | StoreUnavailable):
         return _clip(f"Cannot start that: {e}")
     log.error("a Discord command failed", exc_info=e)
     return _OOPS

@@ -25,6 +25,7 @@ from bot.command_line import MAX_COMMAND_CHARS
 from bot.commands import COMMANDS, CommandError
 from bot.service import JobView, Service
 from bot.settings import Settings
+from bot.store import StoreUnavailable
 from generation.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class SlackFrontEnd:
         except CommandError as e:  # a pointer only where there is a token to point at
             await ack(text=f"```\n{e.pointer()}\n```\n{e.reason}" if e.token else e.reason)
             return
-        except InputError as e:  # Refused: limits, full queue
+        except (InputError, StoreUnavailable) as e:  # Refused: limits, full queue; the records unavailable
             await ack(text=str(e))
             return
         except Exception:

@@ -83,10 +83,11 @@ def _guard(public_url: str, max_body: int) -> Any:
         except web.HTTPException as e:  # 404s and the like: answered here, so they get the headers too
             response = web.Response(status=e.status, reason=e.reason, text=e.text,
                                     headers={k: v for k, v in e.headers.items() if k != "Content-Length"})
-        except StoreUnavailable as e:
-            log.error("job records unavailable: %s", e)
-            response = _error(503, "the job records are unavailable right now; the operator has been told. "
-                              "Try again in a few minutes.")
+        except StoreUnavailable as e:  # the store has logged the cause
+            if request.path.startswith("/api/"):
+                response = _error(503, str(e))
+            else:
+                response = web.Response(status=503, text=f"Tunesmith: {e}", content_type="text/plain")
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except Exception:
