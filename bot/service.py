@@ -69,7 +69,7 @@ class JobView:
         """One line for a chat message being edited as the job moves."""
         if self.stage == "queued":
             waiting = f"Queued (place {self.position})" if self.position else "Queued"
-            return f"{waiting}: the models are warming up" if self.warming else waiting
+            return f"{waiting}: waiting for the models to warm up" if self.warming else waiting
         if self.stage == "generating":
             return "Generating..."
         if self.stage == "rendering":

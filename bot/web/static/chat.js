@@ -69,7 +69,8 @@ function showProgress(div, job) {
   const line = div.querySelector(".progress");
   let bar = div.querySelector("progress");
   if (job.status === "queued" && !health.workers_ready) {
-    line.textContent = `${job.progress.text}: waiting for the models to warm up (${warmupTime(health)})`;
+    const queued = job.progress.text.replace(/: waiting for the models to warm up$/, "");  // the server's wording
+    line.textContent = `${queued}: waiting for the models to warm up (${warmupTime(health)})`;
     if (!bar) { bar = document.createElement("progress"); div.appendChild(bar); }
     showBar(bar, health);
   } else {
