@@ -57,6 +57,12 @@ class GenerationRequest:
     notes_per_second: float = 0.0
     pitch_class_histogram: tuple[float, ...] = ()
 
+    def search(self) -> Any:
+        """The sampling settings (SearchSettings; imported here, so the bot never loads the model layer)."""
+        from generation.models.sampling import SearchSettings
+
+        return SearchSettings(self.temperature, self.beam_size, self.branch_factor, self.steps_per_iteration)
+
     @property
     def total_steps(self) -> int:
         return len(self.chords) * self.steps_per_chord if self.family == "improv" else self.num_steps

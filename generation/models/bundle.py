@@ -56,9 +56,8 @@ class Bundle:
             InputError: no bundle there (e.g. a model that was never trained or installed).
         """
         if not (folder / "bundle.json").is_file() or not (folder / "weights.npz").is_file():
-            raise InputError(f"no trained model in {folder} (expected bundle.json and weights.npz); train one "
-                             "with its family's command (improv_rnn_train, polyphony_rnn_train, "
-                             "pianoroll_rnn_nade_train, performance_rnn_train) or pass --bundle_file.")
+            raise InputError(f"no trained model in {folder} (expected bundle.json and weights.npz); "
+                             + _how_to_train(folder.name))
         meta = json.loads((folder / "bundle.json").read_text())
         with np.load(folder / "weights.npz") as npz:
             weights = {k: npz[k].astype(np.float32) for k in npz.files}
@@ -90,6 +89,17 @@ def bundle_config(path: Path) -> str:
     except (OSError, ValueError, KeyError) as e:
         raise InputError(f"bundle {str(path)!r} is neither a .mag file nor a model folder with "
                          "bundle.json.") from e
+
+
+def _how_to_train(config: str) -> str:
+    """Which command trains `config` (from the family registry), or every family's if it is not a config."""
+    from generation.families.registry import families
+
+    for plugin in families():
+        if config in plugin.configs:
+            return f"train one with {plugin.train_command} --config={config}, or pass --bundle_file."
+    commands = ", ".join(plugin.train_command for plugin in families())
+    return f"train one with its family's command ({commands}) or pass --bundle_file."
 
 
 def installed_configs() -> frozenset[str]:

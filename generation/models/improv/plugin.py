@@ -1,0 +1,40 @@
+"""Improv RNN as a plug-in: a melody improvised over a chord progression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.families.plugin import FamilyPlugin, Made
+from generation.models.improv.config import CONFIGS
+from generation.request import GenerationRequest
+
+
+def _load(config: str) -> Any:
+    from generation.models.improv.generator import ImprovGenerator
+
+    return ImprovGenerator.load(config)
+
+
+def _warm_up(generator: Any) -> None:
+    from generation.models.sampling import SearchSettings
+    from generation.music.chords import parse_progression
+
+    for chords in ("C G", "C G Am F"):  # two lengths: the traced loop then takes any length
+        generator.generate(parse_progression(chords), 16, [60], 1, SearchSettings(), 0)
+
+
+def _make(generator: Any, request: GenerationRequest) -> Made:
+    from generation.music.chords import parse_chord
+    from generation.music.midi import leadsheet_midi
+
+    chords = [parse_chord(c) for c in request.chords]
+    melodies = generator.generate(chords, request.steps_per_chord, request.primer, request.num_outputs,
+                                  request.search(), request.seed)
+    steps = [c for c in chords for _ in range(request.steps_per_chord)]
+    midis = [leadsheet_midi(m, steps, request.qpm, request.render_chords) for m in melodies]
+    return Made("melody", midis, 15.0 / request.qpm)
+
+
+PLUGIN = FamilyPlugin(name="improv", configs=tuple(CONFIGS), warm_configs=("chord_pitches_improv",),
+                      generate_command="improv_rnn_generate", train_command="improv_rnn_train",
+                      load=_load, warm_up=_warm_up, make=_make)

@@ -1,0 +1,36 @@
+"""Pianoroll RNN-NADE as a plug-in: polyphonic piano-roll continuations (piano, or Bach chorales)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.families.plugin import FamilyPlugin, Made
+from generation.models.pianoroll.config import CONFIGS
+from generation.request import GenerationRequest
+
+
+def _load(config: str) -> Any:
+    from generation.models.pianoroll.generator import PianorollGenerator
+
+    return PianorollGenerator.load(config)
+
+
+def _warm_up(generator: Any) -> None:
+    from generation.models.sampling import SearchSettings
+
+    generator.generate([frozenset({60, 64, 67})], 8, 1, SearchSettings(), 0)
+
+
+def _make(generator: Any, request: GenerationRequest) -> Made:
+    from generation.music.notes import frames_notes, notes_midi
+
+    primer = [frozenset(step) for step in request.primer_pianoroll]
+    pieces = generator.generate(primer, request.num_steps, request.num_outputs, request.search(), request.seed)
+    spq = generator.steps_per_quarter
+    midis = [notes_midi({"Piano": frames_notes(frames)}, spq, request.qpm, request.num_steps) for frames in pieces]
+    return Made("pianoroll", midis, 60.0 / request.qpm / spq)
+
+
+PLUGIN = FamilyPlugin(name="pianoroll", configs=tuple(CONFIGS), warm_configs=("rnn-nade", "rnn-nade-bach"),
+                      generate_command="pianoroll_rnn_nade_generate", train_command="pianoroll_rnn_nade_train",
+                      load=_load, warm_up=_warm_up, make=_make)

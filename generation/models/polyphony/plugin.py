@@ -1,0 +1,57 @@
+"""Polyphony RNN as a plug-in: chorales, and harmony under a given melody."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.families.plugin import FamilyPlugin, Made
+from generation.request import GenerationRequest
+
+CONFIG = "polyphony"
+
+
+def _load(config: str) -> Any:
+    from generation.models.polyphony.generator import PolyphonyGenerator
+
+    return PolyphonyGenerator.load()
+
+
+def _pitch_primer(pitches: Any) -> list[Any]:
+    """Magenta's --primer_pitches: the pitches held together for one quarter note (4 steps)."""
+    from generation.music.notes import Note
+
+    return [Note(0, 4, p) for p in pitches]
+
+
+def _warm_up(generator: Any) -> None:
+    from generation.models.sampling import SearchSettings
+
+    generator.generate(_pitch_primer((67, 64, 60)), 16, condition_on_primer=True, inject_primer=True,
+                       num_outputs=1, search=SearchSettings(), seed=0)
+
+
+def _make(generator: Any, request: GenerationRequest) -> Made:
+    from generation.music.notes import melody_events_notes, notes_midi
+
+    primer = _pitch_primer(request.primer_pitches) if request.primer_pitches else \
+        melody_events_notes(request.primer)
+    pieces = generator.generate(
+        primer, request.num_steps, condition_on_primer=request.condition_on_primer,
+        inject_primer=request.inject_primer, num_outputs=request.num_outputs, search=request.search(),
+        seed=request.seed)
+    harmonising = request.inject_primer and not request.condition_on_primer and not request.primer_pitches
+    kept = {(n.start, n.pitch) for n in primer}
+    midis = []
+    for notes in pieces:
+        if harmonising:  # the given melody on its own track, so it stands out in the piano roll
+            tracks = {"Melody": [n for n in notes if (n.start, n.pitch) in kept],
+                      "Harmony": [n for n in notes if (n.start, n.pitch) not in kept]}
+        else:
+            tracks = {"Chorale": notes}
+        midis.append(notes_midi(tracks, 4, request.qpm, request.num_steps))
+    return Made("harmony" if harmonising else "chorale", midis, 15.0 / request.qpm)
+
+
+PLUGIN = FamilyPlugin(name="polyphony", configs=(CONFIG,), warm_configs=(CONFIG,),
+                      generate_command="polyphony_rnn_generate", train_command="polyphony_rnn_train",
+                      load=_load, warm_up=_warm_up, make=_make)
