@@ -15,6 +15,7 @@ from typing import Any
 from bot.command_line import CommandError as CommandError  # re-exported: front ends catch it from here
 from bot.command_line import check_length, split_words
 from generation.errors import InputError
+from generation.families.registry import family
 from generation.models.improv.config import CONFIGS, MAX_TOTAL_STEPS
 from generation.models.improv.encoding import encode_chords
 from generation.models.performance.config import CONFIGS as PERFORMANCE
@@ -239,8 +240,9 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
     if installed is not None and config not in installed:
         raise CommandError(stripped, f"config:{config}", f"{config} is not installed on this bot; available: "
                            + ", ".join(sorted(installed)), line.column_of("config:"))
+    plugin = family(fields.pop("family"))
     request = GenerationRequest(
-        **fields,
+        plugin.name, fields.pop("config"), plugin.params(**fields),
         qpm=values.get("qpm", {"pianoroll": 60.0}.get(name, QPM.default)),
         temperature=values.get("temperature", 1.0),
         num_outputs=values.get("outputs", 1),
@@ -335,7 +337,7 @@ def _harmonize(line: _Line, values: dict[str, Any], words: list[tuple[str, int]]
         raise line.error("", f"the melody lasts {len(melody)} 16th notes ({bars} bars); at most {MAX_BARS} bars "
                          "can be harmonised at once", -1)
     return {"family": "polyphony", "config": "polyphony", "primer": tuple(melody), "num_steps": bars * 16,
-            "condition_on_primer": False, "inject_primer": True, "render_chords": False}
+            "condition_on_primer": False, "inject_primer": True}
 
 
 def _chorale(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
@@ -356,7 +358,7 @@ def _chorale(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
                                                       f"only {num_steps}; add bars"))
     return {"family": "polyphony", "config": "polyphony", "primer": tuple(melody or ()),
             "primer_pitches": pitches, "num_steps": num_steps, "condition_on_primer": True,
-            "inject_primer": values.get("keep", True), "render_chords": False}
+            "inject_primer": values.get("keep", True)}
 
 
 def _pianoroll(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
@@ -380,9 +382,8 @@ def _pianoroll(line: _Line, values: dict[str, Any], words: list[tuple[str, int]]
     if len(frames) >= num_steps:
         raise line.error(*_at(line.token_of("bars:"), f"the primer has {len(frames)} steps, the piece only "
                                                       f"{num_steps}; add bars"))
-    return {"family": "pianoroll", "config": config, "primer": (),
-            "primer_pianoroll": tuple(tuple(sorted(f)) for f in frames), "num_steps": num_steps,
-            "render_chords": False}
+    return {"family": "pianoroll", "config": config,
+            "primer_pianoroll": tuple(tuple(sorted(f)) for f in frames), "num_steps": num_steps}
 
 
 def _perform(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
@@ -408,7 +409,7 @@ def _perform(line: _Line, values: dict[str, Any], words: list[tuple[str, int]],
                               f"performance only {num_steps // 100} s; raise seconds"))
     return {"family": "performance", "config": config, "primer": tuple(melody or ()), "primer_pitches": pitches,
             "num_steps": num_steps, "notes_per_second": values.get("density", 0.0),
-            "pitch_class_histogram": tuple(float(v) for v in histogram), "render_chords": False}
+            "pitch_class_histogram": tuple(float(v) for v in histogram)}
 
 
 def _at(found: tuple[str, int], reason: str) -> tuple[str, str, int]:

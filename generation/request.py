@@ -1,61 +1,45 @@
-"""The one request type every front end builds (chat commands, HTTP API, CLIs) and every worker takes.
+"""The one request type every front end builds (chat commands, HTTP API) and every worker takes: an envelope of
+the family, its config, the fields every family shares, and the family's own params.
 
-JSON in, JSON out: workers get `to_json()` text, never pickles, and never chat tokens.
+JSON in, JSON out: workers get `to_json()` text, never pickles, and never chat tokens; `from_json` checks the
+family, the config and every field's type against the family's params type (both sides validate).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+import math
+from dataclasses import dataclass
+from typing import Any
 
-Family = Literal["improv", "polyphony", "pianoroll", "performance"]
+COMMON = ("qpm", "temperature", "num_outputs", "seed", "beam_size", "branch_factor", "steps_per_iteration")
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What to generate; validated by whoever builds it (bot/commands.py, the CLIs).
+    """What to generate; validated by whoever builds it (bot/commands.py) and again by `from_json`.
 
     Attributes:
-        family: model family: improv (melody over chords), polyphony (chorales, harmonisation), pianoroll.
+        family: the model family (a key of generation/families/registry.py).
         config: config id within the family.
-        chords: improv: one figure per chord ("N.C." for none), in order.
-        steps_per_chord: improv: 16th-note steps each chord lasts.
-        primer: melody events the output starts with (-2 hold, -1 off, 0-127 on); for polyphony with
-            `inject_primer`, the melody kept as the top voice.
-        num_steps: polyphony, pianoroll: length in the model's steps, primer included.
-        primer_pitches: polyphony: pitches sounding together for one quarter note at the start.
-        primer_pianoroll: pianoroll: the pitches sounding at each of the first steps.
-        condition_on_primer, inject_primer: polyphony, as Magenta's flags (inject_primer_during_generation).
-        notes_per_second: performance: the density to aim at (0 = no request).
-        pitch_class_histogram: performance: 12 weights, C to B, to aim at (empty = no request).
+        params: the family's frozen params (e.g. chords and primer for improv); `params.total_steps` is the length.
         qpm: tempo.
         temperature, beam_size, branch_factor, steps_per_iteration: sampling, as in Magenta.
         num_outputs: how many pieces.
         seed: fixes every random draw.
-        render_chords: also play the chords.
     """
 
-    family: Family
+    family: str
     config: str
-    chords: tuple[str, ...] = ()
-    steps_per_chord: int = 16
-    primer: tuple[int, ...] = (60,)
+    params: Any
     qpm: float = 120.0
     temperature: float = 1.0
     num_outputs: int = 1
     seed: int = 0
-    render_chords: bool = True
     beam_size: int = 1
     branch_factor: int = 1
     steps_per_iteration: int = 1
-    num_steps: int = 0
-    primer_pitches: tuple[int, ...] = ()
-    primer_pianoroll: tuple[tuple[int, ...], ...] = ()
-    condition_on_primer: bool = False
-    inject_primer: bool = True
-    notes_per_second: float = 0.0
-    pitch_class_histogram: tuple[float, ...] = ()
 
     def search(self) -> Any:
         """The sampling settings (SearchSettings; imported here, so the bot never loads the model layer)."""
@@ -65,21 +49,48 @@ class GenerationRequest:
 
     @property
     def total_steps(self) -> int:
-        return len(self.chords) * self.steps_per_chord if self.family == "improv" else self.num_steps
+        return int(self.params.total_steps)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        data: dict[str, Any] = {"family": self.family, "config": self.config,
+                                "params": dataclasses.asdict(self.params)}
+        data.update({name: getattr(self, name) for name in COMMON})
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> GenerationRequest:
-        data: dict[str, Any] = json.loads(text)
+        """Read and check a request.
+
+        Requests recorded before the envelope (one flat object) are read too, so queued jobs survive an upgrade.
+
+        Raises:
+            ValueError: not a request: unknown family or config, a field of the wrong type or out of range.
+        """
+        from generation.families.plugin import read_params
+        from generation.families.registry import FAMILY_MODULES, family
+
+        data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("a generation request is a JSON object")
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in data.items() if k in known}
-        data["chords"] = tuple(data.get("chords", ()))
-        data["primer"] = tuple(data.get("primer", (60,)))
-        data["primer_pitches"] = tuple(data.get("primer_pitches", ()))
-        data["primer_pianoroll"] = tuple(tuple(step) for step in data.get("primer_pianoroll", ()))
-        data["pitch_class_histogram"] = tuple(data.get("pitch_class_histogram", ()))
-        return cls(**data)
+        name, config = data.get("family"), data.get("config")
+        if name not in FAMILY_MODULES:
+            raise ValueError(f"unknown model family {name!r}")
+        plugin = family(str(name))
+        if config not in plugin.configs:
+            raise ValueError(f"{config!r} is not a {name} config")
+        params = read_params(plugin.params, data.get("params", data))
+        common: dict[str, Any] = {}
+        for key, kind, low, high in (("qpm", float, 1.0, 400.0), ("temperature", float, 1e-3, 10.0),
+                                     ("num_outputs", int, 1, 16), ("seed", int, 0, 2**63),
+                                     ("beam_size", int, 1, 64), ("branch_factor", int, 1, 64),
+                                     ("steps_per_iteration", int, 1, 4096)):
+            if key not in data:
+                continue
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and
+                                                                                 not isinstance(value, int)):
+                raise ValueError(f"{key} must be {'an integer' if kind is int else 'a number'}")
+            if not (math.isfinite(value) and low <= value <= high):
+                raise ValueError(f"{key}={value} is out of range {low:g}-{high:g}")
+            common[key] = kind(value)
+        return cls(str(name), str(config), params, **common)

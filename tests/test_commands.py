@@ -10,10 +10,10 @@ from bot.commands import OPTIONS_OF, CommandError, help_text, parse_command
 def test_the_readme_command_builds_the_request() -> None:
     request = parse_command("/improv C G Am F primer:60").request
     assert request is not None
-    assert request.chords == ("C", "G", "Am", "F")
-    assert request.primer == (60,)
-    assert request.steps_per_chord == 16 and request.total_steps == 64
-    assert request.config == "chord_pitches_improv" and request.render_chords
+    assert request.params.chords == ("C", "G", "Am", "F")
+    assert request.params.primer == (60,)
+    assert request.params.steps_per_chord == 16 and request.total_steps == 64
+    assert request.config == "chord_pitches_improv" and request.params.render_chords
 
 
 def test_every_option_is_read() -> None:
@@ -22,20 +22,20 @@ def test_every_option_is_read() -> None:
         "primer:[62,-2,65]"
     ).request
     assert request is not None
-    assert request.chords == ("Dm7", "G7", "Cmaj7", "Dm7", "G7", "Cmaj7")  # bars repeat the progression
+    assert request.params.chords == ("Dm7", "G7", "Cmaj7", "Dm7", "G7", "Cmaj7")  # bars repeat the progression
     assert (request.config, request.qpm, request.temperature, request.num_outputs, request.seed) == (
         "basic_improv", 90.0, 0.8, 3, 42)
-    assert request.primer == (62, -2, 65) and not request.render_chords
+    assert request.params.primer == (62, -2, 65) and not request.params.render_chords
 
 
 def test_on_bass_and_no_chord_spellings() -> None:
     request = parse_command("/improv C on G N.C. F").request
-    assert request is not None and request.chords == ("C/G", "N.C.", "F")
+    assert request is not None and request.params.chords == ("C/G", "N.C.", "F")
 
 
 def test_steps_per_chord_and_quoted_primer() -> None:
     request = parse_command('/improv C G steps_per_chord:8 primer:"60 -2 64"').request
-    assert request is not None and request.total_steps == 16 and request.primer == (60, -2, 64)
+    assert request is not None and request.total_steps == 16 and request.params.primer == (60, -2, 64)
 
 
 @pytest.mark.parametrize(
@@ -94,29 +94,29 @@ def test_harmonize_takes_note_names_or_events_and_keeps_the_melody_on_top() -> N
     named = parse_command("/harmonize C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - qpm:90").request
     events = parse_command("/harmonize [60,-2,60,-2,67,-2,67,-2,69,-2,69,-2,67,-2,-2,-2] qpm:90").request
     assert named == events and named is not None
-    assert (named.family, named.config, named.num_steps, named.qpm) == ("polyphony", "polyphony", 16, 90.0)
-    assert named.primer[:5] == (60, -2, 60, -2, 67)
-    assert named.inject_primer and not named.condition_on_primer
+    assert (named.family, named.config, named.params.num_steps, named.qpm) == ("polyphony", "polyphony", 16, 90.0)
+    assert named.params.primer[:5] == (60, -2, 60, -2, 67)
+    assert named.params.inject_primer and not named.params.condition_on_primer
     longer = parse_command("/harmonize C4 r E4 bars:2").request
-    assert longer is not None and longer.num_steps == 32 and longer.primer == (60, -1, 64)
+    assert longer is not None and longer.params.num_steps == 32 and longer.params.primer == (60, -1, 64)
 
 
 def test_chorale_from_pitches_or_a_melody() -> None:
     default = parse_command("/chorale").request
-    assert default is not None and default.primer_pitches == (67, 64, 60) and default.num_steps == 128
+    assert default is not None and default.params.primer_pitches == (67, 64, 60) and default.params.num_steps == 128
     chord = parse_command("/chorale G4 E4 C4 bars:4 keep:off").request
-    assert chord is not None and chord.primer_pitches == (67, 64, 60) and chord.num_steps == 64
-    assert chord.condition_on_primer and not chord.inject_primer
+    assert chord is not None and chord.params.primer_pitches == (67, 64, 60) and chord.params.num_steps == 64
+    assert chord.params.condition_on_primer and not chord.params.inject_primer
     melody = parse_command("/chorale melody:C4,-,D4,-,E4").request
-    assert melody is not None and melody.primer == (60, -2, 62, -2, 64) and melody.primer_pitches == ()
+    assert melody is not None and melody.params.primer == (60, -2, 62, -2, 64) and melody.params.primer_pitches == ()
 
 
 def test_pianoroll_reads_the_lectures_primer_and_steps_by_the_models_grid() -> None:
     piano = parse_command("/pianoroll [(55,), (55,64,), (55,64,72,)] bars:2").request
     assert piano is not None and piano.config == "rnn-nade" and piano.qpm == 60.0
-    assert piano.primer_pianoroll == ((55,), (55, 64), (55, 64, 72)) and piano.num_steps == 2 * 16
+    assert piano.params.primer_pianoroll == ((55,), (55, 64), (55, 64, 72)) and piano.params.num_steps == 2 * 16
     bach = parse_command("/pianoroll [(60, 64, 67)] config:rnn_nade_bach bars:2").request
-    assert bach is not None and bach.config == "rnn-nade-bach" and bach.num_steps == 2 * 4
+    assert bach is not None and bach.config == "rnn-nade-bach" and bach.params.num_steps == 2 * 4
 
 
 @pytest.mark.parametrize(("text", "token", "words"), [
@@ -144,12 +144,13 @@ def test_bad_polyphonic_commands_point_at_the_token(text: str, token: str, words
 def test_perform_takes_density_and_friendly_pitch_classes() -> None:
     request = parse_command('/perform density:1 notes:"C E G B" seconds:20').request
     assert request is not None and request.family == "performance"
-    assert request.config == "multiconditioned_performance_with_dynamics" and request.num_steps == 2000
-    assert request.notes_per_second == 1.0
-    assert request.pitch_class_histogram == (1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1)
+    assert request.config == "multiconditioned_performance_with_dynamics" and request.params.num_steps == 2000
+    assert request.params.notes_per_second == 1.0
+    assert request.params.pitch_class_histogram == (1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1)
     blues = parse_command("/perform C4 E4 G4 histogram:[5,0,1,1,4,0,1,3,0,2,1,1]").request
-    assert blues is not None and blues.primer_pitches == (60, 64, 67) and blues.num_steps == 3000
-    assert blues.pitch_class_histogram == (5, 0, 1, 1, 4, 0, 1, 3, 0, 2, 1, 1) and blues.notes_per_second == 0
+    assert blues is not None and blues.params.primer_pitches == (60, 64, 67) and blues.params.num_steps == 3000
+    assert blues.params.pitch_class_histogram == (5, 0, 1, 1, 4, 0, 1, 3, 0, 2, 1, 1)
+    assert blues.params.notes_per_second == 0
 
 
 @pytest.mark.parametrize(("text", "token", "words"), [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from generation.jobs.embedded import EmbeddedQueue
+from generation.models.improv.plugin import ImprovParams
 from generation.request import GenerationRequest
 
 
@@ -19,7 +20,7 @@ async def _order(queue: EmbeddedQueue) -> list[str]:
 
 async def test_a_burst_takes_turns_with_later_users() -> None:
     queue = EmbeddedQueue(workers=0)
-    request = GenerationRequest(family="improv", config="basic_improv", chords=("C",))
+    request = GenerationRequest("improv", "basic_improv", ImprovParams(("C",)))
     for job in ("a1", "a2", "a3", "a4", "b1", "c1", "b2"):
         await queue.submit(job, request, Path("/nonexistent"), owner=job[0])
     assert [queue.position(j) for j in ("a1", "b1", "c1", "a2", "b2")] == [1, 2, 3, 4, 5]
@@ -31,7 +32,7 @@ async def test_a_burst_takes_turns_with_later_users() -> None:
 
 async def test_one_owner_alone_keeps_arrival_order() -> None:
     queue = EmbeddedQueue(workers=0)
-    request = GenerationRequest(family="improv", config="basic_improv", chords=("C",))
+    request = GenerationRequest("improv", "basic_improv", ImprovParams(("C",)))
     for job in ("x1", "x2", "x3"):
         await queue.submit(job, request, Path("/nonexistent"), owner="x")
     assert await _order(queue) == ["x1", "x2", "x3"]

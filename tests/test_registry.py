@@ -3,6 +3,7 @@ library, and a request never runs in another family's code."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from generation.errors import InputError
 from generation.families.registry import FAMILY_MODULES, families, family, family_of_config
 from generation.models.bundle import REPO_MODELS, Bundle, installed_configs
-from generation.request import GenerationRequest
+from generation.models.improv.plugin import ImprovParams
+from generation.request import COMMON, GenerationRequest
 from generation.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,7 @@ def test_reading_the_registry_loads_no_model_library() -> None:
 
 
 def test_a_config_of_another_family_is_refused_not_run_by_the_wrong_code(tmp_path: Path) -> None:
-    request = GenerationRequest("improv", "rnn-nade", ("C",))  # a pianoroll config sent as improv
+    request = GenerationRequest("improv", "rnn-nade", ImprovParams(("C",)))  # a pianoroll config sent as improv
     with pytest.raises(InputError, match="'rnn-nade' is not a improv config"):
         Worker().run("job", request, tmp_path, lambda _: None)
     with pytest.raises(InputError, match="unknown config 'drum_kit'"):
@@ -52,3 +54,42 @@ def test_a_missing_model_names_the_command_that_trains_it(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="improv_rnn_train, polyphony_rnn_train"):
         Bundle.load(tmp_path / "not-a-config")
     assert REPO_MODELS.is_dir()
+
+
+@pytest.mark.parametrize("text", ["/improv C G Am F primer:60 outputs:2 seed:5", "/harmonize C4 - E4 - G4",
+                                  "/chorale G4 E4 C4 bars:2", "/pianoroll [(55,), (55,64,)] bars:1",
+                                  "/perform density:2 notes:\"C E G\" seconds:5"])
+def test_every_family_request_survives_json_both_ways(text: str) -> None:
+    from bot.commands import parse_command
+
+    request = parse_command(text, default_seed=3).request
+    assert request is not None
+    again = GenerationRequest.from_json(request.to_json())
+    assert again == request and type(again.params) is family(request.family).params
+    assert set(json.loads(request.to_json())) == {"family", "config", "params", *COMMON}
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"family": "jazz"}, "unknown model family"),
+    ({"config": "drum_kit"}, "is not a improv config"),
+    ({"params": {"chords": "C G"}}, "ImprovParams.chords must be a list"),
+    ({"params": {"chords": ["C"], "steps_per_chord": "16"}}, "steps_per_chord must be an integer"),
+    ({"params": [1]}, "params must be a JSON object"),
+    ({"temperature": 1e999}, "temperature"),
+    ({"num_outputs": 1000}, "num_outputs=1000 is out of range"),
+    ({"seed": True}, "seed must be an integer"),
+])
+def test_a_malformed_request_is_refused_with_what_is_wrong(change: dict[str, object], says: str) -> None:
+    data = {"family": "improv", "config": "basic_improv", "params": {"chords": ["C", "G"]}, **change}
+    with pytest.raises(ValueError, match=says):
+        GenerationRequest.from_json(json.dumps(data))
+
+
+def test_a_request_recorded_before_the_envelope_still_reads() -> None:
+    """Jobs queued by an older bot (one flat object) resume after an upgrade."""
+    flat = {"family": "improv", "config": "basic_improv", "chords": ["C", "G"], "steps_per_chord": 8,
+            "primer": [60, -2], "qpm": 100.0, "seed": 4, "num_steps": 0, "primer_pitches": [],
+            "render_chords": False, "notes_per_second": 0.0}
+    request = GenerationRequest.from_json(json.dumps(flat))
+    assert request.params == ImprovParams(("C", "G"), 8, (60, -2), False) and request.qpm == 100.0
+    assert request.total_steps == 16 and request.seed == 4

@@ -6,6 +6,8 @@ it hands over, so reading the registry (the bot does, for /help and limits) neve
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -28,6 +30,7 @@ class FamilyPlugin:
     Attributes:
         name: the family id carried by requests ("improv").
         configs: the config ids it runs, Magenta's names.
+        params: the frozen dataclass of what a request of this family carries beyond the common fields.
         warm_configs: configs a worker loads before taking jobs (the chat commands' defaults).
         generate_command, train_command: its Magenta-named command lines.
         load: config id -> a loaded generator (our shipped model for it).
@@ -37,9 +40,50 @@ class FamilyPlugin:
 
     name: str
     configs: tuple[str, ...]
+    params: type  # the family's frozen params dataclass (with a `total_steps` property)
     warm_configs: tuple[str, ...]
     generate_command: str
     train_command: str
     load: Callable[[str], Any]
     warm_up: Callable[[Any], None]
     make: Callable[[Any, GenerationRequest], Made]
+
+
+def read_params(cls: type, data: Any) -> Any:
+    """A family's params from JSON data, each field checked against its declared type (unknown keys ignored).
+
+    Raises:
+        ValueError: not an object, or a field of the wrong type.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: params must be a JSON object")
+    hints = typing.get_type_hints(cls)
+    values = {f.name: _typed(data[f.name], hints[f.name], f"{cls.__name__}.{f.name}")
+              for f in dataclasses.fields(cls) if f.name in data}
+    return cls(**values)
+
+
+def _typed(value: Any, hint: Any, where: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{where} must be a list")
+        inner = args[0] if args and (len(args) == 1 or args[1] is Ellipsis) else Any
+        return tuple(_typed(v, inner, where) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} must be an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where} must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where} must be text")
+        return value
+    return value

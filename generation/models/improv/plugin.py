@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from generation.families.plugin import FamilyPlugin, Made
 from generation.models.improv.config import CONFIGS
 from generation.request import GenerationRequest
+
+
+@dataclass(frozen=True)
+class ImprovParams:
+    """chords: one figure per chord ("N.C." for none), in order; steps_per_chord: 16th notes each lasts;
+    primer: melody events the output starts with (-2 hold, -1 off, 0-127 on); render_chords: play them too."""
+
+    chords: tuple[str, ...]
+    steps_per_chord: int = 16
+    primer: tuple[int, ...] = (60,)
+    render_chords: bool = True
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.chords) * self.steps_per_chord
 
 
 def _load(config: str) -> Any:
@@ -27,14 +43,16 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
     from generation.music.chords import parse_chord
     from generation.music.midi import leadsheet_midi
 
-    chords = [parse_chord(c) for c in request.chords]
-    melodies = generator.generate(chords, request.steps_per_chord, request.primer, request.num_outputs,
+    params: ImprovParams = request.params
+    chords = [parse_chord(c) for c in params.chords]
+    melodies = generator.generate(chords, params.steps_per_chord, params.primer, request.num_outputs,
                                   request.search(), request.seed)
-    steps = [c for c in chords for _ in range(request.steps_per_chord)]
-    midis = [leadsheet_midi(m, steps, request.qpm, request.render_chords) for m in melodies]
+    steps = [c for c in chords for _ in range(params.steps_per_chord)]
+    midis = [leadsheet_midi(m, steps, request.qpm, params.render_chords) for m in melodies]
     return Made("melody", midis, 15.0 / request.qpm)
 
 
-PLUGIN = FamilyPlugin(name="improv", configs=tuple(CONFIGS), warm_configs=("chord_pitches_improv",),
-                      generate_command="improv_rnn_generate", train_command="improv_rnn_train",
+PLUGIN = FamilyPlugin(name="improv", configs=tuple(CONFIGS), params=ImprovParams,
+                      warm_configs=("chord_pitches_improv",), generate_command="improv_rnn_generate",
+                      train_command="improv_rnn_train",
                       load=_load, warm_up=_warm_up, make=_make)

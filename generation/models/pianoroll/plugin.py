@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from generation.families.plugin import FamilyPlugin, Made
 from generation.models.pianoroll.config import CONFIGS
 from generation.request import GenerationRequest
+
+
+@dataclass(frozen=True)
+class PianorollParams:
+    """num_steps: the model's steps (16ths for rnn-nade, quarters for rnn-nade-bach), primer included;
+    primer_pianoroll: the pitches sounding at each of the first steps."""
+
+    num_steps: int
+    primer_pianoroll: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def total_steps(self) -> int:
+        return self.num_steps
 
 
 def _load(config: str) -> Any:
@@ -24,13 +38,15 @@ def _warm_up(generator: Any) -> None:
 def _make(generator: Any, request: GenerationRequest) -> Made:
     from generation.music.notes import frames_notes, notes_midi
 
-    primer = [frozenset(step) for step in request.primer_pianoroll]
-    pieces = generator.generate(primer, request.num_steps, request.num_outputs, request.search(), request.seed)
+    params: PianorollParams = request.params
+    primer = [frozenset(step) for step in params.primer_pianoroll]
+    pieces = generator.generate(primer, params.num_steps, request.num_outputs, request.search(), request.seed)
     spq = generator.steps_per_quarter
-    midis = [notes_midi({"Piano": frames_notes(frames)}, spq, request.qpm, request.num_steps) for frames in pieces]
+    midis = [notes_midi({"Piano": frames_notes(frames)}, spq, request.qpm, params.num_steps) for frames in pieces]
     return Made("pianoroll", midis, 60.0 / request.qpm / spq)
 
 
-PLUGIN = FamilyPlugin(name="pianoroll", configs=tuple(CONFIGS), warm_configs=("rnn-nade", "rnn-nade-bach"),
-                      generate_command="pianoroll_rnn_nade_generate", train_command="pianoroll_rnn_nade_train",
+PLUGIN = FamilyPlugin(name="pianoroll", configs=tuple(CONFIGS), params=PianorollParams,
+                      warm_configs=("rnn-nade", "rnn-nade-bach"), generate_command="pianoroll_rnn_nade_generate",
+                      train_command="pianoroll_rnn_nade_train",
                       load=_load, warm_up=_warm_up, make=_make)
