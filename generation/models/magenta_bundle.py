@@ -15,7 +15,9 @@ from typing import Any
 from generation.errors import InputError
 from generation.models.bundle import Bundle
 
-FAMILY_OF = {"basic_improv": "improv", "chord_pitches_improv": "improv", "attention_improv": "improv"}
+FAMILY_OF = {"basic_improv": "improv", "chord_pitches_improv": "improv", "attention_improv": "improv",
+             "basic_rnn": "melody", "mono_rnn": "melody", "lookback_rnn": "melody", "attention_rnn": "melody",
+             "drum_kit": "drums"}
 # Encodings we do not read yet: the network would load, but its inputs would mean something else.
 NOT_YET = {
     "attention_improv": "Magenta's attention_improv feeds the melody through its KeyMelody encoding "
@@ -57,7 +59,7 @@ def read_mag(path: Path, families: Mapping[str, str] = FAMILY_OF) -> Bundle:
     Raises:
         InputError: not a readable bundle, or one whose config we cannot run yet.
     """
-    import tensorflow as tf
+    from generation.models.tf_runtime import tf
 
     proto = _read_proto(path)
     config = proto.generator_details.id
