@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
+    from generation.models.tf_runtime import use_training_threads  # TensorFlow loads here
+
+    use_training_threads()  # every core for training's batches (inference uses one thread)
+
     import dataclasses
 
     import numpy as np

@@ -40,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
+    from generation.models.tf_runtime import use_training_threads  # TensorFlow loads here
+
+    use_training_threads()  # every core for training's batches (inference uses one thread)
+
     from generation.models.bundle import Bundle, default_bundle_dir
     from generation.models.performance.dataset import Corpus, drop_velocity, is_validation, load_asap
     from generation.models.performance.train import TrainSettings, evaluate, initial_weights, train

@@ -47,11 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    import tensorflow as tf
+    from generation.models.tf_runtime import set_thread_pools, use_training_threads  # TensorFlow loads here
 
     if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        set_thread_pools(args.threads, args.threads)
+    else:
+        use_training_threads()  # every core for training's batches (inference uses one thread)
     from generation.models.bundle import Bundle, default_bundle_dir
     from generation.models.pianoroll.model_card import score_bundle, write_card
     from generation.models.pianoroll.train import TrainSettings, train

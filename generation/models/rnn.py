@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+
+from generation.models.tf_runtime import tf
 
 FORGET_BIAS = 1.0
 LSTM = "rnn/multi_rnn_cell/cell_{}/basic_lstm_cell/"

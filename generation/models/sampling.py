@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.rnn import EventRnn, State
+from generation.models.tf_runtime import tf
 
 FREE = -1  # in `forced`: the model chooses this step
 

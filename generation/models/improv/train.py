@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.improv.config import ImprovConfig
 from generation.models.improv.dataset import Corpus
 from generation.models.rnn import EventRnn, attention_from_plain
+from generation.models.tf_runtime import tf
 
 log = logging.getLogger(__name__)
 

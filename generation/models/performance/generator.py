@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pretty_midi
-import tensorflow as tf
 
 from generation.errors import InputError
 from generation.models.bundle import Bundle, default_bundle_dir
@@ -32,6 +31,7 @@ from generation.models.performance.encoding import (
 from generation.models.performance.search import search_events
 from generation.models.rnn import EventRnn
 from generation.models.sampling import SearchSettings
+from generation.models.tf_runtime import tf
 from generation.music.notes import Note
 
 MAX_NUM_STEPS = 60 * STEPS_PER_SECOND * 5  # 5 minutes

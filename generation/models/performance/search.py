@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.sampling import SearchSettings
+from generation.models.tf_runtime import tf
 
 if TYPE_CHECKING:
     from generation.models.performance.generator import EventLoop

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import tensorflow as tf
-
 from generation.models.performance.config import DENSITY_WINDOW_S, PITCH_WINDOW_S, STEPS_PER_SECOND
+from generation.models.tf_runtime import tf
 
 DENSITY_GAIN = 6.0  # feedback on the windowed rate
 DENSITY_TOTAL_GAIN = 3.0  # feedback on the notes ahead of the request over the whole output so far

@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.performance.config import PerformanceConfig
 from generation.models.performance.dataset import Corpus
 from generation.models.performance.encoding import event_input_table
 from generation.models.rnn import LSTM, EventRnn
+from generation.models.tf_runtime import tf
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ def read_pianoroll_mag(path: Path) -> Bundle:
     Raises:
         InputError: not a readable bundle, another family, or the attention variant (not read yet).
     """
-    import tensorflow as tf
+    from generation.models.tf_runtime import tf
 
     proto = _read_proto(path)
     config = proto.generator_details.id

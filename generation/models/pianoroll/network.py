@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.pianoroll.config import NUM_KEYS
 from generation.models.rnn import FORGET_BIAS, _lstm
+from generation.models.tf_runtime import tf
 
 LSTM = "decoder/multi_rnn_cell/cell_{}/basic_lstm_cell/"
 DENSE = "decoder/dense/"

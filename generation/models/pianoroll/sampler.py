@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import cast
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.pianoroll.config import NUM_KEYS
 from generation.models.pianoroll.network import RnnNade, RnnState
 from generation.models.sampling import SearchSettings, _gather, _top_per_owner
+from generation.models.tf_runtime import tf
 
 # Sampler state: the RNN state after the frames so far, and the NADE biases for the next frame.
 State = tuple[RnnState, tf.Tensor, tf.Tensor]

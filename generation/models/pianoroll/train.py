@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.pianoroll.config import NUM_KEYS
 from generation.models.pianoroll.dataset import Roll, batch, eval_picks, shifts_in_range
 from generation.models.pianoroll.network import RnnNade
+from generation.models.tf_runtime import tf
 
 log = logging.getLogger(__name__)
 FRAMES = tf.TensorSpec([None, None, NUM_KEYS], tf.float32)

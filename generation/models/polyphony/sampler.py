@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.polyphony.encoding import CONTINUED_NOTE, NEW_NOTE, NUM_CLASSES, START, STEP_END
 from generation.models.rnn import EventRnn, State
 from generation.models.sampling import SearchSettings
+from generation.models.tf_runtime import tf
 
 MAX_NOTES_PER_STEP = 12  # the model may add notes up to this many per step (forced ones count too)
 NO_PITCH = 128  # "top" at the start of a step: every pitch may follow

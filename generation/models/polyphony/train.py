@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from generation.models.polyphony.dataset import Windows
 from generation.models.polyphony.encoding import NUM_CLASSES
 from generation.models.rnn import EventRnn
+from generation.models.tf_runtime import tf
 
 log = logging.getLogger(__name__)
 
