@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from generation.errors import InputError
+from generation.families.chat import CommandError
 
 MAX_COMMAND_CHARS = 4000  # a 64-bar melody typed one word per 16th note fits; Discord's own messages stop at 2000
 MAX_WORDS = 1100  # 64 bars x 16 melody words, plus options
@@ -19,21 +19,6 @@ _SPACE = re.compile(r"[ \t\r\n]*+")
 _WORD = re.compile(r"""(?:[^ \t\r\n"'\\]++|"(?:[^"\\]++|\\.)*+"|'[^']*+'|\\.)++""", re.DOTALL)
 _PIECE = re.compile(r"""([^ \t\r\n"'\\]++)|"((?:[^"\\]++|\\.)*+)"|'([^']*+)'|\\(.)""", re.DOTALL)
 _DQ_ESCAPE = re.compile(r"""\\(["\\])""")
-
-
-class CommandError(InputError):
-    """A command we cannot run; the message points at the bad token and says what is allowed."""
-
-    def __init__(self, text: str, token: str, reason: str, column: int | None = None) -> None:
-        self.text, self.token, self.reason = text, token, reason
-        self.column = column if column is not None else (text.find(token) if token else -1)
-        super().__init__(reason)
-
-    def pointer(self) -> str:
-        """The command with a caret line under the bad token (for monospace displays)."""
-        if self.column < 0:
-            return self.text
-        return f"{self.text}\n{' ' * self.column}{'^' * max(1, len(self.token))}"
 
 
 def check_length(text: str) -> None:

@@ -19,7 +19,7 @@ from blockbuster import blockbuster_ctx
 from discord_standin import Call, DiscordStandIn, SentInteraction
 
 from bot.adapters.discord_bot import DiscordFrontEnd
-from bot.commands import OPTIONS, help_text
+from bot.commands import CHAT_COMMANDS, help_text
 from bot.service import Service
 from bot.settings import Settings
 from bot.store import JobStore
@@ -189,15 +189,23 @@ async def test_chord_autocomplete_completes_the_last_chord(env: Env) -> None:
 
 
 async def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
-    synced = {o["name"]: o for o in env.standin.commands["improv"]["options"]}
-    for option in OPTIONS:
-        slash = synced["render_chords" if option.name == "chords" else option.name]
-        assert slash["description"]
-        if option.low is not None:
-            assert (slash["min_value"], slash["max_value"]) == (option.low, option.high)
-    assert [c["value"] for c in synced["config"]["choices"]] == list(next(o for o in OPTIONS
-                                                                          if o.name == "config").choices)
-    assert synced["chords"]["autocomplete"] and synced["midi"]["type"] == 11
+    """Each family's chat commands reach Discord built from their option tables: names, limits, choices."""
+    assert set(env.standin.commands) == {*CHAT_COMMANDS, "help"}
+    for name, command in CHAT_COMMANDS.items():
+        synced = {o["name"]: o for o in env.standin.commands[name]["options"]}
+        assert synced[command.positional_name]["required"] == command.positional_required, name
+        for option in command.options:
+            slash = synced[option.slash_name or option.name]
+            assert slash["description"], (name, option.name)
+            if option.low is not None:
+                assert (slash["min_value"], slash["max_value"]) == (option.low, option.high), (name, option.name)
+            if option.kind is bool:
+                assert slash["type"] == 5, (name, option.name)  # BOOLEAN
+            elif option.choices:
+                assert [c["value"] for c in slash["choices"]] == list(option.choices), (name, option.name)
+        assert ("midi" in synced) == command.takes_attachment, name
+    improv = {o["name"]: o for o in env.standin.commands["improv"]["options"]}
+    assert improv["chords"]["autocomplete"] and improv["midi"]["type"] == 11
 
 
 async def test_harmonize_slash_command_returns_the_melody_with_harmony_under_it(env: Env) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+import inspect
 import logging
 import shlex
 import time
@@ -16,23 +16,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.commands import (
-    CHORALE_OPTIONS,
-    HARMONIZE_OPTIONS,
-    OPTION_BY_NAME,
-    OPTIONS_OF,
-    PERFORM_OPTIONS,
-    PIANOROLL_OPTIONS,
-    CommandError,
-    Option,
-    help_text,
-    parse_command,
-)
+from bot.commands import CHAT_COMMANDS, OPTIONS_OF, ChatCommand, CommandError, Option, help_text, parse_command
 from bot.service import JobView, Refused, Service
 from bot.settings import Settings
 from bot.store import StoreUnavailable
 from generation.errors import InputError
-from generation.music.chords import ChordError, parse_chord
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +30,7 @@ MAX_FILES = 10  # attachments per Discord message
 MAX_CONTENT = 2000  # characters per Discord message
 UPLOAD_LIMIT = 10 * 2**20  # bytes per message where no interaction says otherwise (Discord's default)
 _RANK = {"queued": 0, "generating": 1, "rendering": 2, "done": 3, "failed": 3}  # never show an older stage
-_PARAM = {"chords": "render_chords"}  # grammar option -> slash option, where the chord list took the name
 _OOPS = "Something went wrong on our side; please try again in a moment."
-
-
-def _lo(name: str) -> float:
-    return OPTION_BY_NAME[name].low or 0
-
-
-def _hi(name: str) -> float:
-    return OPTION_BY_NAME[name].high or 0
-
-
-# Typed slash options whose limits come from the grammar's option table.
-Bars = app_commands.Range[int, int(_lo("bars")), int(_hi("bars"))]
-StepsPerChord = app_commands.Range[int, int(_lo("steps_per_chord")), int(_hi("steps_per_chord"))]
-Qpm = app_commands.Range[float, _lo("qpm"), _hi("qpm")]
-Temperature = app_commands.Range[float, _lo("temperature"), _hi("temperature")]
-Outputs = app_commands.Range[int, int(_lo("outputs")), int(_hi("outputs"))]
-Seed = app_commands.Range[int, int(_lo("seed")), int(_hi("seed"))]
 
 
 def _describe(option: Option) -> str:
@@ -68,18 +38,12 @@ def _describe(option: Option) -> str:
     return text if len(text) <= 100 else option.help[:100]
 
 
-def _descriptions(options: tuple[Option, ...]) -> dict[str, str]:
-    return {_PARAM.get(o.name, o.name): _describe(o) for o in options}
+def _slash_name(option: Option) -> str:
+    return option.slash_name or option.name
 
 
 def _config_choices(option: Option) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=c, value=c) for c in option.choices]
-
-
-_PIANOROLL_CONFIG = next(o for o in PIANOROLL_OPTIONS if o.name == "config")
-_PERFORM = {o.name: o for o in PERFORM_OPTIONS}
-Density = app_commands.Range[float, float(_PERFORM["density"].low or 0), float(_PERFORM["density"].high or 0)]
-Seconds = app_commands.Range[int, int(_PERFORM["seconds"].low or 0), int(_PERFORM["seconds"].high or 0)]
 
 
 class DiscordFrontEnd:
@@ -239,72 +203,8 @@ class DiscordFrontEnd:
 
 
 def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any]]:
-    """One app command per grammar command; closures, so discord.py reads the options from a plain signature."""
-
-    @app_commands.command(name="improv", description="A melody improvised over your chords (see /help)")
-    @app_commands.describe(chords="chord symbols, e.g. C G Am F or Dm7 G7 Cmaj7 (G7/F for a bass note)",
-                           midi="a MIDI melody to start from (instead of primer)",
-                           **_descriptions(OPTIONS_OF["improv"]))
-    @app_commands.choices(config=_config_choices(OPTION_BY_NAME["config"]))
-    async def improv(interaction: discord.Interaction, chords: str, config: str | None = None,
-                     primer: str | None = None, bars: Bars | None = None,
-                     steps_per_chord: StepsPerChord | None = None, qpm: Qpm | None = None,
-                     temperature: Temperature | None = None, outputs: Outputs | None = None,
-                     seed: Seed | None = None, render_chords: bool | None = None,
-                     midi: discord.Attachment | None = None) -> None:
-        values = {"config": config, "primer": primer, "bars": bars, "steps_per_chord": steps_per_chord, "qpm": qpm,
-                  "temperature": temperature, "outputs": outputs, "seed": seed, "chords": render_chords}
-        await front.run_command(interaction, "improv", chords, values, midi)
-
-    @improv.autocomplete("chords")
-    async def complete_chords(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return chord_choices(current)
-
-    @app_commands.command(name="harmonize", description="Four-part harmony under your melody (see /help)")
-    @app_commands.describe(melody="one word per 16th note: C4 - E4 - G4 r (- holds, r rests), or attach midi",
-                           midi="a MIDI melody to harmonise (instead of typing it)",
-                           **_descriptions(HARMONIZE_OPTIONS))
-    async def harmonize(interaction: discord.Interaction, melody: str | None = None, bars: Bars | None = None,
-                        qpm: Qpm | None = None, temperature: Temperature | None = None,
-                        outputs: Outputs | None = None, seed: Seed | None = None,
-                        midi: discord.Attachment | None = None) -> None:
-        values = {"bars": bars, "qpm": qpm, "temperature": temperature, "outputs": outputs, "seed": seed}
-        await front.run_command(interaction, "harmonize", melody or "", values, midi)
-
-    @app_commands.command(name="chorale", description="A chorale grown from a chord or a melody (see /help)")
-    @app_commands.describe(pitches="notes sounding together at the start, e.g. G4 E4 C4 (default C major)",
-                           midi="a MIDI melody to start from (instead of pitches)", **_descriptions(CHORALE_OPTIONS))
-    async def chorale(interaction: discord.Interaction, pitches: str | None = None, melody: str | None = None,
-                      bars: Bars | None = None, keep: bool | None = None, qpm: Qpm | None = None,
-                      temperature: Temperature | None = None, outputs: Outputs | None = None,
-                      seed: Seed | None = None, midi: discord.Attachment | None = None) -> None:
-        values = {"melody": melody, "bars": bars, "keep": keep, "qpm": qpm, "temperature": temperature,
-                  "outputs": outputs, "seed": seed}
-        await front.run_command(interaction, "chorale", pitches or "", values, midi)
-
-    @app_commands.command(name="pianoroll", description="Piano music from a piano-roll primer (see /help)")
-    @app_commands.describe(primer="pitches per step, e.g. [(60, 64, 67), (62,), ()]",
-                           **_descriptions(PIANOROLL_OPTIONS))
-    @app_commands.choices(config=_config_choices(_PIANOROLL_CONFIG))
-    async def pianoroll(interaction: discord.Interaction, primer: str | None = None, config: str | None = None,
-                        bars: Bars | None = None, qpm: Qpm | None = None, temperature: Temperature | None = None,
-                        outputs: Outputs | None = None, seed: Seed | None = None) -> None:
-        values = {"config": config, "bars": bars, "qpm": qpm, "temperature": temperature, "outputs": outputs,
-                  "seed": seed}
-        await front.run_command(interaction, "pianoroll", primer or "", values, None)
-
-    @app_commands.command(name="perform", description="Expressive piano with dynamics (see /help perform)")
-    @app_commands.describe(pitches="notes to start from, e.g. C4 E4 G4 (default: none)",
-                           midi="a MIDI melody to start from (instead of pitches)", **_descriptions(PERFORM_OPTIONS))
-    @app_commands.choices(config=_config_choices(_PERFORM["config"]))
-    async def perform(interaction: discord.Interaction, pitches: str | None = None, config: str | None = None,
-                      density: Density | None = None, notes: str | None = None, histogram: str | None = None,
-                      seconds: Seconds | None = None, melody: str | None = None,
-                      temperature: Temperature | None = None, outputs: Outputs | None = None,
-                      seed: Seed | None = None, midi: discord.Attachment | None = None) -> None:
-        values = {"config": config, "density": density, "notes": notes, "histogram": histogram, "seconds": seconds,
-                  "melody": melody, "temperature": temperature, "outputs": outputs, "seed": seed}
-        await front.run_command(interaction, "perform", pitches or "", values, midi)
+    """One app command per chat command of the families, its options typed from the command's table."""
+    commands = [_app_command(front, command) for command in CHAT_COMMANDS.values()]
 
     @app_commands.command(name="help", description="How to use the commands")
     @app_commands.describe(command="a command, for all its options")
@@ -312,7 +212,56 @@ def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any
     async def help_(interaction: discord.Interaction, command: str | None = None) -> None:
         await interaction.response.send_message(_clip(f"```\n{help_text(command or '')}\n```"), ephemeral=True)
 
-    return [improv, harmonize, chorale, pianoroll, perform, help_]
+    return [*commands, help_]
+
+
+def _slash_type(option: Option) -> Any:
+    """The option's Discord type: a Range where it has limits, a bool for on/off, else text."""
+    if option.kind is bool:
+        return bool
+    if option.low is not None and option.high is not None:
+        kind = int if option.kind is int else float
+        return app_commands.Range[kind, kind(option.low), kind(option.high)]
+    return str
+
+
+def _app_command(front: DiscordFrontEnd, command: ChatCommand) -> app_commands.Command[Any, ..., Any]:
+    """An app command whose signature discord.py reads: (interaction, WORDS, each option..., midi)."""
+    words = command.positional_name
+    by_slash = {_slash_name(o): o for o in command.options}
+
+    async def callback(interaction: discord.Interaction, **given: Any) -> None:
+        midi = given.pop("midi", None)
+        text = given.pop(words, None) or ""
+        values = {by_slash[k].name: v for k, v in given.items() if k in by_slash}
+        await front.run_command(interaction, command.name, text, values, midi)
+
+    Param = inspect.Parameter
+    params = [Param("interaction", Param.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction),
+              Param(words, Param.KEYWORD_ONLY, annotation=str if command.positional_required else str | None,
+                    **({} if command.positional_required else {"default": None}))]
+    params += [Param(_slash_name(o), Param.KEYWORD_ONLY, annotation=_slash_type(o) | None, default=None)
+               for o in command.options]
+    descriptions = {words: command.positional_help[:100], **{_slash_name(o): _describe(o) for o in command.options}}
+    if command.takes_attachment:
+        params.append(Param("midi", Param.KEYWORD_ONLY, annotation=discord.Attachment | None, default=None))
+        descriptions["midi"] = f"a MIDI melody to start from (instead of typing {words})"
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    choices = {_slash_name(o): [app_commands.Choice(name=c, value=c) for c in o.choices]
+               for o in command.options if o.choices and o.kind is str}
+    func = app_commands.describe(**descriptions)(callback)
+    if choices:
+        func = app_commands.choices(**choices)(func)
+    app_command: app_commands.Command[Any, ..., Any] = app_commands.Command(
+        name=command.name, description=command.description[:100], callback=func)
+    if command.suggest is not None:
+        suggest = command.suggest
+
+        async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=v, value=v) for v in suggest(current) if len(v) <= 100][:25]
+
+        app_command.autocomplete(words)(complete)
+    return app_command
 
 
 def command_text(name: str, words: str, values: dict[str, Any]) -> str:
@@ -331,31 +280,6 @@ def command_text(name: str, words: str, values: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-_ROOTS = ("C", "C#", "Db", "D", "Eb", "E", "F", "F#", "Gb", "G", "Ab", "A", "Bb", "B")
-_KINDS = ("", "m", "7", "maj7", "m7", "m7b5", "dim", "dim7", "aug", "sus4", "6", "m6", "9", "m9", "add9", "11", "13")
-
-
-@functools.cache
-def _figures() -> tuple[str, ...]:
-    figures = []
-    for figure in (root + kind for root in _ROOTS for kind in _KINDS):
-        with contextlib.suppress(ChordError):
-            parse_chord(figure)
-            figures.append(figure)
-    return tuple(figures)
-
-
-def chord_choices(current: str) -> list[app_commands.Choice[str]]:
-    """Suggestions for the last chord being typed, each the whole field with that chord completed."""
-    head, _, last = current.rpartition(" ")
-    if last:
-        figures = [f for f in _figures() if f.lower().startswith(last.lower())]
-        # same spelling first, then the same root (A before Ab), then the short figures
-        figures.sort(key=lambda f: (not f.startswith(last), f[len(last):len(last) + 1] in ("#", "b"), len(f)))
-    else:
-        figures = [f for f in _figures() if f in ("C", "G", "Am", "F", "Dm", "Em", "D", "E7", "G7", "Cmaj7")]
-    values = [f"{head} {f}".strip() for f in figures]
-    return [app_commands.Choice(name=v, value=v) for v in values if len(v) <= 100][:25]
 
 
 def error_text(e: Exception) -> str:

@@ -1,17 +1,19 @@
 """Share pages: player, piano roll, downloads, the recipe, and OpenGraph tags for chat unfurls.
 
-Each page is worded for the kind of piece its command made: a melody over chords, a harmonisation, a chorale,
-a piano-roll piece or a piano performance.
+Each page is worded for the kind of piece its command made, as the command's family declares it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from html import escape
 
 from bot.command_line import split_words
+from bot.commands import ALIASES, CHAT_COMMANDS
 from bot.service import JobView
 from generation.errors import InputError
+from generation.families.registry import family_of_config
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0 1rem;color:#2d2a26;background:#faf8f3}
@@ -34,27 +36,15 @@ class Wording:
 
 
 def wording(view: JobView) -> Wording:
-    """The words for the piece `view` made, from the command that made it (the model name when unknown)."""
+    """The words for the piece `view` made, from the command that made it (the model's family when unknown)."""
     name, words = _command_words(view.command)
-    model = view.model
-    if name not in ("improv", "harmonize", "chorale", "pianoroll", "perform"):  # e.g. a record with no command
-        name = ("perform" if "performance" in model else "pianoroll" if model.startswith("rnn-nade")
-                else "chorale" if model == "polyphony" else "improv")
-    if name == "harmonize":
-        return Wording("Your melody, harmonised in four parts",
-                       "A melody harmonised in four parts by the Polyphony RNN", "Harmonisation")
-    if name == "chorale":
-        start = f" grown from {_named(words)}" if words else ""
-        return Wording(f"A chorale{start}", f"A Bach-style chorale{start}, written by the Polyphony RNN", "Chorale")
-    if name == "pianoroll":
-        style = "A Bach-style piano piece" if model.endswith("bach") else "A piano piece"
-        return Wording(f"{style} by RNN-NADE", f"{style} written note by note by RNN-NADE ({model})", "Piece")
-    if name == "perform":
-        return Wording("A piano performance by the Performance RNN",
-                       f"An expressive piano performance, timing and dynamics included, by the Performance RNN "
-                       f"({model})", "Performance")
-    chords = _named(words) if words else "your chords"
-    return Wording(f"A melody improvised over {chords}", f"A melody improvised over {chords} by {model}", "Melody")
+    command = CHAT_COMMANDS.get(ALIASES.get(name, name))
+    if command is None:  # e.g. a record with no command: the first command of the model's family
+        with contextlib.suppress(InputError):
+            command = family_of_config(view.model).commands[0]
+    if command is None:
+        return Wording("A piece by Tunesmith", f"A piece by {view.model or 'Tunesmith'}", "Piece")
+    return Wording(*command.describe(_named(words) if words else "", view.model))
 
 
 def share_page(view: JobView) -> str:
@@ -115,7 +105,7 @@ def _command_words(command: str) -> tuple[str, list[str]]:
     if not words:
         return "", []
     name = words[0].lstrip("/").lower()
-    return {"harmonise": "harmonize"}.get(name, name), [w for w in words[1:] if ":" not in w]
+    return name, [w for w in words[1:] if ":" not in w]
 
 
 def _named(words: list[str]) -> str:

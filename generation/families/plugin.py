@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from generation.families.chat import ChatCommand
 from generation.request import GenerationRequest
 
 
@@ -33,6 +34,8 @@ class FamilyPlugin:
         params: the frozen dataclass of what a request of this family carries beyond the common fields.
         warm_configs: configs a worker loads before taking jobs (the chat commands' defaults).
         generate_command, train_command: its Magenta-named command lines.
+        commands: its chat commands (options, help, builder), from which the grammar, /help and Discord's
+            app commands are made.
         load: config id -> a loaded generator (our shipped model for it).
         warm_up: runs a loaded generator once so the first user does not wait for tracing.
         make: (generator, request) -> the pieces as MIDI.
@@ -44,6 +47,7 @@ class FamilyPlugin:
     warm_configs: tuple[str, ...]
     generate_command: str
     train_command: str
+    commands: tuple[ChatCommand, ...]
     load: Callable[[str], Any]
     warm_up: Callable[[Any], None]
     make: Callable[[Any, GenerationRequest], Made]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.families.plugin import FamilyPlugin, Made
+from generation.models.improv import chat
 from generation.models.improv.config import CONFIGS
 from generation.request import GenerationRequest
 
@@ -55,4 +56,4 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 PLUGIN = FamilyPlugin(name="improv", configs=tuple(CONFIGS), params=ImprovParams,
                       warm_configs=("chord_pitches_improv",), generate_command="improv_rnn_generate",
                       train_command="improv_rnn_train",
-                      load=_load, warm_up=_warm_up, make=_make)
+                      commands=chat.COMMANDS, load=_load, warm_up=_warm_up, make=_make)

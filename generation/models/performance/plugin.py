@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.families.plugin import FamilyPlugin, Made
+from generation.models.performance import chat
 from generation.models.performance.config import CONFIGS
 from generation.request import GenerationRequest
 
@@ -59,4 +60,4 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 PLUGIN = FamilyPlugin(name="performance", configs=tuple(CONFIGS), params=PerformanceParams,
                       warm_configs=("multiconditioned_performance_with_dynamics",),
                       generate_command="performance_rnn_generate", train_command="performance_rnn_train",
-                      load=_load, warm_up=_warm_up, make=_make)
+                      commands=chat.COMMANDS, load=_load, warm_up=_warm_up, make=_make)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.families.plugin import FamilyPlugin, Made
+from generation.models.pianoroll import chat
 from generation.models.pianoroll.config import CONFIGS
 from generation.request import GenerationRequest
 
@@ -49,4 +50,4 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 PLUGIN = FamilyPlugin(name="pianoroll", configs=tuple(CONFIGS), params=PianorollParams,
                       warm_configs=("rnn-nade", "rnn-nade-bach"), generate_command="pianoroll_rnn_nade_generate",
                       train_command="pianoroll_rnn_nade_train",
-                      load=_load, warm_up=_warm_up, make=_make)
+                      commands=chat.COMMANDS, load=_load, warm_up=_warm_up, make=_make)

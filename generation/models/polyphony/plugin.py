@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.families.plugin import FamilyPlugin, Made
+from generation.models.polyphony import chat
 from generation.request import GenerationRequest
 
 CONFIG = "polyphony"
@@ -72,4 +73,4 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 
 PLUGIN = FamilyPlugin(name="polyphony", configs=(CONFIG,), params=PolyphonyParams, warm_configs=(CONFIG,),
                       generate_command="polyphony_rnn_generate", train_command="polyphony_rnn_train",
-                      load=_load, warm_up=_warm_up, make=_make)
+                      commands=chat.COMMANDS, load=_load, warm_up=_warm_up, make=_make)
