@@ -42,8 +42,12 @@ def test_a_config_of_another_family_is_refused_not_run_by_the_wrong_code(tmp_pat
     request = GenerationRequest("improv", "rnn-nade", ImprovParams(("C",)))  # a pianoroll config sent as improv
     with pytest.raises(InputError, match="'rnn-nade' is not a improv config"):
         Worker().run("job", request, tmp_path, lambda _: None)
-    with pytest.raises(InputError, match="unknown config 'drum_kit'"):
-        family_of_config("drum_kit")
+    drums = GenerationRequest("improv", "drum_kit", ImprovParams(("C",)))  # the issue's example
+    with pytest.raises(InputError, match="'drum_kit' is not a improv config"):
+        Worker().run("job", drums, tmp_path, lambda _: None)
+    assert family_of_config("drum_kit").name == "drums"
+    with pytest.raises(InputError, match="unknown config 'polka'"):
+        family_of_config("polka")
     with pytest.raises(InputError, match="unknown model family 'jazz'"):
         family("jazz")
 
@@ -93,3 +97,65 @@ def test_a_request_recorded_before_the_envelope_still_reads() -> None:
     request = GenerationRequest.from_json(json.dumps(flat))
     assert request.params == ImprovParams(("C", "G"), 8, (60, -2), False) and request.qpm == 100.0
     assert request.total_steps == 16 and request.seed == 4
+
+
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "magenta"
+
+
+@pytest.mark.parametrize(("text", "family_name", "config", "steps"), [
+    ("/melody C4 - E4 - G4 bars:2 seed:1", "melody", "attention_rnn", 32),
+    ("/melody primer:[60,-2,62] config:lookback_rnn", "melody", "lookback_rnn", 128),
+    ("/drums style:funk bars:2 qpm:100", "drums", "drum_kit_style", 32),
+    ("/drums [(36,), (), (42,), ()]", "drums", "drum_kit", 64),
+])
+def test_melody_and_drums_commands_come_from_their_families(text: str, family_name: str, config: str,
+                                                            steps: int) -> None:
+    from bot.commands import help_text, parse_command
+
+    request = parse_command(text, default_seed=2).request
+    assert request is not None and (request.family, request.config, request.total_steps) == (
+        family_name, config, steps)
+    assert GenerationRequest.from_json(request.to_json()) == request
+    assert text.split()[0] in help_text()
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("/drums style:funk config:drum_kit", "drum_kit cannot take a style"),
+    ("/drums style:polka", "rock | latin | jazz | funk | hiphop"),
+    ("/melody C4 - E4 primer:60", "not both"),
+    ("/melody C4 - - - - - - - - - - - - - - - - bars:1", "add bars"),
+])
+def test_melody_and_drums_mistakes_point_at_the_token(text: str, says: str) -> None:
+    from bot.commands import CommandError, parse_command
+
+    with pytest.raises(CommandError, match=says.replace("|", r"\|")):
+        parse_command(text)
+
+
+def test_an_untrained_family_is_refused_at_submit_with_a_clear_message() -> None:
+    from bot.commands import CommandError, parse_command
+
+    with pytest.raises(CommandError, match="attention_rnn is not installed on this bot"):
+        parse_command("/melody", installed=installed_configs())
+
+
+def test_melody_and_drums_plugins_write_midi_from_magentas_bundles() -> None:
+    """make() end to end with Magenta's own (barely trained) bundles: a monophonic melody of the asked length
+    that starts with the primer; a drum track on channel 10."""
+    from bot.commands import parse_command
+    from generation.families.drums.generator import DrumsGenerator
+    from generation.families.melody.generator import MelodyGenerator
+
+    request = parse_command("/melody C4 - E4 - bars:2 config:lookback_rnn outputs:2 seed:3").request
+    assert request is not None
+    made = family("melody").make(MelodyGenerator.load("lookback_rnn", FIXTURES / "lookback_rnn.mag"), request)
+    assert made.stem == "melody" and len(made.midis) == 2
+    for midi in made.midis:
+        notes = sorted((n.start, n.end, n.pitch) for i in midi.instruments for n in i.notes)
+        assert notes[0][2] == 60 and all(a[1] <= b[0] + 1e-6 for a, b in zip(notes, notes[1:], strict=False))
+        assert midi.get_end_time() <= 2 * 2.0 + 1e-6  # two bars at 120 qpm
+    drums = parse_command("/drums [(36,), (), (42,), ()] bars:1 seed:3").request
+    assert drums is not None
+    made = family("drums").make(DrumsGenerator.load(FIXTURES / "drum_kit.mag"), drums)
+    (midi,) = made.midis
+    assert all(i.is_drum for i in midi.instruments) and midi.instruments[0].notes[0].pitch == 36

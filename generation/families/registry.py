@@ -17,6 +17,8 @@ FAMILY_MODULES: dict[str, str] = {
     "polyphony": "generation.models.polyphony.plugin",
     "pianoroll": "generation.models.pianoroll.plugin",
     "performance": "generation.models.performance.plugin",
+    "melody": "generation.families.melody.plugin",
+    "drums": "generation.families.drums.plugin",
 }
 
 
