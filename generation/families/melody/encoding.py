@@ -86,7 +86,7 @@ def class_to_event(index: int, history: Sequence[int], config: MelodyConfig) -> 
     return index - 2 if index < 2 else index - 2 + config.min_note
 
 
-def classes_to_events(classes: Sequence[int], config: MelodyConfig, first: int) -> list[int]:
+def classes_to_events(classes: Sequence[int] | np.ndarray, config: MelodyConfig, first: int) -> list[int]:
     """A whole class sequence after a given first event -> events (Magenta's decoding, step by step)."""
     events = [first]
     for c in classes:
