@@ -83,7 +83,7 @@ SAMPLING_LIMITS: dict[str, tuple[float, float]] = {  # flag: (lowest, highest) a
 
 def add_sampling_flags(p: argparse.ArgumentParser, steps_per_iteration_help: str | None = None) -> None:
     """Magenta's sampling flags with their defaults, plus our --seed and --audio, and Magenta's ignored --log."""
-    from generation.render.audio import AUDIO_FORMATS
+    from generation.render.formats import AUDIO_FORMATS
 
     p.add_argument("--temperature", type=float, default=1.0, help="randomness; 1.0 is the model's own")
     p.add_argument("--beam_size", type=int, default=1)

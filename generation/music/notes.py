@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import pretty_midi
+from typing import TYPE_CHECKING
 
 from generation.errors import InputError
+
+if TYPE_CHECKING:  # imported where MIDI is written or read: the bot's chat modules import this one
+    import pretty_midi
 
 MAX_MIDI_BYTES = 2 * 1024 * 1024
 
@@ -34,6 +36,8 @@ def notes_midi(
     tracks: Mapping[str, Sequence[Note]], steps_per_quarter: int, qpm: float, total_steps: int
 ) -> pretty_midi.PrettyMIDI:
     """A MIDI file with one piano track per entry of `tracks`, lasting exactly `total_steps` steps."""
+    import pretty_midi
+
     step_s = 60.0 / qpm / steps_per_quarter
     midi = pretty_midi.PrettyMIDI(initial_tempo=qpm)
     for name, notes in tracks.items():
@@ -68,6 +72,8 @@ def read_midi_notes(path: Path, steps_per_quarter: int, max_steps: int, display_
     size = path.stat().st_size
     if size > MAX_MIDI_BYTES:
         raise InputError(f"MIDI file is {size / 1e6:.1f} MB; at most {MAX_MIDI_BYTES // 2**20} MB is allowed.")
+    import pretty_midi
+
     try:
         midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as e:  # pretty_midi/mido raise many types for corrupt files

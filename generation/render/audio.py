@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-AUDIO_FORMATS = ("ogg", "mp3", "wav")
+from generation.render.formats import AUDIO_FORMATS
 
 _SOUNDFONT_CANDIDATES = (
     Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
