@@ -141,17 +141,19 @@ class EventRnn(tf.Module):
         return tf.matmul(h, self.vars[OUT + "weights"]) + self.vars[OUT + "biases"]
 
     # --- whole sequences (training, scoring) -----------------------------------------------------------
-    def sequence_logits(self, inputs: tf.Tensor) -> tf.Tensor:
+    def sequence_logits(self, inputs: tf.Tensor, dropout: float = 0.0) -> tf.Tensor:
         """Teacher-forced logits for inputs [B, T, input_size] from the zero state -> [B, T, num_classes].
 
         Layer by layer, so each layer's input projection is one large matmul over all steps and only the
         recurrent part runs in the loop (about 2x faster to train on a CPU than stepping the whole stack).
+        `dropout` (training only) drops each layer's outputs, Magenta's DropoutWrapper(output_keep_prob).
         """
         batch = tf.shape(inputs)[0]
         x = tf.transpose(inputs, [1, 0, 2])  # time major
         for k, units in enumerate(self.layer_sizes):
             if k == 0 and self.attn_length:
                 x = self._scan_attention(x, batch)
+                x = tf.nn.dropout(x, rate=dropout) if dropout > 0 else x
                 continue
             kernel = self.vars[LSTM.format(k) + "kernel"]
             size_in = kernel.shape[0] - units
@@ -166,6 +168,7 @@ class EventRnn(tf.Module):
 
             zeros = tf.zeros([batch, units])
             _, x = tf.scan(cell, projected, initializer=(zeros, zeros))
+            x = tf.nn.dropout(x, rate=dropout) if dropout > 0 else x
         return tf.transpose(self._logits_3d(x), [1, 0, 2])
 
     def _scan_attention(self, x: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:

@@ -1,121 +1,118 @@
-"""Train an Improv RNN: Adam on teacher-forced cross-entropy, validation NLL/accuracy on held-out pieces."""
+"""Train an Improv RNN with the shared loop: teacher-forced cross-entropy on lead-sheet windows, every
+transposition; validation NLL/accuracy on held-out pieces; the card's chord-tone figures beside human ones."""
 
 from __future__ import annotations
 
-import logging
-import math
-import time
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from generation.data.leadsheet import LeadSheet
+from generation.errors import InputError
+from generation.models.bundle import Bundle
 from generation.models.improv.config import ImprovConfig
-from generation.models.improv.dataset import Corpus
+from generation.models.improv.dataset import Corpus, build_corpus, is_validation
 from generation.models.rnn import EventRnn, attention_from_plain
-from generation.models.tf_runtime import tf
+from generation.models.training import Task, event_rnn_task, nll_and_accuracy
 
-log = logging.getLogger(__name__)
+LICENCES = {
+    "nottingham": "Nottingham Music Database (jukedeck/nottingham-dataset, cleaned ABC): GPL-3.0",
+    "openewld": "OpenEWLD (00sapo/OpenEWLD, public-domain subset of Wikifonia): MIT licence, public-domain songs",
+}
+TRANSPOSITIONS = range(-5, 7)
 
 
 @dataclass(frozen=True)
-class TrainSettings:
-    steps: int = 3000
+class ImprovSettings:
     batch_size: int = 64
     window: int = 128  # 8 bars of 4/4 in 16th notes
-    learning_rate: float = 0.005
-    final_learning_rate: float = 0.0005
-    clip_norm: float = 5.0
-    eval_every: int = 250
-    seed: int = 1
-
-
-@dataclass
-class TrainResult:
-    model: EventRnn
-    steps: int
-    seconds: float
-    history: list[dict[str, float]]  # one row per evaluation: step, train_nll, valid_nll, valid_accuracy
-
-
-def train(
-    config: ImprovConfig,
-    train_corpus: Corpus,
-    valid_corpus: Corpus,
-    settings: TrainSettings,
-    on_checkpoint: Callable[[EventRnn, list[dict[str, float]]], None] | None = None,
-    init_from: dict[str, np.ndarray] | None = None,
-) -> TrainResult:
-    """Train (from scratch, or for an attention config from a trained plain model) and return the curve."""
-    rng = np.random.default_rng(settings.seed)
-    model = EventRnn(config.input_size, config.num_classes, config.layer_sizes, config.attn_length,
-                     seed=settings.seed)
-    if init_from is not None and set(init_from) == set(model.vars):  # the same network: carry on training it
-        for name, value in init_from.items():
-            model.vars[name].assign(value)
-    elif init_from is not None:
-        if not config.attn_length:
-            raise ValueError("init_from takes the same config's model, or a plain model for an attention config")
-        attention_from_plain(init_from, model)
-    variables = list(model.vars.values())
-    lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
-    optimizer = tf.compat.v1.train.AdamOptimizer(learning_rate=lambda: lr)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(inputs: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            loss = _masked_nll(model.sequence_logits(inputs), labels, mask)
-        grads = tape.gradient(loss, variables)
-        grads, _ = tf.clip_by_global_norm(grads, settings.clip_norm)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return loss
-
-    windows = train_corpus.windows(settings.window)
-    valid_windows = valid_corpus.windows(settings.window)
-    history: list[dict[str, float]] = []
-    recent: list[float] = []
-    start = time.monotonic()
-    for step in range(1, settings.steps + 1):
-        # Cosine decay from learning_rate to final_learning_rate.
-        frac = (step - 1) / max(1, settings.steps - 1)
-        lr.assign(settings.final_learning_rate + 0.5 * (settings.learning_rate - settings.final_learning_rate)
-                  * (1 + math.cos(math.pi * frac)))
-        picks = [windows[i] for i in rng.integers(0, len(windows), settings.batch_size)]
-        inputs, labels, mask = train_corpus.batch(picks, settings.window)
-        recent.append(float(train_step(inputs, labels, mask)))
-        if step % settings.eval_every == 0 or step == settings.steps:
-            nll, acc = evaluate(model, valid_corpus, valid_windows, settings.window)
-            row = {"step": step, "train_nll": float(np.mean(recent)), "valid_nll": nll, "valid_accuracy": acc,
-                   "seconds": time.monotonic() - start}
-            history.append(row)
-            recent = []
-            log.info("%s step %d: train %.4f, valid %.4f nats/step, accuracy %.3f (%.0f s)", config.name,
-                     step, row["train_nll"], nll, acc, row["seconds"])
-            if on_checkpoint:
-                on_checkpoint(model, history)
-    return TrainResult(model, settings.steps, time.monotonic() - start, history)
+    eval_outputs: int = 100  # melodies per progression for the card (5 progressions)
 
 
 def evaluate(model: EventRnn, corpus: Corpus, windows: list[tuple[int, int]], window: int,
              batch_size: int = 128) -> tuple[float, float]:
     """Mean NLL per step (nats) and next-event accuracy over every given window."""
-    total_nll = total_correct = total_steps = 0.0
-    for i in range(0, len(windows), batch_size):
-        inputs, labels, mask = corpus.batch(windows[i : i + batch_size], window)
-        logits = _logits(model, inputs)
-        logp = tf.nn.log_softmax(logits).numpy()
-        picked = np.take_along_axis(logp, labels[..., None], axis=2)[..., 0]
-        total_nll -= float((picked * mask).sum())
-        total_correct += float(((logp.argmax(-1) == labels) * mask).sum())
-        total_steps += float(mask.sum())
-    return total_nll / total_steps, total_correct / total_steps
+    batches = (corpus.batch(windows[i:i + batch_size], window) for i in range(0, len(windows), batch_size))
+    nll, acc, _ = nll_and_accuracy(model, batches)
+    return nll, acc
 
 
-@tf.function(reduce_retracing=True)
-def _logits(model: EventRnn, inputs: tf.Tensor) -> tf.Tensor:
-    return model.sequence_logits(inputs)
+class ImprovTrainer:
+    """The Improv RNN's side of a training run (see models/training.Recipe)."""
 
+    family = "improv"
+    attn_length: int
 
-def _masked_nll(logits: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return tf.reduce_sum(nll * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+    def __init__(self, config: ImprovConfig, sheets: dict[str, list[LeadSheet]], settings: ImprovSettings) -> None:
+        self.cfg = config
+        self.config = config.name
+        self.layer_sizes = config.layer_sizes
+        self.attn_length = config.attn_length
+        self.sheets = sheets
+        self.bundle_info: dict[str, Any] = {}
+        self.settings = dataclasses.asdict(settings)
+        self.options = settings
+        everything = [s for group in sheets.values() for s in group]
+        self.train_sheets = [s for s in everything if not is_validation(s.name)]
+        self.valid_sheets = [s for s in everything if is_validation(s.name)]
+        self.valid_corpus = build_corpus(self.valid_sheets, config)
+        self.data_info: dict[str, Any] = {
+            "datasets": {k: {"pieces": len(v), "licence": LICENCES[k]} for k, v in sheets.items()},
+            "train_pieces": len(self.train_sheets),
+            "validation_pieces": len(self.valid_sheets),
+            "split": "10% of pieces held out by a hash of the piece name",
+            "augmentation": "all 12 transpositions (-5..+6 semitones), octave-fitted into the model's range",
+            "validation_steps": self.valid_corpus.num_steps,
+        }
+
+    def _valid_batches(self, batch_size: int = 128) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        windows = self.valid_corpus.windows(self.options.window)
+        for i in range(0, len(windows), batch_size):
+            yield self.valid_corpus.batch(windows[i:i + batch_size], self.options.window)
+
+    def task(self, start: Bundle | None, seed: int) -> Task:
+        config, window = self.cfg, self.options.window
+        model = EventRnn(config.input_size, config.num_classes, config.layer_sizes, config.attn_length, seed=seed)
+        if start is not None:
+            if set(start.weights) == set(model.vars):  # the same network: carry on training it
+                for name, value in start.weights.items():
+                    model.vars[name].assign(value)
+            elif config.attn_length and start.attn_length == 0 and start.layer_sizes == config.layer_sizes:
+                attention_from_plain(start.weights, model)  # starts computing exactly what the plain model did
+            else:
+                raise InputError(f"--init_from takes a {config.name} model, or for an attention config a "
+                                 f"plain one of the same sizes; {start.config} {start.layer_sizes} is neither")
+        corpus = build_corpus(self.train_sheets, config, transpositions=TRANSPOSITIONS)
+        self.data_info.update(train_steps=corpus.num_steps, corpus_notes=dict(corpus.stats))
+        windows = corpus.windows(window)
+
+        def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return corpus.batch([windows[i] for i in rng.integers(0, len(windows), self.options.batch_size)], window)
+
+        return event_rnn_task(model, batch, self._valid_batches, started_from_weights=start is not None)
+
+    def score(self, bundle: Bundle) -> dict[str, Any]:
+        from generation.models.improv.generator import ImprovGenerator
+        from generation.quality.improv_report import evaluate_generator, human_reference
+
+        generator = ImprovGenerator(bundle)
+        nll, acc, _ = nll_and_accuracy(generator.model, self._valid_batches())
+        steps = self.valid_corpus.num_steps
+        outputs = self.options.eval_outputs
+        return {
+            "stored_weights_validation": {"nll": nll, "accuracy": acc, "steps": steps},
+            "quality": {f"temperature_{t}": evaluate_generator(generator, outputs, t, seed=7) for t in (1.0, 0.8)},
+            "human": {"nottingham": human_reference(self.sheets["nottingham"]),
+                      "openewld_4_4": human_reference(self.sheets["openewld"], four_four_only=True),
+                      "validation_pieces": human_reference(self.valid_sheets)},
+        }
+
+    def write_card(self, folder: Path, info: dict[str, Any]) -> None:
+        from generation.models.improv.model_card import card
+        from generation.models.model_card import write_card
+
+        write_card(folder, card(self.cfg, info), info)

@@ -1,46 +1,33 @@
-"""Train a Performance RNN: Adam on teacher-forced windows, validation NLL per event and accuracy."""
+"""Train a Performance RNN with the shared loop: teacher-forced event windows (transposed, controls sometimes
+off), validation NLL per event and accuracy; the card's control figures beside held-out performances."""
 
 from __future__ import annotations
 
-import logging
-import math
-import time
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from generation.models.performance.config import PerformanceConfig
+from generation.errors import InputError
+from generation.models.bundle import Bundle
+from generation.models.performance.config import CONFIGS, STEPS_PER_SECOND, PerformanceConfig
 from generation.models.performance.dataset import Corpus
-from generation.models.performance.encoding import event_input_table
+from generation.models.performance.encoding import NOTE_OFF0, SHIFT0, VELOCITY0, event_input_table
 from generation.models.rnn import LSTM, EventRnn
-from generation.models.tf_runtime import tf
-
-log = logging.getLogger(__name__)
+from generation.models.training import Task, event_rnn_task, nll_and_accuracy
 
 
 @dataclass(frozen=True)
-class TrainSettings:
-    steps: int = 1000
+class PerformanceSettings:
     batch_size: int = 32
     window: int = 200  # events; about 5-8 s of piano music
-    learning_rate: float = 0.003
-    final_learning_rate: float = 0.0003
-    clip_norm: float = 3.0  # Magenta's for performance models
-    eval_every: int = 100
     transpose: int = 3  # +-3 semitones, as Magenta's pipeline
     disable_prob: float = 0.25  # optional conditioning: share of windows trained with controls off
     valid_windows: int = 160
-    time_limit_s: float = 0.0  # stop early (at an evaluation) after this long; 0 = no limit
-    seed: int = 1
-
-
-@dataclass
-class TrainResult:
-    model: EventRnn
-    steps: int
-    seconds: float
-    history: list[dict[str, float]]
+    eval_outputs: int = 4  # outputs per control request for the card
 
 
 def initial_weights(config: PerformanceConfig, base_config: PerformanceConfig,
@@ -70,73 +57,80 @@ def initial_weights(config: PerformanceConfig, base_config: PerformanceConfig,
     return out
 
 
-def train(config: PerformanceConfig, train_corpus: Corpus, valid_corpus: Corpus, settings: TrainSettings,
-          on_checkpoint: Callable[[EventRnn, list[dict[str, float]]], None] | None = None,
-          init_from: Mapping[str, np.ndarray] | None = None) -> TrainResult:
-    """Train from scratch or from mapped weights (see initial_weights) and return the validation curve."""
-    rng = np.random.default_rng(settings.seed)
-    model = EventRnn(config.input_size, config.num_classes, config.layer_sizes, weights=init_from,
-                     seed=settings.seed)
-    variables = list(model.vars.values())
-    lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
-    optimizer = tf.compat.v1.train.AdamOptimizer(learning_rate=lambda: lr)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(inputs: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            loss = _masked_nll(model.sequence_logits(inputs), labels, mask)
-        grads = tape.gradient(loss, variables)
-        grads, _ = tf.clip_by_global_norm(grads, settings.clip_norm)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return loss
-
-    valid = valid_corpus.fixed_windows(settings.window, settings.valid_windows)
-    history: list[dict[str, float]] = []
-    recent: list[float] = []
-    start = time.monotonic()
-    step = 0
-    for step in range(1, settings.steps + 1):
-        frac = (step - 1) / max(1, settings.steps - 1)
-        lr.assign(settings.final_learning_rate + 0.5 * (settings.learning_rate - settings.final_learning_rate)
-                  * (1 + math.cos(math.pi * frac)))
-        picks = train_corpus.random_windows(rng, settings.batch_size, settings.window)
-        batch = train_corpus.batch(picks, settings.window, rng, settings.transpose, settings.disable_prob)
-        recent.append(float(train_step(*batch)))
-        out_of_time = settings.time_limit_s and time.monotonic() - start > settings.time_limit_s
-        if step % settings.eval_every == 0 or step == settings.steps or out_of_time:
-            nll, acc = evaluate(model, valid_corpus, valid, settings.window)
-            row = {"step": step, "train_nll": float(np.mean(recent)), "valid_nll": nll, "valid_accuracy": acc,
-                   "seconds": time.monotonic() - start}
-            history.append(row)
-            recent = []
-            log.info("%s step %d: train %.4f, valid %.4f nats/event, accuracy %.3f (%.0f s)", config.name, step,
-                     row["train_nll"], nll, acc, row["seconds"])
-            if on_checkpoint:
-                on_checkpoint(model, history)
-            if out_of_time:
-                break
-    return TrainResult(model, step, time.monotonic() - start, history)
-
-
 def evaluate(model: EventRnn, corpus: Corpus, windows: list[tuple[int, int]], window: int,
              batch_size: int = 64) -> tuple[float, float]:
     """Mean NLL per event (nats) and next-event accuracy over the given windows (controls on, no transposing)."""
-    total_nll = total_correct = total = 0.0
+    nll, acc, _ = nll_and_accuracy(model, _windows(corpus, windows, window, batch_size))
+    return nll, acc
+
+
+def _windows(corpus: Corpus, windows: list[tuple[int, int]], window: int, batch_size: int = 64
+             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     for i in range(0, len(windows), batch_size):
-        inputs, labels, mask = corpus.batch(windows[i : i + batch_size], window)
-        logp = tf.nn.log_softmax(_logits(model, tf.constant(inputs))).numpy()
-        picked = np.take_along_axis(logp, labels[..., None], axis=2)[..., 0]
-        total_nll -= float((picked * mask).sum())
-        total_correct += float(((logp.argmax(-1) == labels) * mask).sum())
-        total += float(mask.sum())
-    return total_nll / max(total, 1.0), total_correct / max(total, 1.0)
+        yield corpus.batch(windows[i : i + batch_size], window)
 
 
-@tf.function(reduce_retracing=True)
-def _logits(model: EventRnn, inputs: tf.Tensor) -> tf.Tensor:
-    return model.sequence_logits(inputs)
+def density_of(classes: np.ndarray) -> float:
+    """Note-ons per second of a performance's event classes (the figure the density control asks for)."""
+    shifts = classes[(classes >= SHIFT0) & (classes < VELOCITY0)]
+    seconds = float((shifts - SHIFT0 + 1).sum()) / STEPS_PER_SECOND
+    return float((classes < NOTE_OFF0).sum()) / max(seconds, 1e-9)
 
 
-def _masked_nll(logits: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return tf.reduce_sum(nll * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+class PerformanceTrainer:
+    """The Performance RNN's side of a training run (see models/training.Recipe)."""
+
+    family = "performance"
+    attn_length = 0
+
+    def __init__(self, config: PerformanceConfig, train_corpus: Corpus, valid_corpus: Corpus,
+                 data_info: dict[str, Any], settings: PerformanceSettings) -> None:
+        self.cfg = config
+        self.config = config.name
+        self.layer_sizes = config.layer_sizes
+        self.train_corpus, self.valid_corpus = train_corpus, valid_corpus
+        self.options = settings
+        self.settings = dataclasses.asdict(settings)
+        self.bundle_info: dict[str, Any] = {}
+        self.data_info = data_info
+        self.valid = valid_corpus.fixed_windows(settings.window, settings.valid_windows)
+
+    def task(self, start: Bundle | None, seed: int) -> Task:
+        init = None
+        if start is not None:
+            if start.family != self.family or start.config not in CONFIGS:
+                raise InputError(f"--init_from takes a performance model, not {start.family}/{start.config}")
+            if tuple(start.layer_sizes) != self.cfg.layer_sizes:  # the bundle's sizes win
+                self.cfg = dataclasses.replace(self.cfg, layer_sizes=tuple(start.layer_sizes))
+                self.layer_sizes = self.cfg.layer_sizes
+                self.train_corpus.config = self.valid_corpus.config = self.cfg
+            init = initial_weights(self.cfg, CONFIGS[start.config], start.weights)
+        model = EventRnn(self.cfg.input_size, self.cfg.num_classes, self.cfg.layer_sizes, weights=init, seed=seed)
+        s, corpus = self.options, self.train_corpus
+
+        def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            picks = corpus.random_windows(rng, s.batch_size, s.window)
+            return corpus.batch(picks, s.window, rng, s.transpose, s.disable_prob)
+
+        return event_rnn_task(model, batch, lambda: _windows(self.valid_corpus, self.valid, s.window),
+                              started_from_weights=start is not None)
+
+    def score(self, bundle: Bundle) -> dict[str, Any]:
+        from generation.models.performance.generator import PerformanceGenerator
+        from generation.quality.performance_controls import control_figures
+
+        generator = PerformanceGenerator(bundle)
+        nll, acc, _ = nll_and_accuracy(generator.model, _windows(self.valid_corpus, self.valid, self.options.window))
+        held_out = [density_of(np.asarray(s)) for s in self.valid_corpus.sequences]
+        return {"stored_weights_validation": {"nll": nll, "accuracy": acc, "windows": len(self.valid),
+                                              "window": self.options.window},
+                "controls": control_figures(generator, outputs=self.options.eval_outputs),
+                "human_density": {"performances": len(held_out), "mean": float(np.mean(held_out)),
+                                  "standard_error": float(np.std(held_out, ddof=1) / np.sqrt(len(held_out)))
+                                  if len(held_out) > 1 else float("nan")}}
+
+    def write_card(self, folder: Path, info: dict[str, Any]) -> None:
+        from generation.models.model_card import write_card
+        from generation.models.performance.model_card import card
+
+        write_card(folder, card(self.cfg, info), info)

@@ -1,18 +1,20 @@
-"""Score a trained RNN-NADE bundle (the shipped float16 weights) and write its MODEL_CARD.md."""
+"""Score a trained RNN-NADE bundle (the shipped float16 weights), and its part of MODEL_CARD.md (the shared
+writer, models/model_card.py, lays it out)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from generation.models.bundle import Bundle
+from generation.models.model_card import Card, Dataset, Section, table
 from generation.models.pianoroll.config import MIN_PITCH, PianorollConfig
 from generation.models.pianoroll.dataset import Roll, eval_picks
 
 CARD_OUTPUTS = 10
+PUBLISHED_JSB_NLL = 5.19  # RNN-NADE, Boulanger-Lewandowski et al. 2012, nats per time step on the test split
 
 
 def roll_figures(rolls: Sequence[np.ndarray]) -> dict[str, float]:
@@ -48,79 +50,53 @@ def score_bundle(bundle: Bundle, splits: dict[str, list[Roll]], eval_window: int
         out["generated"][f"temperature_{temperature}"] = {**roll_figures(rolls), "outputs": CARD_OUTPUTS,
                                                           "steps": steps}
     out["data_figures"] = roll_figures(splits["valid"])
+    if "test" in splits:
+        out["published_jsb_test_nll"] = PUBLISHED_JSB_NLL
     return out
 
 
-def write_card(folder: Path, config: PianorollConfig, info: dict[str, Any]) -> None:
-    data, training = info["data"], info["training"]
-    history = training["history"]
-    size_kb = (folder / "weights.npz").stat().st_size / 1024
-    params = int(sum(np.prod(w.shape) for w in Bundle.load(folder).weights.values()))
-    lines = [
-        f"# {config.name}: model card", "",
-        "_Written by `pianoroll_rnn_nade_train`; the figures below come from the run that produced `weights.npz`._",
-        "", config.description + ".", "",
-        "## Model",
+def card(config: PianorollConfig, info: dict[str, Any]) -> Card:
+    data, training = info["data"], info.get("training", {})
+    model = [
         f"- Input and output: piano-roll frames of 88 keys (MIDI 21-108), one frame per {config.step_name} "
         f"(steps_per_quarter {config.steps_per_quarter}).",
         f"- Network: LSTM {' x '.join(map(str, config.layer_sizes))} over the previous frames; a dense layer gives "
         f"the biases of a NADE with {config.nade_hidden} hidden units (shared encoder/decoder weights) that draws "
         "the next frame's 88 keys from low to high. Magenta's layout and variable names.",
-        f"- {params:,} parameters; weights file {size_kb:.0f} KB (float16).", "",
-        "## Data",
     ]
-    for name, d in data["datasets"].items():
-        lines.append(f"- {name}: {d['pieces']} pieces. Licence: {d['licence']}.")
-    lines += [f"- Split: {data['split']}.", f"- Resolution: {data['resolution']}.",
-              f"- Frames: {', '.join(f'{k} {v:,}' for k, v in data['frames'].items())}.",
-              f"- Augmentation: every transposition within +-{training['max_shift']} semitones that keeps the "
-              "piece on the 88 keys.", "",
-              "## Training",
-              f"- Adam, batch {training['batch_size']} sequences of up to {training['window']} frames, learning "
-              f"rate {training['learning_rate']} cosine-decayed to {training['final_learning_rate']} over "
-              f"{training['steps']} steps, gradient clip {training['clip_norm']}, dropout {training['dropout']} on "
-              "LSTM outputs; exact NLL (sum of the 88 Bernoulli conditionals) per frame.",
-              f"- Ran {training['steps_run']} steps in {history[-1]['seconds'] / 60:.1f} min on a shared 2-core CPU; "
-              f"the weights kept are those of the best validation NLL (step {training['best_step']}).", "",
-              "| step | train NLL (nats/frame, with dropout) | validation NLL (nats/frame) |", "|---:|---:|---:|"]
-    lines += [f"| {h['step']} | {h['train_nll']:.3f} | {h['valid_nll']:.3f} |" for h in history]
-    run = data.get("initialised_from")
-    while run:
-        earlier, cfg = run["history"], run.get("settings") or {}
-        lines += ["", f"Before that, the starting weights (`{run['bundle']}`) were trained {run['steps_run']} steps"
-                  + (f" (batch {cfg['batch_size']}, learning rate {cfg['learning_rate']} cosine-decayed to "
-                     f"{cfg['final_learning_rate']} over {cfg['steps']} steps, dropout {cfg['dropout']})"
-                     if cfg.get("batch_size") else "")
-                  + f"; the best validation NLL, "
-                  f"{min((h['valid_nll'] for h in earlier), default=float('nan')):.3f} at step {run['best_step']}, "
-                  "was kept as the starting point:", "",
-                  "| step | train NLL | validation NLL |", "|---:|---:|---:|"]
-        lines += [f"| {h['step']} | {h['train_nll']:.3f} | {h['valid_nll']:.3f} |" for h in earlier]
-        run = run.get("earlier")
-    nll = info.get("stored_weights_nll", {})
-    lines += ["", "## Scores of the shipped float16 weights", "",
-              "NLL per frame in nats, summed over the 88 keys, averaged over every frame scored; the first frame of "
-              "each piece is predicted from the initial state.", "",
-              "| split | pieces | frames | NLL (nats/frame) |", "|---|---:|---:|---:|"]
-    lines += [f"| {k} | {v['pieces']} | {v['frames']:,} | {v['nll']:.3f} |" for k, v in nll.items()]
-    if "test" in nll:
-        lines += ["", f"**JSB test split: {nll['test']['nll']:.3f} nats/step** beside the published RNN-NADE "
-                  f"figure of {info.get('published_jsb_test_nll', 5.19)} (Boulanger-Lewandowski et al. 2012). "
-                  "The test split was used for this figure only, never for training or model selection."]
+    lines = [f"- Split: {data['split']}.", f"- Resolution: {data['resolution']}.",
+             f"- Frames: {', '.join(f'{k} {v:,}' for k, v in data['frames'].items())}.",
+             f"- Augmentation: every transposition within +-{training.get('max_shift')} semitones that keeps the "
+             "piece on the 88 keys."]
     if data.get("validation_scoring"):
-        lines += ["", f"Validation and train scoring: {data['validation_scoring']} (train: every 20th training song)."]
-    lines += ["", "## Generated music", "",
-              f"{CARD_OUTPUTS} outputs per row from an empty primer, seed 7, beside the held-out data.", "",
-              "| set | frames | notes per frame | silent frames | pitch range |", "|---|---:|---:|---:|---:|"]
-    for key, g in info.get("generated", {}).items():
-        lines.append(f"| generated, {key.replace('_', ' ')} | {g['frames']} | {g['mean_notes_per_frame']:.2f} | "
-                     f"{g['silent_share']:.1%} | {g['lowest_pitch']}-{g['highest_pitch']} |")
+        lines.append(f"- Validation and train scoring: {data['validation_scoring']} (train: every 20th training "
+                     "song).")
+    extra = [f"- Batch {training.get('batch_size')} sequences of up to {training.get('window')} frames, dropout "
+             f"{training.get('dropout')} on LSTM outputs; exact NLL (sum of the 88 Bernoulli conditionals) per frame."]
+    nll = info.get("stored_weights_nll", {})
+    validation = ["NLL per frame in nats, summed over the 88 keys, averaged over every frame scored; the first frame "
+                  "of each piece is predicted from the initial state.", "",
+                  *table(["split", "pieces", "frames", "NLL (nats/frame)"],
+                         [[k, v["pieces"], f"{v['frames']:,}", f"{v['nll']:.3f}"] for k, v in nll.items()])]
+    if "test" in nll:
+        validation += ["", f"**JSB test split: {nll['test']['nll']:.3f} nats/step** beside the published RNN-NADE "
+                       f"figure of {info.get('published_jsb_test_nll', PUBLISHED_JSB_NLL)} (Boulanger-Lewandowski "
+                       "et al. 2012). The test split was used for this figure only, never for training or model "
+                       "selection."]
+    rows = [[f"generated, {key.replace('_', ' ')}", g["frames"], f"{g['mean_notes_per_frame']:.2f}",
+             f"{g['silent_share']:.1%}", f"{g['lowest_pitch']}-{g['highest_pitch']}"]
+            for key, g in info.get("generated", {}).items()]
     d = info.get("data_figures")
     if d:
-        lines.append(f"| validation data | {d['frames']} | {d['mean_notes_per_frame']:.2f} | {d['silent_share']:.1%} "
-                     f"| {d['lowest_pitch']}-{d['highest_pitch']} |")
-    lines += ["", "## Limits",
-              "- A frame says which keys sound, not when they were struck: a key held over several frames and a "
-              "key repeated every frame look the same, and both are written as one long note.",
-              "- No velocity, no pedal, no meter: every note is written at velocity 100.", ""]
-    (folder / "MODEL_CARD.md").write_text("\n".join(lines))
+        rows.append(["human: validation data", d["frames"], f"{d['mean_notes_per_frame']:.2f}",
+                     f"{d['silent_share']:.1%}", f"{d['lowest_pitch']}-{d['highest_pitch']}"])
+    quality = [f"{CARD_OUTPUTS} outputs per row from an empty primer, seed 7, beside the held-out data.", "",
+               *table(["set", "frames", "notes per frame", "silent frames", "pitch range"], rows)]
+    return Card(
+        config=config.name, command="pianoroll_rnn_nade_train", description=config.description + ".",
+        unit="frame", model=model,
+        datasets=[Dataset(name, d["pieces"], d["licence"]) for name, d in data["datasets"].items()], data=lines,
+        training=extra, validation=validation, quality=[Section("Quality beside human: generated rolls", quality)],
+        limits=["- A frame says which keys sound, not when they were struck: a key held over several frames and a "
+                "key repeated every frame look the same, and both are written as one long note.",
+                "- No velocity, no pedal, no meter: every note is written at velocity 100."])

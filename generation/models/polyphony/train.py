@@ -1,124 +1,107 @@
-"""Train a Polyphony RNN: Adam on teacher-forced event cross-entropy, validation NLL per event on whole chorales."""
+"""Train a Polyphony RNN with the shared loop: teacher-forced event cross-entropy on transposed 4-bar windows
+of the JSB chorales; validation NLL per event on whole held-out chorales; texture figures beside Bach's."""
 
 from __future__ import annotations
 
-import logging
-import math
-import time
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from generation.models.polyphony.dataset import Windows
+from generation.errors import InputError
+from generation.models.bundle import Bundle
+from generation.models.polyphony.dataset import Windows, build_windows, whole_pieces
 from generation.models.polyphony.encoding import NUM_CLASSES
 from generation.models.rnn import EventRnn
-from generation.models.tf_runtime import tf
+from generation.models.training import Task, event_rnn_task, nll_and_accuracy
+from generation.music.notes import Note
 
-log = logging.getLogger(__name__)
+CONFIG = "polyphony"
+LICENCE = ("no licence file in the source repository (czhuang/JSB-Chorales-dataset); the music is "
+           "J.S. Bach's and in the public domain")
+SPLIT = "train/valid/test as in Boulanger-Lewandowski et al. (2012): 229/76/77 chorales"
 
 
 @dataclass(frozen=True)
-class TrainSettings:
-    steps: int = 3000
-    max_minutes: float = 0.0  # stop early when this much time has passed (0 = no limit); the schedule follows
+class PolyphonySettings:
     layer_sizes: tuple[int, ...] = (256, 256)
     batch_size: int = 32
     window_steps: int = 64  # 4 bars of 16th notes
     window_events: int = 320
     transpose: tuple[int, int] = (-5, 6)  # semitones, inclusive
-    learning_rate: float = 0.003
-    final_learning_rate: float = 0.0003
-    clip_norm: float = 5.0
-    eval_every: int = 100
-    seed: int = 1
-
-
-@dataclass
-class TrainResult:
-    model: EventRnn
-    steps: int
-    seconds: float
-    history: list[dict[str, float]]  # one row per evaluation: step, train_nll, valid_nll, valid_accuracy, seconds
-
-
-def train(
-    train_windows: Windows,
-    valid: Windows,
-    settings: TrainSettings,
-    on_checkpoint: Callable[[EventRnn, list[dict[str, float]]], None] | None = None,
-    init_from: dict[str, np.ndarray] | None = None,
-) -> TrainResult:
-    """Train from scratch, or carry on from `init_from` weights; evaluate every `eval_every` steps and at the end."""
-    rng = np.random.default_rng(settings.seed)
-    model = EventRnn(NUM_CLASSES, NUM_CLASSES, settings.layer_sizes, seed=settings.seed, weights=init_from)
-    variables = list(model.vars.values())
-    lr = tf.Variable(settings.learning_rate, trainable=False, dtype=tf.float32)
-    optimizer = tf.compat.v1.train.AdamOptimizer(learning_rate=lambda: lr)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(inputs: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            loss = masked_nll(model.sequence_logits(inputs), labels, mask)
-        grads = tape.gradient(loss, variables)
-        grads, _ = tf.clip_by_global_norm(grads, settings.clip_norm)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return loss
-
-    lo, hi = settings.transpose
-    # Keep every transposed pitch on the keyboard the data lives on (MIDI 0-127 at the very least).
-    lo = max(lo, -train_windows.pitch_range[0])
-    hi = min(hi, 127 - train_windows.pitch_range[1])
-    history: list[dict[str, float]] = []
-    recent: list[float] = []
-    start = time.monotonic()
-    limit_s = settings.max_minutes * 60
-    step = 0
-    while step < settings.steps:
-        step += 1
-        elapsed = time.monotonic() - start
-        # Cosine decay over whichever runs out first: the steps or the time limit.
-        frac = max((step - 1) / max(1, settings.steps - 1), elapsed / limit_s if limit_s else 0.0)
-        lr.assign(settings.final_learning_rate + 0.5 * (settings.learning_rate - settings.final_learning_rate)
-                  * (1 + math.cos(math.pi * min(frac, 1.0))))
-        rows = rng.integers(0, len(train_windows.events), settings.batch_size)
-        shifts = rng.integers(lo, hi + 1, settings.batch_size)
-        recent.append(float(train_step(*train_windows.batch(rows, shifts))))
-        out_of_time = bool(limit_s) and time.monotonic() - start >= limit_s
-        if step % settings.eval_every == 0 or step == settings.steps or out_of_time:
-            nll, acc = evaluate(model, valid)
-            row = {"step": step, "train_nll": float(np.mean(recent)), "valid_nll": nll, "valid_accuracy": acc,
-                   "seconds": time.monotonic() - start}
-            history.append(row)
-            recent = []
-            log.info("polyphony step %d: train %.4f, valid %.4f nats/event, accuracy %.3f (%.0f s, lr %.5f)",
-                     step, row["train_nll"], nll, acc, row["seconds"], float(lr.numpy()))
-            if on_checkpoint:
-                on_checkpoint(model, history)
-        if out_of_time:
-            log.info("time limit of %.0f min reached at step %d", settings.max_minutes, step)
-            break
-    return TrainResult(model, step, time.monotonic() - start, history)
+    card_outputs: int = 20
 
 
 def evaluate(model: EventRnn, data: Windows, batch_size: int = 16) -> tuple[float, float]:
     """Mean NLL per event (nats) and next-event accuracy over every row of `data`."""
-    total_nll = total_correct = total = 0.0
+    nll, acc, _ = nll_and_accuracy(model, _rows(data, batch_size))
+    return nll, acc
+
+
+def _rows(data: Windows, batch_size: int = 16) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     for i in range(0, len(data.events), batch_size):
-        inputs, labels, mask = data.batch(np.arange(i, min(i + batch_size, len(data.events))))
-        logp = tf.nn.log_softmax(_logits(model, tf.constant(inputs))).numpy()
-        picked = np.take_along_axis(logp, labels[..., None], axis=2)[..., 0]
-        total_nll -= float((picked * mask).sum())
-        total_correct += float(((logp.argmax(-1) == labels) * mask).sum())
-        total += float(mask.sum())
-    return total_nll / total, total_correct / total
+        yield data.batch(np.arange(i, min(i + batch_size, len(data.events))))
 
 
-@tf.function(reduce_retracing=True)
-def _logits(model: EventRnn, inputs: tf.Tensor) -> tf.Tensor:
-    return model.sequence_logits(inputs)
+class PolyphonyTrainer:
+    """The Polyphony RNN's side of a training run (see models/training.Recipe)."""
 
+    family = "polyphony"
+    config = CONFIG
+    attn_length = 0
 
-def masked_nll(logits: tf.Tensor, labels: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return tf.reduce_sum(nll * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+    def __init__(self, pieces: dict[str, list[list[Note]]], settings: PolyphonySettings) -> None:
+        self.pieces = pieces
+        self.options = settings
+        self.layer_sizes = settings.layer_sizes
+        self.settings = dataclasses.asdict(settings)
+        self.bundle_info: dict[str, Any] = {}
+        self.valid = whole_pieces(pieces["valid"])
+        self.data_info: dict[str, Any] = {
+            "dataset": "JSB chorales, 16th-note grid, four voices (Jsb16thSeparated.json)",
+            "licence": LICENCE, "split": SPLIT, "pieces": {k: len(v) for k, v in pieces.items()},
+            "validation_events": self.valid.num_events,
+            "augmentation": f"a random transposition in {settings.transpose[0]}..+{settings.transpose[1]} "
+                            "semitones per window (kept within the data's keyboard)",
+            "windows": f"{settings.window_steps} steps (4 bars) from every bar line, re-encoded from START, at most "
+                       f"{settings.window_events} events",
+        }
+
+    def task(self, start: Bundle | None, seed: int) -> Task:
+        s = self.options
+        if start is not None and tuple(start.layer_sizes) != s.layer_sizes:
+            if start.family != self.family:
+                raise InputError(f"--init_from takes a polyphony model, not {start.family}/{start.config}")
+            self.layer_sizes = tuple(start.layer_sizes)  # carrying on: the bundle's sizes win
+            self.settings["layer_sizes"] = self.layer_sizes
+        model = EventRnn(NUM_CLASSES, NUM_CLASSES, self.layer_sizes, seed=seed,
+                         weights=start.weights if start is not None else None)
+        windows = build_windows(self.pieces["train"], s.window_steps, 16, s.window_events)
+        self.data_info.update(train_windows=len(windows.events), train_events=windows.num_events)
+        # Keep every transposed pitch on the keyboard the data lives on (MIDI 0-127 at the very least).
+        lo = max(s.transpose[0], -windows.pitch_range[0])
+        hi = min(s.transpose[1], 127 - windows.pitch_range[1])
+
+        def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            rows = rng.integers(0, len(windows.events), s.batch_size)
+            return windows.batch(rows, rng.integers(lo, hi + 1, s.batch_size))
+
+        return event_rnn_task(model, batch, lambda: _rows(self.valid), started_from_weights=start is not None)
+
+    def score(self, bundle: Bundle) -> dict[str, Any]:
+        from generation.models.polyphony.generator import PolyphonyGenerator
+        from generation.models.polyphony.model_card import quality_figures
+
+        generator = PolyphonyGenerator(bundle)
+        nll, acc, events = nll_and_accuracy(generator.model, _rows(self.valid))
+        return {"stored_weights_validation": {"nll": nll, "accuracy": acc, "events": events},
+                "quality": quality_figures(generator, self.options.card_outputs, self.pieces["valid"])}
+
+    def write_card(self, folder: Path, info: dict[str, Any]) -> None:
+        from generation.models.model_card import write_card
+        from generation.models.polyphony.model_card import card
+
+        write_card(folder, card(info), info)

@@ -1,0 +1,153 @@
+"""The one MODEL_CARD.md writer: the same sections for every family, filled with each family's own figures.
+
+Every card says what was trained on what (data with its licence, split, sizes), how (the shared loop's
+settings, the validation curve, where it stopped and which weights were kept), how well the shipped float16
+weights score on held-out data, and the quality of generated music beside the same figure for held-out human
+music. The family supplies the words and tables (`Card`); the training part comes from what the run recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One data source; a card refuses a source without a licence."""
+
+    name: str
+    pieces: int | str
+    licence: str
+    non_commercial: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Card:
+    """A family's side of its card.
+
+    Attributes:
+        config: the config id (the card's title).
+        command: the command whose run wrote it.
+        description: what the model does, for a user.
+        unit: what one NLL is per ("step" of 16th notes, "event", "frame").
+        model: lines on the encoding and network.
+        datasets: the sources and their licences.
+        data: lines on split, sizes and augmentation.
+        training: lines beyond the shared loop's (dropout, transposition, what was started from).
+        validation: lines on the stored weights' held-out scores.
+        quality: the sections of figures beside human music.
+        limits: what a user should not expect.
+    """
+
+    config: str
+    command: str
+    description: str
+    unit: str
+    model: Sequence[str]
+    datasets: Sequence[Dataset]
+    data: Sequence[str]
+    validation: Sequence[str]
+    quality: Sequence[Section]
+    limits: Sequence[str]
+    training: Sequence[str] = field(default_factory=tuple)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> list[str]:
+    """A Markdown table; the first `left` columns are left-aligned, the rest right-aligned."""
+    align = ["---" if i < left else "---:" for i in range(len(header))]
+    return [f"| {' | '.join(header)} |", f"|{'|'.join(align)}|",
+            *(f"| {' | '.join(str(c) for c in row)} |" for row in rows)]
+
+
+def _f(value: Any, digits: int = 4) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, float) and math.isfinite(value) else "-"
+
+
+def _curve(history: Sequence[dict[str, Any]], unit: str) -> list[str]:
+    extra = [k for k in ("valid_accuracy",) if any(k in h for h in history)]
+    header = ["step", f"train NLL (nats/{unit})", f"validation NLL (nats/{unit})",
+              *(["validation accuracy"] if extra else []), "learning rate", "minutes"]
+    rows = [[h["step"], _f(h.get("train_nll")), _f(h.get("valid_nll")),
+             *([_f(h.get("valid_accuracy"), 3)] if extra else []),
+             f"{h['learning_rate']:.2e}" if "learning_rate" in h else "-", f"{h.get('seconds', 0) / 60:.1f}"]
+            for h in history]
+    return table(header, rows, left=0)
+
+
+def training_lines(training: dict[str, Any], unit: str) -> list[str]:
+    """The shared loop's part of the card: settings, where it stopped, the curve; earlier runs after it."""
+    history = training.get("history", [])
+    steps_run = training.get("steps_run", history[-1]["step"] if history else 0)
+    best = training.get("best_step", steps_run)
+    minutes = training.get("minutes", history[-1].get("seconds", 0) / 60 if history else 0)
+    warmup = training.get("warmup_steps", 0)
+    limit = training.get("max_minutes", 0)
+    schedule = (f"learning rate {training.get('learning_rate')}"
+                + (f" after {warmup} warm-up steps" if warmup else "")
+                + f", cosine-decayed to {training.get('final_learning_rate', '?')} over {training.get('steps')} "
+                "steps" + (f" or {limit:g} minutes, whichever ends first" if limit else ""))
+    # Bundles trained before the shared loop did not record the optimizer, the seed or why they stopped.
+    stopped = training.get("stopped") or ("not recorded" if training.get("finished") else "still running")
+    stopped = {"steps": "the planned steps"}.get(stopped, stopped)
+    seed = f"; seed {training['seed']}" if "seed" in training else ""
+    lines = [f"- {training.get('optimizer', 'Adam')}, {schedule}; gradients clipped to a global norm of "
+             f"{training.get('clip_norm')}{seed}.",
+             f"- Ran {steps_run} steps in {minutes:.1f} min on a shared 2-core CPU; stopped by: {stopped}. "
+             f"Validation every {training.get('eval_every', '?')} steps; the weights kept are those of the best "
+             f"validation NLL (step {best})."]
+    if training.get("patience"):
+        lines.append(f"- Early stop after {training['patience']} validations without a better NLL.")
+    lines += ["", *_curve(history, unit)]
+    run = training.get("initialised_from")
+    while isinstance(run, dict) and "bundle" in run:
+        earlier = run.get("history") or []
+        steps = run.get("steps_run", run.get("steps", 0))
+        lines += ["", f"Started from `{run['bundle']}` ({run.get('config', 'the same config')}), itself trained "
+                  f"{steps} steps" + (f" and kept at step {run['best_step']}" if "best_step" in run else "")
+                  + (":" if earlier else "."), *(["", *_curve(earlier, unit)] if earlier else [])]
+        run = run.get("earlier")
+    if isinstance(run, str):
+        lines += ["", f"Before that: {run}."]
+    return lines
+
+
+def write_card(folder: Path, card: Card, info: dict[str, Any]) -> None:
+    """Write folder/MODEL_CARD.md from the family's card and the run's recorded info.
+
+    Raises:
+        ValueError: a dataset without a licence.
+    """
+    for d in card.datasets:
+        if not d.licence.strip():
+            raise ValueError(f"dataset {d.name} has no licence: only data with a known licence may train a model")
+    weights = folder / "weights.npz"
+    size_kb = weights.stat().st_size / 1024 if weights.is_file() else 0
+    training = dict(info.get("training", {}))
+    if not training.get("initialised_from"):  # bundles trained before the shared loop kept it with the data
+        training["initialised_from"] = info.get("data", {}).get("initialised_from")
+    lines = [f"# {card.config}: model card", "",
+             f"_Written by `{card.command}`; the figures below come from the run that produced `weights.npz`._", "",
+             card.description, "", "## Model", *card.model,
+             f"- {info.get('parameters', 0):,} parameters; weights file {size_kb:.0f} KB (float16).", "",
+             "## Data"]
+    for d in card.datasets:
+        pieces = f"{d.pieces:,} pieces" if isinstance(d.pieces, int) else d.pieces
+        lines.append(f"- {d.name}: {pieces}. Licence: {d.licence}."
+                     + (" **Non-commercial data: do not use these weights commercially.**" if d.non_commercial
+                        else ""))
+    lines += [*card.data, "", "## Training", *card.training, *training_lines(training, card.unit), "",
+              "## Validation of the shipped weights", *card.validation]
+    for section in card.quality:
+        lines += ["", f"## {section.title}", *section.lines]
+    lines += ["", "## Limits", *card.limits, ""]
+    (folder / "MODEL_CARD.md").write_text("\n".join(lines))
