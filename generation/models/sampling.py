@@ -1,21 +1,32 @@
-"""Sampling shared by the event-RNN families: a compiled multi-step loop, batched, seeded, with beam search.
+"""The one sampling driver: temperature, Magenta's beam search and seeded draws, the whole search compiled.
 
-The whole step loop runs inside one `tf.function` (a `tf.while_loop`), so a call costs one Python->TF
-round trip however many steps it makes. Randomness is stateless: (seed, step) fixes every draw, so the same
-seed gives the same music on any run.
+A family supplies a `Stepper`: its carry (RNN state plus whatever its inputs need), and one step that maps the
+carry to log-probabilities over its classes (`log_probs`) and turns the drawn class into the next carry
+(`take`: forced classes of a primer or an injection, per-step controls, finished rows). A family whose draw is
+not one categorical (the RNN-NADE's 88 Bernoulli keys) overrides `step` whole. `sample` then runs everything in
+one `tf.function`: plain sampling, and Magenta's beam search (models/shared/sequence_generator, common/
+beam_search): the beam starts as the primer, and each iteration extends each of the `beam_size` kept rows
+`branch_factor` times by `steps_per_iteration` steps and keeps the `beam_size` most likely rows of each output;
+the first iteration is the shorter one, so the others all take `steps_per_iteration` steps.
+
+Randomness is stateless and seeded: iteration k of the search (k = 0: the primer, or all of plain sampling)
+draws with row k of a table from `numpy.random.default_rng(seed)`, folding in the step index, so the same
+seed gives the same music on any run and any batch size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from generation.models.rnn import EventRnn, State
+from generation.models.rnn import EventRnn
 from generation.models.tf_runtime import tf
 
-FREE = -1  # in `forced`: the model chooses this step
+FREE = -1  # in OneHotStepper's `forced`: the model chooses this step
+MAX_SEED_ROWS = 1 << 16  # seeds repeat after this many search iterations
 
 
 @dataclass(frozen=True)
@@ -28,128 +39,253 @@ class SearchSettings:
     steps_per_iteration: int = 1
 
 
-class EventSampler(tf.Module):
-    """Runs `model` forward over a sequence whose inputs are built from the previous event + a control row.
+class Stepper(tf.Module):
+    """One step of a family's model for a batch of rows; `sample` runs it.
 
-    Args:
-        model: the network.
-        num_classes: one-hot width of an event in the input (the inputs are [control(t + 1), onehot(event t)]).
+    `carry` is any nest of tensors whose first axis is the row; `inputs` a nest of the request's tensors
+    (Python values in it are fixed per trace, e.g. which controls are on). Step s makes the s-th step
+    after the carry `sample` starts from.
+    """
+
+    emitted_dtype: tf.DType = tf.int32
+    emitted_shape: tuple[int, ...] = ()  # what one row emits per step
+    open_ended = False  # rows end by themselves (`finished`); `steps` is then a bound
+    distinct = False  # a beam keeps only distinct rows of each output (forced stretches do not fill it)
+
+    def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
+        """[B, classes] log-probabilities to draw from, and whatever `take` needs (e.g. the new RNN state)."""
+        raise NotImplementedError
+
+    def take(self, carry: Any, pending: Any, inputs: Any, s: tf.Tensor, drawn: tf.Tensor,
+             log_probs: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
+        """The drawn classes [B] (or forced ones) taken: (new carry, emitted [B, ...], log-probability [B])."""
+        raise NotImplementedError
+
+    def step(self, carry: Any, inputs: Any, s: tf.Tensor, seed: tf.Tensor, temperature: tf.Tensor
+             ) -> tuple[Any, tf.Tensor, tf.Tensor]:
+        """One categorical draw per row between `log_probs` and `take`."""
+        logp, pending = self.log_probs(carry, inputs, s, temperature)
+        drawn = tf.random.stateless_categorical(logp, 1, seed=seed, dtype=tf.int32)[:, 0]
+        return self.take(carry, pending, inputs, s, drawn, logp)
+
+    def finished(self, carry: Any, inputs: Any) -> tf.Tensor:
+        """[B] rows that have ended (open-ended steppers only)."""
+        raise NotImplementedError
+
+    def draw_seed(self, seeds: tf.Tensor, k: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+        """The [2] seed of step s in search iteration k."""
+        return tf.gather(seeds, k % tf.shape(seeds)[0]) + tf.stack([0, s])
+
+
+class OneHotStepper(Stepper):
+    """An event RNN whose input is [control row of the next step, one-hot of the last class] (Improv, Drums).
+
+    Carry: (RNN state, last class [B]). Inputs: (controls [T + 1, C], forced [T] class or FREE); step s makes
+    event s + 1 and scores forced events too, so a beam's totals include the primer as Magenta's do.
     """
 
     def __init__(self, model: EventRnn, num_classes: int) -> None:
-        super().__init__(name="event_sampler")
+        super().__init__(name="one_hot_stepper")
         self.model = model
         self.num_classes = num_classes
 
-    @tf.function(reduce_retracing=True)
-    def advance(
-        self,
-        state: State,
-        last: tf.Tensor,
-        controls: tf.Tensor,
-        forced: tf.Tensor,
-        t0: tf.Tensor,
-        n: tf.Tensor,
-        temperature: tf.Tensor,
-        seed: tf.Tensor,
-    ) -> tuple[State, tf.Tensor, tf.Tensor]:
-        """Make n steps after event t0.
+    def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
+        state, last = carry
+        controls, _ = inputs
+        x = tf.concat([tf.tile(controls[s + 1][None, :], [tf.shape(last)[0], 1]),
+                       tf.one_hot(last, self.num_classes)], axis=1)
+        logits, state = self.model.step(x, state)
+        return tf.nn.log_softmax(logits / temperature), state
 
-        Args:
-            state: RNN state after consuming events before t0.
-            last: [B] class of event t0.
-            controls: [T, C] control rows (chords), shared by the batch.
-            forced: [T] class to take at each step, or FREE.
-            t0, n: start event index and number of steps (events t0+1 .. t0+n are produced).
-            temperature: softmax temperature.
-            seed: [2] int32; draws also fold in the step index.
+    def take(self, carry: Any, pending: Any, inputs: Any, s: tf.Tensor, drawn: tf.Tensor,
+             log_probs: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
+        _, forced = inputs
+        take = tf.where(forced[s + 1] >= 0, tf.zeros_like(drawn) + forced[s + 1], drawn)
+        return (pending, take), take, tf.gather(log_probs, take, batch_dims=1)
 
-        Returns:
-            The new state, classes [B, n], and each row's log-probability of what it took.
+    def sample(self, controls: np.ndarray, forced: np.ndarray, num_outputs: int, settings: SearchSettings,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Classes [num_outputs, len(forced)] (forced[0], which must be given, first) and their log-probabilities.
+
+        The leading forced classes are the primer: fed, not searched.
         """
-        batch = tf.shape(last)[0]
-        out = tf.TensorArray(tf.int32, size=n)
-        logp = tf.zeros([batch])
-        for i in tf.range(n):
-            t = t0 + i
-            x = tf.concat([tf.tile(controls[t + 1][None, :], [batch, 1]),
-                           tf.one_hot(last, self.num_classes)], axis=1)
-            logits, state = self.model.step(x, state)
-            scaled = tf.nn.log_softmax(logits / temperature)
-            drawn = tf.random.stateless_categorical(scaled, 1, seed=seed + tf.stack([0, t]), dtype=tf.int32)[:, 0]
-            take = tf.where(forced[t + 1] >= 0, tf.zeros_like(drawn) + forced[t + 1], drawn)
-            logp += tf.gather(scaled, take, batch_dims=1)
-            out = out.write(i, take)
-            last = take
-        return state, tf.transpose(out.stack()), logp
+        if forced[0] < 0:
+            raise ValueError("the first event must be given")
+        free = np.flatnonzero(forced < 0)
+        first = np.full(num_outputs, forced[0], np.int32)
+        carry = (self.model.zero_state(num_outputs), tf.constant(first))
+        rows, logp = sample(self, carry, (tf.constant(controls, tf.float32), tf.constant(forced, tf.int32)),
+                            steps=len(forced) - 1, primer_steps=int(free[0]) - 1 if len(free) else len(forced) - 1,
+                            settings=settings, seed=seed)
+        return np.concatenate([first[:, None], rows], axis=1), logp
 
 
-def sample_sequences(
-    sampler: EventSampler,
-    controls: np.ndarray,
-    forced: np.ndarray,
-    num_outputs: int,
-    settings: SearchSettings,
-    seed: int,
-) -> np.ndarray:
-    """Generate `num_outputs` sequences of len(forced) classes; forced[0] must be given (the first event).
+def sample(stepper: Stepper, carry: Any, inputs: Any, *, steps: int, primer_steps: int, settings: SearchSettings,
+           seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Run `stepper` from `carry` (one row per output) for `steps` steps: plain sampling or beam search.
 
-    With beam_size = branch_factor = 1 this is plain sampling, all outputs in one batched call.
-    Otherwise Magenta's beam search: every `steps_per_iteration` steps, each of the `beam_size` kept
-    sequences is extended `branch_factor` times and the most likely `beam_size` survive.
+    Args:
+        stepper: the family's step.
+        carry: the rows' carry before the first step, one row per output.
+        inputs: the request's tensors for the step (and Python values fixed per trace).
+        steps: steps to make (open-ended steppers: at most; the rows' own end comes first).
+        primer_steps: the leading steps that are forced (a primer): beam search feeds them before it branches.
+        settings: temperature and Magenta's beam options.
+        seed: fixes every draw.
+
+    Returns:
+        What each output emitted at each step, [outputs, steps made, *emitted_shape] (an open-ended stepper's
+        rows emit whatever it pads with after their end), and each output's log-probability of it (the sum
+        of what `take` scored; for a beam, the winning row's).
     """
-    if forced[0] < 0:
-        raise ValueError("the first event must be given")
-    total = len(forced)
-    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=(total + 1, 2), dtype=np.int64)
-    controls_t = tf.constant(controls, tf.float32)
-    forced_t = tf.constant(forced, tf.int32)
-    temp = tf.constant(settings.temperature, tf.float32)
-
-    def run(state: State, last: np.ndarray, t0: int, n: int, k: int) -> tuple[State, np.ndarray, np.ndarray]:
-        st, cls, lp = sampler.advance(state, tf.constant(last, tf.int32), controls_t, forced_t,
-                                      tf.constant(t0), tf.constant(n), temp, tf.constant(seeds[k], tf.int32))
-        return st, cls.numpy(), lp.numpy()
-
-    first = np.full(num_outputs, forced[0], np.int32)
-    state = sampler.model.zero_state(num_outputs)
-    if settings.beam_size == 1 and settings.branch_factor == 1:
-        _, cls, _ = run(state, first, 0, total - 1, 0)
-        return np.concatenate([first[:, None], cls], axis=1)
-
-    # Primer steps first (forced, no branching), then beam iterations over the free steps.
-    primer_end = int(np.argmax(forced < 0)) - 1 if (forced < 0).any() else total - 1
-    seqs = first[:, None]
-    logp = np.zeros(num_outputs, np.float32)
-    if primer_end > 0:
-        state, cls, logp = run(state, first, 0, primer_end, 0)
-        seqs = np.concatenate([seqs, cls], axis=1)
-    owner = np.arange(num_outputs)  # which output each row belongs to
-    t, k = primer_end, 1
-    while t < total - 1:
-        n = min(settings.steps_per_iteration, total - 1 - t)
-        reps = settings.branch_factor if len(owner) > num_outputs else settings.beam_size * settings.branch_factor
-        idx = np.repeat(np.arange(len(owner)), reps)
-        state = _gather(state, idx)
-        state, cls, step_lp = run(state, seqs[idx, -1], t, n, k)
-        seqs = np.concatenate([seqs[idx], cls], axis=1)
-        logp, owner = logp[idx] + step_lp, owner[idx]
-        keep = _top_per_owner(logp, owner, settings.beam_size)
-        state, seqs, logp, owner = _gather(state, keep), seqs[keep], logp[keep], owner[keep]
-        t, k = t + n, k + 1
-    best = _top_per_owner(logp, owner, 1)
-    return seqs[best]
+    plain = settings.beam_size == 1 and settings.branch_factor == 1
+    spi = settings.steps_per_iteration
+    primer = steps if plain else min(primer_steps, steps)
+    rest = steps - primer
+    first = spi if stepper.open_ended or rest == 0 else (rest - 1) % spi + 1  # Magenta: the first is the short one
+    iterations = 0 if plain else -(-rest // spi)
+    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=(min(MAX_SEED_ROWS, iterations + 1), 2),
+                                                 dtype=np.int64)
+    flat = tf.nest.flatten(inputs)
+    tensors = [v for v in flat if isinstance(v, tf.Tensor)]
+    static = tuple((i, v) for i, v in enumerate(flat) if not isinstance(v, tf.Tensor))
+    scalars = [tf.constant(settings.temperature, tf.float32)] + [
+        tf.constant(v, tf.int32) for v in (settings.beam_size, settings.branch_factor, primer, first, spi, steps)]
+    run = _compiled(stepper, inputs, static, carry, tensors)
+    rows, logp = run(carry, tensors, tf.constant(seeds, tf.int32), *scalars)
+    return rows.numpy(), logp.numpy()
 
 
-def _gather(state: State, idx: np.ndarray) -> State:
-    gather: Callable[[tf.Tensor], tf.Tensor] = lambda s: tf.gather(s, idx)  # noqa: E731
-    return tf.nest.map_structure(gather, state)
+def _compiled(stepper: Stepper, inputs: Any, static: tuple[tuple[int, Hashable], ...], carry: Any,
+              tensors: list[tf.Tensor]) -> Any:
+    """The search traced once per stepper and static inputs, for any batch, length and settings.
+
+    Traced as written, without AutoGraph (whose conversion of the driver and the steps cost about a second
+    per process): the loops are tf.while_loop, and a step's own loops must be too.
+    """
+    cache: dict[Any, Any] = stepper.__dict__.setdefault("_searches", {})
+    key = (static, len(tensors))
+    if key not in cache:
+        def loose(t: tf.Tensor) -> tf.TensorSpec:
+            return tf.TensorSpec([None] * t.shape.rank, t.dtype)
+
+        def search(carry: Any, tensors: list[tf.Tensor], seeds: tf.Tensor, *scalars: tf.Tensor) -> Any:
+            fixed, values = dict(static), iter(tensors)
+            flat = [fixed[i] if i in fixed else next(values) for i in range(len(fixed) + len(tensors))]
+            return _search(stepper, carry, tf.nest.pack_sequence_as(inputs, flat), seeds, *scalars)
+
+        signature = [tf.nest.map_structure(loose, carry), [loose(t) for t in tensors],
+                     tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([], tf.float32)] + \
+            [tf.TensorSpec([], tf.int32)] * 6
+        cache[key] = tf.function(search, input_signature=signature, autograph=False)
+    return cache[key]
 
 
-def _top_per_owner(logp: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best rows of each owner, owners in order."""
-    keep: list[int] = []
-    for o in np.unique(owner):
-        rows = np.flatnonzero(owner == o)
-        keep.extend(rows[np.argsort(-logp[rows], kind="stable")[:k]])
-    return np.array(keep, np.int64)
+def _search(stepper: Stepper, carry: Any, inputs: Any, seeds: tf.Tensor, temperature: tf.Tensor,
+            beam: tf.Tensor, branch: tf.Tensor, primer: tf.Tensor, first: tf.Tensor, spi: tf.Tensor,
+            steps: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Iteration 0 feeds the primer (plain sampling: makes everything); iterations 1.. branch, step and prune.
+
+    Rows are grouped by output (`owner`) in every iteration, in the order Magenta's bookkeeping gives them,
+    so each row's draws depend only on the seed, the step and its place.
+    """
+    outputs = tf.shape(tf.nest.flatten(carry)[0])[0]
+    item = [None, None, *stepper.emitted_shape]
+    blocks = tf.TensorArray(stepper.emitted_dtype, size=0, dynamic_size=True, infer_shape=False, element_shape=item)
+    links = tf.TensorArray(tf.int32, size=0, dynamic_size=True, infer_shape=False, element_shape=[None])
+
+    def going(k: tf.Tensor, s: tf.Tensor, carry: Any, *_: Any) -> tf.Tensor:
+        return (k == 0) | ((s < steps) & _going(stepper, carry, inputs))
+
+    def iteration(k: tf.Tensor, s: tf.Tensor, carry: Any, total: tf.Tensor, owner: tf.Tensor, kept: tf.Tensor,
+                  blocks: tf.TensorArray, links: tf.TensorArray) -> tuple:
+        # Branch: each output's rows are copied so that it has about beam_size x branch_factor of them.
+        per_output = tf.gather(tf.math.bincount(owner, minlength=outputs, maxlength=outputs), owner)
+        reps = tf.where(k == 0, 1, tf.maximum(branch, (beam * branch + per_output - 1) // per_output))
+        parent = tf.repeat(tf.range(tf.shape(owner)[0]), reps)
+        carry, total, owner = _rows((carry, total, owner), parent)
+        links = links.write(k, tf.gather(kept, parent))
+        same = tf.equal(parent[:, None], parent[None, :]) if stepper.distinct else tf.zeros([0, 0], tf.bool)
+        n = tf.minimum(tf.where(k == 0, primer, tf.where(k == 1, first, spi)), steps - s)
+        carry, block, gained, same, made = _steps(stepper, carry, inputs, seeds, k, s, n, temperature, same)
+        total = total + gained
+        kept = tf.cond(k > 0, lambda: _prune(total, owner, same if stepper.distinct else None, beam),
+                       lambda: tf.range(tf.shape(owner)[0]))
+        carry, total, owner = _rows((carry, total, owner), kept)
+        return k + 1, s + made, carry, total, owner, kept, blocks.write(k, block), links
+
+    start = (tf.constant(0), tf.constant(0), carry, tf.zeros([outputs]), tf.range(outputs), tf.range(outputs),
+             blocks, links)
+    k, _, _, total, owner, kept, blocks, links = tf.while_loop(going, iteration, start)
+
+    # The best row of each output, followed back through the iterations.
+    best = _prune(total, owner, None, 1)
+
+    def back(j: tf.Tensor, rows: tf.Tensor, out: tf.TensorArray) -> tuple:
+        return j - 1, tf.gather(links.read(j), rows), out.write(j, tf.gather(blocks.read(j), rows, axis=1))
+
+    out = tf.TensorArray(stepper.emitted_dtype, size=k, infer_shape=False, element_shape=item)
+    _, _, out = tf.while_loop(lambda j, *_: j >= 0, back, (k - 1, tf.gather(kept, best), out))
+    emitted = out.concat()
+    perm = tf.concat([[1, 0], tf.range(2, tf.rank(emitted))], axis=0)
+    return tf.transpose(emitted, perm), tf.gather(total, best)
+
+
+def _rows(nest: Any, idx: tf.Tensor) -> Any:
+    return tf.nest.map_structure(lambda t: tf.gather(t, idx), nest)
+
+
+def _going(stepper: Stepper, carry: Any, inputs: Any) -> tf.Tensor:
+    if not stepper.open_ended:
+        return tf.constant(True)
+    return tf.logical_not(tf.reduce_all(stepper.finished(carry, inputs)))
+
+
+def _steps(stepper: Stepper, carry: Any, inputs: Any, seeds: tf.Tensor, k: tf.Tensor, s: tf.Tensor, n: tf.Tensor,
+           temperature: tf.Tensor, same: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Up to n steps of every row (fewer once all rows of an open-ended stepper are finished).
+
+    Returns the carry, what was emitted [made, B, ...], each row's summed log-probability, `same` (which rows
+    are still identical) and the number of steps made.
+    """
+    batch = tf.shape(tf.nest.flatten(carry)[0])[0]
+
+    def step(i: tf.Tensor, carry: Any, emitted: tf.TensorArray, gained: tf.Tensor, same: tf.Tensor) -> tuple:
+        t = s + i
+        carry, e, logp = stepper.step(carry, inputs, t, stepper.draw_seed(seeds, k, t), temperature)
+        if stepper.distinct:
+            equal = tf.equal(e[:, None], e[None, :])
+            same = same & tf.reduce_all(tf.reshape(equal, [batch, batch, -1]), axis=2)
+        return i + 1, carry, emitted.write(i, e), gained + logp, same
+
+    emitted = tf.TensorArray(stepper.emitted_dtype, size=0, dynamic_size=True,
+                             element_shape=[None, *stepper.emitted_shape])
+    made, carry, emitted, gained, same = tf.while_loop(
+        lambda i, carry, *_: (i < n) & _going(stepper, carry, inputs), step,
+        (tf.constant(0), carry, emitted, tf.zeros([batch]), same))
+    block = tf.cond(made > 0, emitted.stack,
+                    lambda: tf.zeros([0, batch, *stepper.emitted_shape], stepper.emitted_dtype))
+    return carry, block, gained, same, made
+
+
+def _prune(total: tf.Tensor, owner: tf.Tensor, same: tf.Tensor | None, k: tf.Tensor | int) -> tf.Tensor:
+    """Indices of the k most likely rows of each output (distinct ones if `same` is given), outputs in order.
+
+    Ties keep the earlier row, as Magenta's heapq.nlargest does.
+    """
+    by_score = tf.argsort(-total, stable=True)
+    order = tf.gather(by_score, tf.argsort(tf.gather(owner, by_score), stable=True))
+    if same is None:
+        fresh = tf.ones_like(order, tf.bool)
+    else:
+        position = tf.range(tf.shape(order)[0])
+        earlier = position[:, None] > position[None, :]
+        fresh = ~tf.reduce_any(tf.gather(tf.gather(same, order), order, axis=1) & earlier, axis=1)
+    sorted_owner = tf.gather(owner, order)
+    block_start = tf.searchsorted(sorted_owner[None, :], sorted_owner[None, :], side="left")[0]
+    counted = tf.cumsum(tf.cast(fresh, tf.int32))
+    rank = counted - tf.gather(counted - tf.cast(fresh, tf.int32), block_start) - 1
+    return tf.boolean_mask(order, fresh & (rank < k))
+
+
+__all__ = ["FREE", "OneHotStepper", "SearchSettings", "Stepper", "sample"]

@@ -1,4 +1,4 @@
-"""Drums RNN generation: primer steps -> drum tracks, batched and compiled (the shared sampler, models/sampling.py)."""
+"""Drums RNN generation: primer steps -> drum tracks, batched and compiled (the shared driver, models/sampling.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from generation.families.drums.encoding import (
 )
 from generation.models.bundle import Bundle
 from generation.models.rnn import ATTN, LSTM, EventRnn
-from generation.models.sampling import FREE, EventSampler, SearchSettings, sample_sequences
+from generation.models.sampling import FREE, OneHotStepper, SearchSettings
 
 FAMILY = "drums"
 
@@ -27,7 +27,7 @@ FAMILY = "drums"
 class DrumsGenerator:
     """A loaded Drums RNN, ready to generate.
 
-    The bundle keeps Magenta's input order ([event one-hot, counters, style]); the shared sampler feeds
+    The bundle keeps Magenta's input order ([event one-hot, counters, style]); the shared stepper feeds
     [controls, event one-hot], so the first layer's input rows are put in that order here, once.
 
     Args:
@@ -50,7 +50,7 @@ class DrumsGenerator:
         weights[first] = np.concatenate([weights[first][:size][order], weights[first][size:]])
         self.model = EventRnn(size, self.config.num_classes, bundle.layer_sizes, bundle.attn_length,
                               weights=weights)
-        self.sampler = EventSampler(self.model, self.config.num_classes)
+        self.stepper = OneHotStepper(self.model, self.config.num_classes)
 
     @classmethod
     def load(cls, source: str | Path = "drum_kit") -> DrumsGenerator:
@@ -101,8 +101,15 @@ class DrumsGenerator:
         except ValueError as e:
             raise InputError(f"{e}.") from None
         forced = np.array([step_to_class(s) for s in primer] + [FREE] * (num_steps - len(primer)), np.int32)
-        classes = sample_sequences(self.sampler, controls, forced, num_outputs, search, seed)
+        classes, _ = self.stepper.sample(controls, forced, num_outputs, search, seed)
         return [primer + [class_to_step(int(c)) for c in row[len(primer):]] for row in classes]
+
+    def log_likelihood(self, track: Sequence[DrumStep], style: str | None = None) -> float:
+        """ln p of a track's steps after the first under the model (temperature 1), as Magenta scores tracks."""
+        classes = np.array([step_to_class(s) for s in track], np.int32)
+        controls = control_rows(len(classes), self.config, style)
+        _, logp = self.stepper.sample(controls, classes, 1, SearchSettings(), seed=0)
+        return float(logp[0])
 
 
 def read_drums_mag(path: Path) -> Bundle:

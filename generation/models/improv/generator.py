@@ -1,4 +1,4 @@
-"""Improv RNN generation: chords + primer -> melodies, batched and compiled (see models/sampling.py)."""
+"""Improv RNN generation: chords + primer -> melodies, batched and compiled (the shared driver, models/sampling.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from generation.models.bundle import Bundle, default_bundle_dir
 from generation.models.improv.config import CONFIGS, MAX_TOTAL_STEPS, ImprovConfig
 from generation.models.improv.encoding import classes_to_events, encode_chords, event_to_class
 from generation.models.rnn import EventRnn
-from generation.models.sampling import FREE, EventSampler, SearchSettings, sample_sequences
+from generation.models.sampling import FREE, OneHotStepper, SearchSettings
 from generation.music.chords import Chord
 
 
@@ -32,7 +32,7 @@ class ImprovGenerator:
         self.config: ImprovConfig = CONFIGS[bundle.config]
         self.model = EventRnn(self.config.input_size, self.config.num_classes, bundle.layer_sizes,
                               bundle.attn_length, weights=bundle.weights)
-        self.sampler = EventSampler(self.model, self.config.num_classes)
+        self.stepper = OneHotStepper(self.model, self.config.num_classes)
 
     @classmethod
     def load(cls, config: str, bundle_file: Path | None = None) -> ImprovGenerator:
@@ -85,8 +85,7 @@ class ImprovGenerator:
                              f"{self.config.max_note - 1} (transpose the primer by octaves).") from e
         steps = [c for c in chords for _ in range(steps_per_chord)]
         controls = encode_chords([*steps, steps[-1]], self.config)  # one spare row: inputs look one step ahead
-        classes = sample_sequences(self.sampler, controls, np.array(forced, np.int32), num_outputs, search,
-                                   seed)
+        classes, _ = self.stepper.sample(controls, np.array(forced, np.int32), num_outputs, search, seed)
         return [classes_to_events(row, self.config).tolist() for row in classes]
 
     @property

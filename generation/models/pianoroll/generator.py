@@ -12,7 +12,7 @@ from generation.models.bundle import Bundle, default_bundle_dir
 from generation.models.pianoroll.config import CONFIGS, MAX_PITCH, MIN_PITCH, PianorollConfig
 from generation.models.pianoroll.dataset import frames_to_roll, roll_to_frames
 from generation.models.pianoroll.network import RnnNade
-from generation.models.pianoroll.sampler import PianorollSampler, sample_rolls
+from generation.models.pianoroll.sampler import PianorollStepper, sample_rolls
 from generation.models.sampling import SearchSettings
 
 FAMILY = "pianoroll"
@@ -37,7 +37,7 @@ class PianorollGenerator:
             "steps_per_quarter", self.config.steps_per_quarter if self.config else 4))
         hidden = int(bundle.info.get("nade_hidden") or len(bundle.weights["nade/w_enc"][0, 0]))
         self.model = RnnNade(bundle.layer_sizes, hidden, weights=bundle.weights)
-        self.sampler = PianorollSampler(self.model)
+        self.stepper = PianorollStepper(self.model)
 
     @classmethod
     def load(cls, config: str, bundle_file: Path | None = None) -> PianorollGenerator:
@@ -75,5 +75,5 @@ class PianorollGenerator:
         if outside:
             raise InputError(f"primer pitch {outside[0]} is outside the piano's 88 keys; the model plays MIDI "
                              f"pitches {MIN_PITCH}-{MAX_PITCH} (A0-C8).")
-        rolls = sample_rolls(self.sampler, frames_to_roll(primer), num_steps, num_outputs, search, seed)
+        rolls = sample_rolls(self.stepper, frames_to_roll(primer), num_steps, num_outputs, search, seed)
         return [roll_to_frames(np.asarray(r)) for r in rolls]
