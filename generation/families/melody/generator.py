@@ -1,4 +1,4 @@
-"""Melody RNN generation: a primer -> melodies, batched and compiled (see sampler.py), Magenta's bundles included."""
+"""Melody RNN generation: a primer -> melodies on the shared driver (models/sampling.py), Magenta's bundles too."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from generation.errors import InputError
 from generation.families.melody.config import CONFIGS, MAX_TOTAL_STEPS, MelodyConfig, installed_model
 from generation.families.melody.encoding import melody_events, squash, transpose
-from generation.families.melody.sampler import FREE, MelodySampler, log_likelihood, sample
+from generation.families.melody.sampler import FREE, MelodySampler, log_likelihood, sample_melodies
 from generation.models.bundle import Bundle
 from generation.models.rnn import EventRnn
 from generation.models.sampling import SearchSettings
@@ -91,7 +91,7 @@ class MelodyGenerator:
             raise InputError(f"primer: {bad[0]} is not a melody event (-2 hold, -1 note off, 0-127 note on).")
         moved, amount = squash(primer, self.config)
         forced = np.array(moved + [FREE] * (num_steps - len(moved)), np.int32)
-        rows = sample(self.sampler, forced, num_outputs, search, seed)
+        rows, _ = sample_melodies(self.sampler, forced, num_outputs, search, seed)
         return [primer + transpose(row[len(primer):].tolist(), -amount) for row in rows]
 
     def log_likelihood(self, events: Sequence[int]) -> float:

@@ -1,23 +1,24 @@
-"""Melody RNN sampling: one compiled loop that builds each step's input from the melody so far, as Magenta does.
+"""Melody RNN's step for the shared driver (models/sampling.py): each step's input is built from the melody so far.
 
 The lookback and KeyMelody inputs depend on the whole history (the events 1 and 2 bars back, the notes played,
-the key they suggest), so the loop carries that history and a few running features beside the RNN state, and a
+the key they suggest), so the carry holds that history and a few running features beside the RNN state, and a
 drawn "repeat" class is decoded into the event it repeats before the next step. The features are the same
-numbers encoding.py computes (a test keeps them equal). Draws are stateless: (seed, step) fixes each one, so
-the same seed gives the same melody. Beam search is Magenta's: every `steps_per_iteration` steps each kept
-melody branches `branch_factor` times and the most likely `beam_size` survive.
+numbers encoding.py computes (a test keeps them equal). Draws, temperature and Magenta's beam search are the
+driver's.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import tensorflow as tf
 
 from generation.data.leadsheet import NO_EVENT, NOTE_OFF
 from generation.families.melody.config import LOOKBACK_DISTANCES, STEPS_PER_BAR, MelodyConfig
 from generation.families.melody.encoding import KEY_COUNTER_BITS, KEYS, LOOKBACK_COUNTER_BITS
 from generation.models.rnn import EventRnn, State
-from generation.models.sampling import SearchSettings
+from generation.models.sampling import SearchSettings, Stepper, sample
+from generation.models.tf_runtime import tf
 
 FREE = -3  # in `forced`: the model chooses this step's event
 
@@ -26,8 +27,12 @@ KeyState = tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
 Carry = tuple[State, tf.Tensor, KeyState]  # RNN state, events so far [B, T], KeyMelody running features
 
 
-class MelodySampler(tf.Module):
-    """Runs `model` over melodies of `config`'s encoding, choosing or taking one event per step."""
+class MelodySampler(Stepper):
+    """Runs `model` over melodies of `config`'s encoding, choosing or taking one event per step.
+
+    Inputs: forced [T], the event to take at each position or FREE. Step s makes event s + 1 and scores it,
+    forced or not, so a beam's totals include the primer as Magenta's do.
+    """
 
     def __init__(self, model: EventRnn, config: MelodyConfig) -> None:
         super().__init__(name="melody_sampler")
@@ -144,106 +149,40 @@ class MelodySampler(tf.Module):
         early_hold = (p < LOOKBACK_DISTANCES[-1]) & (e == NO_EVENT)
         return tf.where(early_hold, c.one_hot_size + len(LOOKBACK_DISTANCES) - 1, label)
 
-    # --- the loop -------------------------------------------------------------------------------------------------
-    @tf.function(reduce_retracing=True)
-    def advance(self, carry: Carry, forced: tf.Tensor, t0: tf.Tensor, n: tf.Tensor, temperature: tf.Tensor,
-                seed: tf.Tensor) -> tuple[Carry, tf.Tensor, tf.Tensor]:
-        """Make events t0+1 .. t0+n.
-
-        Args:
-            carry: after event t0.
-            forced: [T] the event to take at each position, or FREE.
-            t0, n: the last event made, and how many to make.
-            temperature: softmax temperature.
-            seed: [2] int32; each draw also folds in its step.
-
-        Returns:
-            The new carry, events [B, n], and each row's log-probability of the events it took.
-        """
+    # --- the step -------------------------------------------------------------------------------------------------
+    def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
         state, hist, key = carry
-        batch = tf.shape(hist)[0]
-        columns = tf.range(tf.shape(hist)[1])
-        out = tf.TensorArray(tf.int32, size=n)
-        logp = tf.zeros([batch])
-        for i in tf.range(n):
-            t = t0 + i
-            logits, state = self.model.step(self.row(hist, key, t), state)
-            scaled = tf.nn.log_softmax(logits / temperature)
-            drawn = tf.random.stateless_categorical(scaled, 1, seed=seed + tf.stack([0, t]), dtype=tf.int32)[:, 0]
-            decoded = self._decode(drawn, hist, t + 1)
-            take = tf.where(forced[t + 1] != FREE, tf.zeros_like(decoded) + forced[t + 1], decoded)
-            label = tf.where(forced[t + 1] != FREE, self._label(take, hist, t + 1), drawn)
-            logp += tf.gather(scaled, label, batch_dims=1)
-            hist = tf.where(columns[None, :] == t + 1, take[:, None], hist)
-            if self.config.encoding == "key":
-                key = self._update_key(key, take)
-            out = out.write(i, take)
-        return (state, hist, key), tf.transpose(out.stack()), logp
+        logits, state = self.model.step(self.row(hist, key, s), state)
+        return tf.nn.log_softmax(logits / temperature), state
+
+    def take(self, carry: Any, pending: Any, inputs: Any, s: tf.Tensor, drawn: tf.Tensor,
+             log_probs: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
+        _, hist, key = carry
+        forced = inputs[s + 1]
+        decoded = self._decode(drawn, hist, s + 1)
+        take = tf.where(forced != FREE, tf.zeros_like(decoded) + forced, decoded)
+        label = tf.where(forced != FREE, self._label(take, hist, s + 1), drawn)
+        hist = tf.where(tf.range(tf.shape(hist)[1])[None, :] == s + 1, take[:, None], hist)
+        if self.config.encoding == "key":
+            key = self._update_key(key, take)
+        return (pending, hist, key), take, tf.gather(log_probs, label, batch_dims=1)
 
 
-def sample(sampler: MelodySampler, forced: np.ndarray, num_outputs: int, settings: SearchSettings,
-           seed: int) -> np.ndarray:
-    """Melodies [num_outputs, len(forced)] of events; forced[0] must be given (the primer's first event)."""
+def sample_melodies(sampler: MelodySampler, forced: np.ndarray, num_outputs: int, settings: SearchSettings,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Melodies [num_outputs, len(forced)] of events (forced[0], the primer's first event, must be given) and
+    their log-probabilities. The leading given events are the primer: fed, not searched."""
     if forced[0] == FREE:
         raise ValueError("the first event must be given")
-    total = len(forced)
-    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=(total + 1, 2), dtype=np.int64)
-    forced_t = tf.constant(forced, tf.int32)
-    temp = tf.constant(settings.temperature, tf.float32)
-
-    def run(carry: Carry, t0: int, n: int, k: int) -> tuple[Carry, np.ndarray, np.ndarray]:
-        new, events, lp = sampler.advance(carry, forced_t, tf.constant(t0), tf.constant(n), temp,
-                                          tf.constant(seeds[k], tf.int32))
-        return new, events.numpy(), lp.numpy()
-
-    first = np.full(num_outputs, forced[0], np.int32)
-    carry = sampler.start(first, total)
-    if settings.beam_size == 1 and settings.branch_factor == 1:
-        _, events, _ = run(carry, 0, total - 1, 0)
-        return np.concatenate([first[:, None], events], axis=1)
-
-    # The primer first (taken, not searched), then beam iterations over the free steps.
     free = np.flatnonzero(forced == FREE)
-    primer_end = int(free[0]) - 1 if len(free) else total - 1
-    seqs = first[:, None]
-    logp = np.zeros(num_outputs, np.float32)
-    if primer_end > 0:
-        carry, events, logp = run(carry, 0, primer_end, 0)
-        seqs = np.concatenate([seqs, events], axis=1)
-    owner = np.arange(num_outputs)  # which output each row belongs to
-    t, k = primer_end, 1
-    while t < total - 1:
-        n = min(settings.steps_per_iteration, total - 1 - t)
-        # The first iteration grows each output's one row into beam_size x branch_factor rows.
-        reps = settings.branch_factor if len(owner) > num_outputs else settings.beam_size * settings.branch_factor
-        idx = np.repeat(np.arange(len(owner)), reps)
-        carry = _gather(carry, idx)
-        carry, events, step_lp = run(carry, t, n, k)
-        seqs = np.concatenate([seqs[idx], events], axis=1)
-        logp, owner = logp[idx] + step_lp, owner[idx]
-        keep = _best(logp, owner, settings.beam_size)
-        carry, seqs, logp, owner = _gather(carry, keep), seqs[keep], logp[keep], owner[keep]
-        t, k = t + n, k + 1
-    return seqs[_best(logp, owner, 1)]
+    first = np.full(num_outputs, forced[0], np.int32)
+    rows, logp = sample(sampler, sampler.start(first, len(forced)), tf.constant(forced, tf.int32),
+                        steps=len(forced) - 1, primer_steps=int(free[0]) - 1 if len(free) else len(forced) - 1,
+                        settings=settings, seed=seed)
+    return np.concatenate([first[:, None], rows], axis=1), logp
 
 
 def log_likelihood(sampler: MelodySampler, events: np.ndarray) -> float:
     """ln p(events[1:] | events[0]) under the model at temperature 1 (the first event is not scored, as Magenta)."""
-    carry = sampler.start(np.array([events[0]], np.int32), len(events))
-    _, _, lp = sampler.advance(carry, tf.constant(events, tf.int32), tf.constant(0), tf.constant(len(events) - 1),
-                               tf.constant(1.0), tf.constant([0, 0], tf.int32))
-    return float(lp.numpy()[0])
-
-
-def _gather(carry: Carry, idx: np.ndarray) -> Carry:
-    gathered: Carry = tf.nest.map_structure(lambda s: tf.gather(s, idx), carry)
-    return gathered
-
-
-def _best(logp: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k most likely rows of each output, outputs in order."""
-    keep: list[int] = []
-    for o in np.unique(owner):
-        rows = np.flatnonzero(owner == o)
-        keep.extend(int(r) for r in rows[np.argsort(-logp[rows], kind="stable")[:k]])
-    return np.array(keep, np.int64)
+    _, logp = sample_melodies(sampler, events, 1, SearchSettings(), seed=0)
+    return float(logp[0])
