@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 
-def add_loop_flags(p: argparse.ArgumentParser, *, steps: int, learning_rate: float, final_learning_rate: float,
-                   eval_every: int, clip_norm: float = 5.0, warmup_steps: int = 0,
+def add_loop_flags(p: argparse.ArgumentParser, *, steps: int, learning_rate: float | None,
+                   final_learning_rate: float | None, eval_every: int, clip_norm: float | None = 5.0,
+                   warmup_steps: int = 0,
                    init_help: str = "carry on training a bundle folder of the same config and sizes") -> None:
-    """The loop's flags with this command's defaults, and --output_dir, --init_from, --card_only, --seed."""
+    """The loop's flags with this command's defaults, and --output_dir, --init_from, --card_only, --seed.
+
+    A default of None is the config's, filled in by the command before `start_training`.
+    """
     p.add_argument("--output_dir", type=Path, help="bundle folder (default: models/<config>)")
     p.add_argument("--num_training_steps", type=int, default=steps, help="most Adam updates")
     p.add_argument("--max_minutes", type=float, default=0.0,

@@ -237,7 +237,9 @@ _compiled: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 def _sequence_logits(model: Any, inputs: tf.Tensor) -> tf.Tensor:
     """The model's teacher-forced logits, compiled once per model (one function for all would retrace)."""
     if model not in _compiled:
-        _compiled[model] = tf.function(model.sequence_logits, reduce_retracing=True)
+        size = getattr(model, "input_size", None)
+        _compiled[model] = tf.function(model.sequence_logits, reduce_retracing=True, input_signature=None if size
+                                       is None else [tf.TensorSpec([None, None, size], tf.float32)])
     return _compiled[model](inputs)
 
 
