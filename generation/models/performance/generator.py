@@ -1,4 +1,4 @@
-"""Performance RNN generation: primer + controls -> expressive piano, batched in one compiled loop."""
+"""Performance RNN generation: primer + controls -> expressive piano, on the shared driver (models/sampling.py)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,13 @@ from generation.models.performance.config import (
     config_taking,
 )
 from generation.models.performance.encoding import (
-    NOTE_OFF0,
     SHIFT0,
     VELOCITY0,
     classes_to_notes,
     control_vector,
-    event_input_table,
     notes_to_classes,
 )
-from generation.models.performance.search import search_events
+from generation.models.performance.stepper import PerformanceStepper, sample_events
 from generation.models.rnn import EventRnn
 from generation.models.sampling import SearchSettings
 from generation.models.tf_runtime import tf
@@ -37,7 +35,6 @@ from generation.music.notes import Note
 MAX_NUM_STEPS = 60 * STEPS_PER_SECOND * 5  # 5 minutes
 MAX_DENSITY = 64.0
 START_EVENT = SHIFT0  # context for an empty primer (a 10 ms shift); it is not part of the output
-PAD = -1  # a finished output's events
 
 
 class PerformanceGenerator:
@@ -55,7 +52,7 @@ class PerformanceGenerator:
         self.config: PerformanceConfig = CONFIGS[bundle.config]
         self.model = EventRnn(self.config.input_size, self.config.num_classes, bundle.layer_sizes,
                               weights=bundle.weights)
-        self.loop = EventLoop(self.model, self.config)
+        self.stepper = PerformanceStepper(self.model, self.config)
         self.last_event_count = 0  # events the model made in the last call, all outputs (for benchmarks)
 
     @classmethod
@@ -151,7 +148,7 @@ class PerformanceGenerator:
             tf.constant(0.0 if density is None or disabled or not steer else density, tf.float32),
             tf.constant(np.zeros(12) if histogram is None or disabled or not steer else
                         np.asarray(histogram, float) / sum(histogram), tf.float32))
-        rows = search_events(self.loop, forced, bool(primer_classes), control, target, num_steps, num_outputs,
+        rows = sample_events(self.stepper, forced, bool(primer_classes), control, target, num_steps, num_outputs,
                              search, seed)
         self.last_event_count = int(sum((row >= 0).sum() - len(forced) for row in rows))
         return [[Note(n.start, min(n.end, num_steps), n.pitch, n.velocity)
@@ -199,80 +196,3 @@ def performance_midi(notes: Sequence[Note], num_steps: int) -> pretty_midi.Prett
     midi.instruments.append(piano)
     midi.text_events.append(pretty_midi.Text("end", num_steps * s))
     return midi
-
-
-class EventLoop(tf.Module):
-    """The compiled event loop: feeds each event back with the control row, steers, samples, keeps time.
-
-    Carry: (rnn state, last class [B], time [B] in steps, sounding [B, 128], steering measurements).
-    """
-
-    def __init__(self, model: EventRnn, config: PerformanceConfig) -> None:
-        super().__init__(name="performance_loop")
-        self.model = model
-        self.config = config
-        self.table = tf.constant(event_input_table(config))
-
-    def start(self, batch: int, first: int, first_is_music: bool, target: steering.Steering) -> tuple:
-        """The carry after the first event (an empty primer's context event takes no time)."""
-        time0 = first - SHIFT0 + 1 if SHIFT0 <= first < VELOCITY0 and first_is_music else 0
-        sounding = np.zeros((batch, 128), np.float32)
-        if first < NOTE_OFF0:
-            sounding[:, first] = 1.0
-        return (self.model.zero_state(batch), tf.fill([batch], first), tf.fill([batch], time0),
-                tf.constant(sounding), steering.start(batch, target))
-
-    @tf.function(reduce_retracing=True)
-    def advance(self, carry: tuple, forced: tf.Tensor, control: tf.Tensor,
-                target: steering.Steering, i0: tf.Tensor, n: tf.Tensor, num_steps: tf.Tensor,
-                temperature: tf.Tensor, seed: tf.Tensor, steer_density: bool, steer_pitch: bool
-                ) -> tuple[tuple, tf.Tensor, tf.Tensor]:
-        """Make up to n events after event i0 (rows that reach num_steps emit PAD); stops early when all are done.
-
-        Returns the carry, classes [B, made] and each row's log-probability of what it took.
-        """
-        state, last, now, sounding, measured = carry
-        # A static batch where known keeps shapes the same before and after a loop iteration.
-        batch = last.shape[0] if last.shape[0] is not None else tf.shape(last)[0]
-        out = tf.TensorArray(tf.int32, size=0, dynamic_size=True)
-        logp = tf.zeros([batch])
-        controls = tf.tile(control[None, :], [batch, 1])
-        num_forced = tf.shape(forced)[0]
-        i = tf.constant(0)
-        while i < n and not tf.reduce_all(now >= num_steps):
-            t = i0 + i + 1  # index of the event being made
-            done = now >= num_steps
-            x = tf.concat([controls, tf.gather(self.table, tf.maximum(last, 0))], axis=1)
-            logits, new_state = self.model.step(x, state)
-            scaled = logits / temperature
-            on, off = scaled[:, :NOTE_OFF0], scaled[:, NOTE_OFF0:SHIFT0] + (sounding - 1.0) * 1e9  # only sounding
-            shifts, velocities = scaled[:, SHIFT0:VELOCITY0], scaled[:, VELOCITY0:]  # pitches can stop
-            if steer_density:  # Python flags: a loop without steering traces without its ops
-                dens = steering.density_bias(measured, target)
-                on += dens[:, None]
-                shifts += steering.shift_bias(dens, VELOCITY0 - SHIFT0)
-                velocities += dens[:, None]
-            if steer_pitch:
-                on += steering.pitch_bias(measured, target)
-            parts = [on, off, shifts, velocities]
-            logprobs = tf.nn.log_softmax(tf.concat(parts, axis=1))
-            drawn = tf.random.stateless_categorical(logprobs, 1, seed=seed + tf.stack([0, t]), dtype=tf.int32)[:, 0]
-            is_forced = t < num_forced
-            take = tf.where(is_forced, tf.zeros_like(drawn) + forced[tf.minimum(t, num_forced - 1)], drawn)
-            take = tf.where(done, tf.fill([batch], PAD), take)
-            logp += tf.where(done | is_forced, 0.0, tf.gather(logprobs, tf.maximum(take, 0), batch_dims=1))
-            shift = tf.where((take >= SHIFT0) & (take < VELOCITY0), take - SHIFT0 + 1, 0)
-            is_on = (take >= 0) & (take < NOTE_OFF0)
-            is_off = (take >= NOTE_OFF0) & (take < SHIFT0)
-            pitch = tf.maximum(take, 0) % NOTE_OFF0
-            hot = tf.one_hot(pitch, 128)
-            sounding = tf.where(is_on[:, None], tf.maximum(sounding, hot),
-                                tf.where(is_off[:, None], sounding * (1.0 - hot), sounding))
-            if steer_density or steer_pitch:
-                measured = steering.update(measured, is_on, pitch, shift, ~done & (t >= num_forced))
-            state = tf.nest.map_structure(lambda a, b, d=done: tf.where(d[:, None], a, b), state, new_state)
-            now += shift
-            last = tf.where(done, last, take)
-            out = out.write(i, take)
-            i += 1
-        return (state, last, now, sounding, measured), tf.transpose(out.stack()), logp
