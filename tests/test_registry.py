@@ -162,17 +162,13 @@ def test_melody_and_drums_plugins_write_midi_from_magentas_bundles() -> None:
 
 
 def test_every_familys_commands_are_installed_as_magenta_names() -> None:
-    """Each plug-in's generate/train command is a [project.scripts] entry whose module exists (the train
-    commands of families still waiting for theirs are listed here, so a new one cannot be forgotten)."""
+    """Each plug-in's generate/train command is a [project.scripts] entry whose module exists."""
     import importlib.util
     import tomllib
 
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    pending = {"melody_rnn_train", "drums_rnn_train"} - set(scripts)  # until the shared trainer lands
     for plugin in families():
         for command in (plugin.generate_command, plugin.train_command):
-            if command in pending:
-                continue
             assert command in scripts, f"{plugin.name}: {command} is not in [project.scripts]"
             module = scripts[command].split(":")[0]
             assert importlib.util.find_spec(module) is not None, (command, module)
