@@ -10,7 +10,7 @@ import numpy as np
 from generation.errors import InputError
 from generation.models.bundle import Bundle, default_bundle_dir
 from generation.models.polyphony.encoding import NUM_CLASSES, events_to_notes, notes_to_events
-from generation.models.polyphony.sampler import PolyphonySampler, Schedule, sample
+from generation.models.polyphony.sampler import PolyphonyStepper, Schedule, sample_events
 from generation.models.rnn import EventRnn
 from generation.models.sampling import SearchSettings
 from generation.music.notes import Note
@@ -33,7 +33,7 @@ class PolyphonyGenerator:
         self.bundle = bundle
         self.model = EventRnn(NUM_CLASSES, NUM_CLASSES, bundle.layer_sizes, bundle.attn_length,
                               weights=bundle.weights)
-        self.sampler = PolyphonySampler(self.model)
+        self.stepper = PolyphonyStepper(self.model)
 
     @classmethod
     def load(cls, bundle_file: Path | None = None) -> PolyphonyGenerator:
@@ -108,7 +108,7 @@ class PolyphonyGenerator:
         fresh = np.zeros(total, bool)
         if lead:
             fresh[lead] = True  # the output starts with new notes, none carried over from the primer
-        rows = sample(self.sampler, Schedule(forced, free, fresh), num_outputs, search, seed)
+        rows = sample_events(self.stepper, Schedule(forced, free, fresh), num_outputs, search, seed)
         pieces = []
         for row in rows:
             notes, steps = events_to_notes(row)
