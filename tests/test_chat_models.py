@@ -121,3 +121,19 @@ def test_perform_favours_the_asked_pitch_classes_at_the_asked_density(bot: BotPr
     asked = sum(n.pitch % 12 in (0, 4, 7, 11) for n in notes) / len(notes)
     assert asked >= 0.7, asked  # mostly C, E, G and B (a uniform choice would give 0.33)
     assert len({n.velocity for n in notes}) > 1  # dynamics: not every note at one velocity
+
+
+def test_melody_continues_the_typed_melody_as_one_line(bot: BotProcess) -> None:
+    """/melody through the bot with the shipped lookback_rnn: the typed opening kept, one note at a time,
+    four bars long, same seed -> same MIDI."""
+    final, midis = run(bot, "/melody C4 - C4 - G4 - G4 - bars:4 outputs:2 seed:11")
+    assert final["model"] == "lookback_rnn" and len(midis) == 2
+    for midi in midis:
+        notes = sorted((round(n.start / STEP_S), round(n.end / STEP_S), n.pitch)
+                       for i in midi.instruments for n in i.notes)
+        assert [(p, s) for s, _, p in notes[:4]] == [(60, 0), (60, 2), (67, 4), (67, 6)]  # the model may hold on
+        assert all(a[1] <= b[0] for a, b in zip(notes, notes[1:], strict=False)), "two notes at once"
+        assert notes[-1][1] <= 64 and len(notes) > 4
+    _, again = run(bot, "/melody C4 - C4 - G4 - G4 - bars:4 outputs:2 seed:11")
+    assert [[(n.start, n.pitch) for n in m.instruments[0].notes] for m in again] == \
+        [[(n.start, n.pitch) for n in m.instruments[0].notes] for m in midis]

@@ -103,7 +103,7 @@ FIXTURES = ROOT.parent / "shared" / "fixtures" / "magenta"
 
 
 @pytest.mark.parametrize(("text", "family_name", "config", "steps"), [
-    ("/melody C4 - E4 - G4 bars:2 seed:1", "melody", "attention_rnn", 32),
+    ("/melody C4 - E4 - G4 bars:2 seed:1", "melody", "lookback_rnn", 32),
     ("/melody primer:[60,-2,62] config:lookback_rnn", "melody", "lookback_rnn", 128),
     ("/drums style:funk bars:2 qpm:100", "drums", "drum_kit_style", 32),
     ("/drums [(36,), (), (42,), ()]", "drums", "drum_kit", 64),
@@ -136,7 +136,7 @@ def test_an_untrained_family_is_refused_at_submit_with_a_clear_message() -> None
     from bot.commands import CommandError, parse_command
 
     with pytest.raises(CommandError, match="attention_rnn is not installed on this bot"):
-        parse_command("/melody", installed=installed_configs())
+        parse_command("/melody config:attention_rnn", installed=frozenset({"lookback_rnn"}))
 
 
 def test_melody_and_drums_plugins_write_midi_from_magentas_bundles() -> None:

@@ -18,7 +18,7 @@ from generation.families.chat import (
 from generation.families.melody.config import CONFIGS
 from generation.music.primer import parse_primer_melody
 
-DEFAULT_CONFIG = "attention_rnn"
+DEFAULT_CONFIG = "lookback_rnn"  # repeats phrases, as the lecture shows; attention_rnn when trained
 OPTIONS: tuple[Option, ...] = (
     config_option("which Melody RNN", tuple(CONFIGS), DEFAULT_CONFIG),
     Option("primer", "the melody to start from", (60,), parse_primer_melody,
