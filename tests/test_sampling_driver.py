@@ -35,13 +35,13 @@ class Chain(Stepper):
 
 
 class Iteration(Chain):
-    """Emits the search iteration each step was made in (the driver passes it to draw_seed)."""
+    """Emits the search iteration each step was made in (the driver asks for the iteration's seed)."""
 
     def step(self, carry: Any, inputs: Any, s: tf.Tensor, seed: tf.Tensor, temperature: tf.Tensor) -> tuple:
         return carry, tf.zeros_like(carry) + seed[0], tf.zeros([tf.shape(carry)[0]])
 
-    def draw_seed(self, seeds: tf.Tensor, k: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
-        return tf.stack([k, s])
+    def iteration_seed(self, seeds: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+        return tf.stack([k, 0])
 
 
 def run(stepper: Stepper, outputs: int, forced: list[int], settings: SearchSettings, seed: int

@@ -44,12 +44,14 @@ class Stepper(tf.Module):
 
     `carry` is any nest of tensors whose first axis is the row; `inputs` a nest of the request's tensors
     (Python values in it are fixed per trace, e.g. which controls are on). Step s makes the s-th step
-    after the carry `sample` starts from.
+    after the carry `sample` starts from. Steps are traced as written, without AutoGraph: a loop inside a
+    step is a tf.while_loop, a choice per row a tf.where.
     """
 
     emitted_dtype: tf.DType = tf.int32
     emitted_shape: tuple[int, ...] = ()  # what one row emits per step
-    open_ended = False  # rows end by themselves (`finished`); `steps` is then a bound
+    open_ended = False  # rows end by themselves (`finished`); `steps` is then a bound, and every search
+    # iteration takes steps_per_iteration steps (the number of steps left is not known)
     distinct = False  # a beam keeps only distinct rows of each output (forced stretches do not fill it)
 
     def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
@@ -72,9 +74,13 @@ class Stepper(tf.Module):
         """[B] rows that have ended (open-ended steppers only)."""
         raise NotImplementedError
 
-    def draw_seed(self, seeds: tf.Tensor, k: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
-        """The [2] seed of step s in search iteration k."""
-        return tf.gather(seeds, k % tf.shape(seeds)[0]) + tf.stack([0, s])
+    def iteration_seed(self, seeds: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+        """The [2] seed of search iteration k: row k of the seed table."""
+        return tf.gather(seeds, k % tf.shape(seeds)[0])
+
+    def draw_seed(self, seed: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+        """The [2] seed of step s: the iteration's seed with the step folded in."""
+        return seed + tf.stack([0, s])
 
 
 class OneHotStepper(Stepper):
@@ -138,6 +144,8 @@ def sample(stepper: Stepper, carry: Any, inputs: Any, *, steps: int, primer_step
         rows emit whatever it pads with after their end), and each output's log-probability of it (the sum
         of what `take` scored; for a beam, the winning row's).
     """
+    if min(settings.beam_size, settings.branch_factor, settings.steps_per_iteration) < 1 or settings.temperature <= 0:
+        raise ValueError(f"invalid search settings {settings}")
     plain = settings.beam_size == 1 and settings.branch_factor == 1
     spi = settings.steps_per_iteration
     primer = steps if plain else min(primer_steps, steps)
@@ -149,10 +157,10 @@ def sample(stepper: Stepper, carry: Any, inputs: Any, *, steps: int, primer_step
     flat = tf.nest.flatten(inputs)
     tensors = [v for v in flat if isinstance(v, tf.Tensor)]
     static = tuple((i, v) for i, v in enumerate(flat) if not isinstance(v, tf.Tensor))
-    scalars = [tf.constant(settings.temperature, tf.float32)] + [
-        tf.constant(v, tf.int32) for v in (settings.beam_size, settings.branch_factor, primer, first, spi, steps)]
+    plan = tf.constant([settings.beam_size, settings.branch_factor, primer, first, spi, steps], tf.int32)
     run = _compiled(stepper, inputs, static, carry, tensors)
-    rows, logp = run(carry, tensors, tf.constant(seeds, tf.int32), *scalars)
+    rows, logp = run(carry, tensors, tf.constant(seeds, tf.int32), tf.constant(settings.temperature, tf.float32),
+                     plan)
     return rows.numpy(), logp.numpy()
 
 
@@ -164,20 +172,22 @@ def _compiled(stepper: Stepper, inputs: Any, static: tuple[tuple[int, Hashable],
     per process): the loops are tf.while_loop, and a step's own loops must be too.
     """
     cache: dict[Any, Any] = stepper.__dict__.setdefault("_searches", {})
-    key = (static, len(tensors))
+    key = (static, tuple((t.dtype, t.shape.rank) for t in [*tf.nest.flatten(carry), *tensors]))
     if key not in cache:
         def loose(t: tf.Tensor) -> tf.TensorSpec:
             return tf.TensorSpec([None] * t.shape.rank, t.dtype)
 
-        def search(carry: Any, tensors: list[tf.Tensor], seeds: tf.Tensor, *scalars: tf.Tensor) -> Any:
+        def search(carry: Any, tensors: list[tf.Tensor], seeds: tf.Tensor, temperature: tf.Tensor,
+                   plan: tf.Tensor) -> Any:
             fixed, values = dict(static), iter(tensors)
             flat = [fixed[i] if i in fixed else next(values) for i in range(len(fixed) + len(tensors))]
-            return _search(stepper, carry, tf.nest.pack_sequence_as(inputs, flat), seeds, *scalars)
+            return _search(stepper, carry, tf.nest.pack_sequence_as(inputs, flat), seeds, temperature,
+                           *tf.unstack(plan, 6))
 
         signature = [tf.nest.map_structure(loose, carry), [loose(t) for t in tensors],
-                     tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([], tf.float32)] + \
-            [tf.TensorSpec([], tf.int32)] * 6
-        cache[key] = tf.function(search, input_signature=signature, autograph=False)
+                     tf.TensorSpec([None, 2], tf.int32), tf.TensorSpec([], tf.float32), tf.TensorSpec([6], tf.int32)]
+        # The concrete function: calling it skips tf.function's per-call signature matching.
+        cache[key] = tf.function(search, input_signature=signature, autograph=False).get_concrete_function()
     return cache[key]
 
 
@@ -218,17 +228,21 @@ def _search(stepper: Stepper, carry: Any, inputs: Any, seeds: tf.Tensor, tempera
              blocks, links)
     k, _, _, total, owner, kept, blocks, links = tf.while_loop(going, iteration, start)
 
-    # The best row of each output, followed back through the iterations.
-    best = _prune(total, owner, None, 1)
+    def followed() -> tuple[tf.Tensor, tf.Tensor]:
+        """The best row of each output, followed back through the iterations."""
+        best = _prune(total, owner, None, 1)
 
-    def back(j: tf.Tensor, rows: tf.Tensor, out: tf.TensorArray) -> tuple:
-        return j - 1, tf.gather(links.read(j), rows), out.write(j, tf.gather(blocks.read(j), rows, axis=1))
+        def back(j: tf.Tensor, rows: tf.Tensor, out: tf.TensorArray) -> tuple:
+            return j - 1, tf.gather(links.read(j), rows), out.write(j, tf.gather(blocks.read(j), rows, axis=1))
 
-    out = tf.TensorArray(stepper.emitted_dtype, size=k, infer_shape=False, element_shape=item)
-    _, _, out = tf.while_loop(lambda j, *_: j >= 0, back, (k - 1, tf.gather(kept, best), out))
-    emitted = out.concat()
+        out = tf.TensorArray(stepper.emitted_dtype, size=k, infer_shape=False, element_shape=item)
+        _, _, out = tf.while_loop(lambda j, *_: j >= 0, back, (k - 1, tf.gather(kept, best), out))
+        return out.concat(), tf.gather(total, best)
+
+    # Plain sampling made one iteration, one row per output: nothing to choose or follow.
+    emitted, logp = tf.cond(k > 1, followed, lambda: (blocks.read(0), total))
     perm = tf.concat([[1, 0], tf.range(2, tf.rank(emitted))], axis=0)
-    return tf.transpose(emitted, perm), tf.gather(total, best)
+    return tf.transpose(emitted, perm), logp
 
 
 def _rows(nest: Any, idx: tf.Tensor) -> Any:
@@ -249,20 +263,23 @@ def _steps(stepper: Stepper, carry: Any, inputs: Any, seeds: tf.Tensor, k: tf.Te
     are still identical) and the number of steps made.
     """
     batch = tf.shape(tf.nest.flatten(carry)[0])[0]
+    seed = stepper.iteration_seed(seeds, k)
 
     def step(i: tf.Tensor, carry: Any, emitted: tf.TensorArray, gained: tf.Tensor, same: tf.Tensor) -> tuple:
         t = s + i
-        carry, e, logp = stepper.step(carry, inputs, t, stepper.draw_seed(seeds, k, t), temperature)
+        carry, e, logp = stepper.step(carry, inputs, t, stepper.draw_seed(seed, t), temperature)
         if stepper.distinct:
             equal = tf.equal(e[:, None], e[None, :])
             same = same & tf.reduce_all(tf.reshape(equal, [batch, batch, -1]), axis=2)
         return i + 1, carry, emitted.write(i, e), gained + logp, same
 
+    def more(i: tf.Tensor, carry: Any, *_: Any) -> tf.Tensor:
+        return (i < n) & _going(stepper, carry, inputs) if stepper.open_ended else i < n
+
     emitted = tf.TensorArray(stepper.emitted_dtype, size=0, dynamic_size=True,
                              element_shape=[None, *stepper.emitted_shape])
-    made, carry, emitted, gained, same = tf.while_loop(
-        lambda i, carry, *_: (i < n) & _going(stepper, carry, inputs), step,
-        (tf.constant(0), carry, emitted, tf.zeros([batch]), same))
+    made, carry, emitted, gained, same = tf.while_loop(more, step, (tf.constant(0), carry, emitted,
+                                                                    tf.zeros([batch]), same))
     block = tf.cond(made > 0, emitted.stack,
                     lambda: tf.zeros([0, batch, *stepper.emitted_shape], stepper.emitted_dtype))
     return carry, block, gained, same, made

@@ -54,9 +54,9 @@ class PerformanceStepper(Stepper):
     def finished(self, carry: Any, inputs: Any) -> tf.Tensor:
         return carry[2] >= inputs.num_steps
 
-    def draw_seed(self, seeds: tf.Tensor, k: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+    def draw_seed(self, seed: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
         # Folds in the index of the event being made (s + 1), as the recorded outputs were made.
-        return super().draw_seed(seeds, k, s + 1)
+        return super().draw_seed(seed, s + 1)
 
     def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
         state, last, _, sounding, measured = carry

@@ -68,9 +68,9 @@ class PolyphonyStepper(Stepper):
     def finished(self, carry: Any, inputs: Any) -> tf.Tensor:
         return carry[2] >= tf.shape(inputs[1])[0]
 
-    def draw_seed(self, seeds: tf.Tensor, k: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+    def iteration_seed(self, seeds: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
         # One seed for the whole search (the step index keeps draws apart), as the recorded outputs were made.
-        return seeds[0] + tf.stack([0, s])
+        return seeds[0]
 
     def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
         state, last, step, _, top, prev, _ = carry
