@@ -2,7 +2,8 @@
 
 Prints figures; asserts nothing. `python benchmarks/search_speed.py [--families improv,melody] [--repeats 10]`.
 Shipped models where we ship one; Magenta's fixture bundles for melody (lookback_rnn) and drums (drum_kit).
-Performance plays 8 bars of 4/4 at 120 qpm (16 s, 1600 steps of 10 ms).
+Performance plays 8 bars of 4/4 at 120 qpm (16 s, 1600 steps of 10 ms). "First call" is the call that traces:
+one trace serves plain sampling and beam search, so a beam call after a plain one does not trace again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,17 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "magenta"
+# Warm medians of this benchmark on main before the shared driver (bf98017^), three runs on this 2-core machine
+# shared with other sessions: each family's own driver, beam search a Python loop of one compiled call per step.
+BEAM = "beam 2 x branch 2 (steps/iter 1)"
+BEFORE: dict[tuple[str, str], str] = {
+    ("improv", "plain"): "10.7-15.3 ms", ("improv", BEAM): "258-310 ms",
+    ("melody", "plain"): "17-24 ms", ("melody", BEAM): "326-545 ms",
+    ("drums", "plain"): "16-23 ms", ("drums", BEAM): "253-479 ms",
+    ("polyphony", "plain"): "145-169 ms", ("polyphony", BEAM): "2.2-3.3 s",
+    ("pianoroll", "plain"): "289-481 ms", ("pianoroll", BEAM): "0.81-1.12 s",
+    ("performance", "plain"): "134-178 ms", ("performance", BEAM): "11.7-16.0 s",
+}
 FAMILIES = ("improv", "melody", "drums", "polyphony", "pianoroll", "performance")
 
 
@@ -63,18 +75,22 @@ def caller(family: str, bars: int, outputs: int) -> Callable[[Any, int], object]
                                                     seed=seed)
 
 
-def median_ms(run: Callable[[Any, int], object], search: Any, repeats: int) -> tuple[float, float]:
-    """(first call's ms, median ms of `repeats` warm calls with other seeds)."""
+def median_ms(run: Callable[[Any, int], object], search: Any, repeats: int) -> tuple[float, float, float]:
+    """(first call's ms, median wall ms and median process CPU ms of `repeats` warm calls with other seeds).
+
+    CPU time is the steadier figure on a machine shared with other work (it counts TensorFlow's threads too).
+    """
     start = time.perf_counter()
     run(search, 0)
     first = (time.perf_counter() - start) * 1000
-    run(search, 1)  # a second call may retrace once with relaxed shapes
-    times = []
+    run(search, 1)
+    wall, cpu = [], []
     for seed in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run(search, seed + 2)
-        times.append((time.perf_counter() - start) * 1000)
-    return first, statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return first, statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -96,8 +112,10 @@ def main() -> None:
     for family in args.families.split(","):
         run = caller(family, args.bars, args.outputs)
         for name, search in searches.items():
-            first, warm = median_ms(run, search, args.repeats)
-            print(f"{family:12} {name:34} warm {warm:8.1f} ms   first call {first:8.0f} ms", flush=True)
+            first, wall, cpu = median_ms(run, search, args.repeats)
+            before = BEFORE.get((family, name))
+            print(f"{family:12} {name:34} warm {wall:8.1f} ms (CPU {cpu:8.1f} ms)   first call {first:6.0f} ms"
+                  + (f"   before the shared driver: {before}" if before else ""), flush=True)
 
 
 if __name__ == "__main__":
