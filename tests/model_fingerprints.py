@@ -36,6 +36,10 @@ CASES: dict[str, tuple[str, list[str]]] = {
        for c in ("performance", "performance_with_dynamics", "performance_with_dynamics_and_modulo_encoding",
                  "density_conditioned_performance_with_dynamics", "pitch_conditioned_performance_with_dynamics",
                  "multiconditioned_performance_with_dynamics")},
+    **{c: ("melody_rnn_generate", [f"--config={c}", "--num_steps=64", "--primer_melody=[60, -2, 60, -2, 67]"])
+       for c in ("basic_rnn", "lookback_rnn")},
+    "lookback_rnn+beam": ("melody_rnn_generate", ["--config=lookback_rnn", "--num_steps=64", "--beam_size=2",
+                                                  "--branch_factor=2", "--primer_melody=[60, -2, 60, -2, 67]"]),
     "performance_with_dynamics+beam": ("performance_rnn_generate", ["--config=performance_with_dynamics",
                                                                     *PERFORMANCE, "--beam_size=2",
                                                                     "--branch_factor=2"]),
