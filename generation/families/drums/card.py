@@ -137,7 +137,8 @@ def card(config: DrumsConfig, info: dict[str, Any]) -> Card:
             rows.append([style, "ours" if who == "generated" else "Groove held-out",
                          f[who]["kick"]["n"], *(_cell(f[who][name]) for name in FIGURES),
                          *([f"{f['recognised_' + who]:.2f}"] if "chance" in q else [])])
-    header = ["style", "bars of", "bars", *(LABELS[n] for n in FIGURES), *(["classified as asked"] if "chance" in q else [])]
+    header = ["style", "bars of", "bars", *(LABELS[n] for n in FIGURES),
+              *(["classified as asked"] if "chance" in q else [])]
     quality = [f"Ours: {q.get('outputs', '?')} tracks per row from an empty primer at temperature "
                f"{q.get('temperature', '?')}, bars 2-{1 + q.get('bars_per_output', 4)} of each. Groove: every held-out "
                "bar (validation + test) with a hit. Densities are steps struck per bar; swing is how late the "
