@@ -13,6 +13,7 @@ from generation.cli.magenta_flags import (
     SAMPLING_LIMITS,
     add_sampling_flags,
     check_ranges,
+    choose_primer,
     parse_magenta_args,
     pick_seed,
     prepare_output_dir,
@@ -66,19 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
     check_ranges(args, LIMITS)
     # Everything the user typed is checked before any model work.
-    qpm = args.qpm
-    if args.primer_drums:
-        if args.primer_midi:
-            print("warning: both --primer_drums and --primer_midi given; using --primer_drums (as Magenta)",
-                  file=sys.stderr)
-        primer = parse_primer_drums(args.primer_drums)
-    elif args.primer_midi:
-        primer, midi_qpm = read_primer_drum_midi(args.primer_midi)
-        qpm = qpm or midi_qpm
-    else:
-        print(f"warning: no primer given; starting from a single bass drum hit {DEFAULT_PRIMER}, as Magenta does",
-              file=sys.stderr)
-        primer = parse_primer_drums(DEFAULT_PRIMER)
+    primer, qpm = choose_primer("--primer_drums", args.primer_drums, args.primer_midi, parse_primer_drums,
+                                read_primer_drum_midi, lambda: parse_primer_drums(DEFAULT_PRIMER),
+                                f"a single bass drum hit {DEFAULT_PRIMER}", args.qpm)
     qpm = qpm or 120.0
     lo, hi = LIMITS["qpm"]
     if not lo <= qpm <= hi:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,6 +12,7 @@ from generation.cli.magenta_flags import (
     SAMPLING_LIMITS,
     add_sampling_flags,
     check_ranges,
+    choose_primer,
     parse_magenta_args,
     pick_seed,
     prepare_output_dir,
@@ -67,19 +67,8 @@ def run(args: argparse.Namespace) -> int:
     check_ranges(args, LIMITS)
     # Everything the user typed is checked before any model work.
     chords = parse_progression(args.backing_chords)
-    qpm = args.qpm
-    if args.primer_melody:
-        if args.primer_midi:
-            print("warning: both --primer_melody and --primer_midi given; using --primer_melody (as Magenta)",
-                  file=sys.stderr)
-        primer = parse_primer_melody(args.primer_melody)
-    elif args.primer_midi:
-        primer, midi_qpm = read_primer_midi(args.primer_midi)
-        qpm = qpm or midi_qpm
-    else:
-        print("warning: no primer given; starting from a single middle C (60), as Magenta does",
-              file=sys.stderr)
-        primer = (60,)
+    primer, qpm = choose_primer("--primer_melody", args.primer_melody, args.primer_midi, parse_primer_melody,
+                                read_primer_midi, lambda: (60,), "a single middle C (60)", args.qpm)
     qpm = qpm or 120.0
     lo, hi = LIMITS["qpm"]
     if not lo <= qpm <= hi:

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from generation.errors import InputError
 
@@ -104,6 +105,23 @@ def parse_magenta_args(parser: argparse.ArgumentParser, argv: Sequence[str] | No
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return parser.parse_args(fixed)
+
+
+def choose_primer(typed_flag: str, typed: str | None, midi: Path | None, parse: Callable[[str], Any],
+                  read_midi: Callable[[Path], tuple[Any, float]], default: Callable[[], Any], default_text: str,
+                  qpm: float | None) -> tuple[Any, float | None]:
+    """Magenta's primer rule: the typed primer wins over --primer_midi (with a warning), else the MIDI file (its
+    tempo unless --qpm is given), else the default (with a warning). Returns (primer, qpm or None)."""
+    if typed:
+        if midi:
+            print(f"warning: both {typed_flag} and --primer_midi given; using {typed_flag} (as Magenta)",
+                  file=sys.stderr)
+        return parse(typed), qpm
+    if midi:
+        primer, midi_qpm = read_midi(midi)
+        return primer, qpm or midi_qpm
+    print(f"warning: no primer given; starting from {default_text}, as Magenta does", file=sys.stderr)
+    return default(), qpm
 
 
 def check_ranges(args: argparse.Namespace, limits: dict[str, tuple[float, float]]) -> None:
