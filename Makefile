@@ -26,6 +26,9 @@ bench: install
 	.venv/bin/python benchmarks/polyphony_speed.py
 	.venv/bin/python benchmarks/pianoroll_speed.py
 	.venv/bin/python benchmarks/performance_speed.py
+	.venv/bin/python benchmarks/melody_speed.py
+	.venv/bin/python benchmarks/drums_speed.py --bundle drum_kit
+	.venv/bin/python benchmarks/drums_speed.py --bundle drum_kit_style
 
 quality: install
 	.venv/bin/python -m generation.quality.improv_report

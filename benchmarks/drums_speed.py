@@ -1,7 +1,7 @@
 """Drums RNN speed: model load, then 5 outputs x 8 bars per call (batched, compiled loop), plain and beam search.
 
-Prints figures; asserts nothing. `python benchmarks/drums_speed.py [--bundle PATH] [--layers 256,256,256]`.
-Default bundle: Magenta's tiny drum_kit.mag fixture (2 x 32 LSTM, attention 32), since no model is trained yet.
+Prints figures; asserts nothing. `python benchmarks/drums_speed.py [--bundle drum_kit|drum_kit_style|PATH]
+[--layers 256,256,256]`. Default: our shipped drum_kit; a styled config plays its first style.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import statistics
 import time
 from pathlib import Path
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "magenta" / "drum_kit.mag"
 PRIMER = [frozenset({36}), frozenset(), frozenset({42}), frozenset()]
 
 
@@ -35,7 +34,7 @@ def timed(fn: object, repeats: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=FIXTURE, help="a .mag, a model folder or a config id")
+    parser.add_argument("--bundle", type=Path, default=Path("drum_kit"), help="a config id, a .mag or a model folder")
     parser.add_argument("--outputs", type=int, default=5)
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=20)
@@ -43,31 +42,38 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
+    from generation.engine.sampling import SearchSettings
     from generation.families.drums.generator import DrumsGenerator  # imports TensorFlow
-    from generation.models.sampling import SearchSettings
 
     t1 = time.perf_counter()
     generator = DrumsGenerator.load(args.bundle if args.bundle.exists() else str(args.bundle))
     t2 = time.perf_counter()
     if args.layers:
         # Timing only: an untrained network of another size (e.g. Magenta's 3 x 256) in the same code path.
-        from generation.models.bundle import Bundle
-        from generation.models.rnn import EventRnn
+        from generation.engine.bundle import Bundle
+        from generation.engine.rnn import EventRnn
 
         cfg = generator.config
         sizes = tuple(int(u) for u in args.layers.split(","))
         net = EventRnn(cfg.input_size, cfg.num_classes, sizes, cfg.attn_length)
         generator = DrumsGenerator(Bundle("drums", cfg.name, sizes, cfg.attn_length, net.numpy_weights()))
     steps = args.bars * 16
+    style = generator.config.styles[0] if generator.config.styles else None
+    plain_generate = generator.generate
+
+    def generate(primer: list[frozenset[int]], steps: int, outputs: int, search: SearchSettings, seed: int) -> None:
+        plain_generate(primer, steps, outputs, search, seed, style=style)
+
     plain, beam = SearchSettings(), SearchSettings(beam_size=2, branch_factor=2, steps_per_iteration=16)
     first = time.perf_counter()
-    generator.generate(PRIMER, steps, args.outputs, plain, seed=0)
+    generate(PRIMER, steps, args.outputs, plain, seed=0)
     first = time.perf_counter() - first
-    many = timed(lambda s: generator.generate(PRIMER, steps, args.outputs, plain, seed=s), args.repeats)
-    one = timed(lambda s: generator.generate(PRIMER, steps, 1, plain, seed=s), args.repeats)
-    generator.generate(PRIMER, steps, args.outputs, beam, seed=0)  # traces the beam's shapes
-    beams = timed(lambda s: generator.generate(PRIMER, steps, args.outputs, beam, seed=s), max(3, args.repeats // 4))
-    print(f"bundle {args.bundle.name}, layers {generator.bundle.layer_sizes}, attention {generator.bundle.attn_length}")
+    many = timed(lambda s: generate(PRIMER, steps, args.outputs, plain, seed=s), args.repeats)
+    one = timed(lambda s: generate(PRIMER, steps, 1, plain, seed=s), args.repeats)
+    generate(PRIMER, steps, args.outputs, beam, seed=0)  # traces the beam's shapes
+    beams = timed(lambda s: generate(PRIMER, steps, args.outputs, beam, seed=s), max(3, args.repeats // 4))
+    print(f"bundle {args.bundle.name}{f' ({style})' if style else ''}, layers {generator.bundle.layer_sizes}, "
+          f"attention {generator.bundle.attn_length}")
     print(f"import tensorflow + generation: {t1 - t0:.2f} s")
     print(f"model load: {(t2 - t1) * 1000:.0f} ms")
     print(f"first call (traces the loop): {first * 1000:.0f} ms")

@@ -29,8 +29,8 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from generation.models.improv.generator import ImprovGenerator  # imports TensorFlow
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.improv.generator import ImprovGenerator  # imports TensorFlow
     from generation.music.chords import parse_progression
 
     t1 = time.perf_counter()
@@ -38,8 +38,8 @@ def main() -> None:
     t2 = time.perf_counter()
     if args.layers:
         # Timing only: an untrained network of another size (e.g. Magenta's 3x256) in the same code path.
-        from generation.models.bundle import Bundle
-        from generation.models.rnn import EventRnn
+        from generation.engine.bundle import Bundle
+        from generation.engine.rnn import EventRnn
 
         cfg = generator.config
         sizes = tuple(int(u) for u in args.layers.split(","))

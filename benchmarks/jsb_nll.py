@@ -23,10 +23,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=JSB)
     args = parser.parse_args()
 
-    from generation.models.bundle import Bundle
-    from generation.models.pianoroll.dataset import load_jsb
-    from generation.models.pianoroll.generator import PianorollGenerator
-    from generation.models.pianoroll.train import evaluate
+    from generation.engine.bundle import Bundle
+    from generation.families.pianoroll.dataset import load_jsb
+    from generation.families.pianoroll.generator import PianorollGenerator
+    from generation.families.pianoroll.train import evaluate
 
     generator = PianorollGenerator(Bundle.load(args.bundle))
     bundle = generator.bundle

@@ -28,8 +28,8 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from generation.models.pianoroll.generator import PianorollGenerator  # imports TensorFlow
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.pianoroll.generator import PianorollGenerator  # imports TensorFlow
 
     t1 = time.perf_counter()
     generator = PianorollGenerator.load(args.config)

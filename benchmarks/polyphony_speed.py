@@ -29,9 +29,9 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from generation.models.polyphony.encoding import melody_primer_notes  # imports TensorFlow
-    from generation.models.polyphony.generator import PolyphonyGenerator
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.polyphony.encoding import melody_primer_notes  # imports TensorFlow
+    from generation.families.polyphony.generator import PolyphonyGenerator
 
     t1 = time.perf_counter()
     generator = PolyphonyGenerator.load(args.bundle_file)

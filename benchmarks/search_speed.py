@@ -34,7 +34,7 @@ def caller(family: str, bars: int, outputs: int) -> Callable[[Any, int], object]
     """A function (search settings, seed) -> outputs, with the family's model loaded."""
     steps = bars * 16
     if family == "improv":
-        from generation.models.improv.generator import ImprovGenerator
+        from generation.families.improv.generator import ImprovGenerator
         from generation.music.chords import parse_progression
 
         improv = ImprovGenerator.load("chord_pitches_improv")
@@ -52,7 +52,7 @@ def caller(family: str, bars: int, outputs: int) -> Callable[[Any, int], object]
         primer = [frozenset({36}), frozenset(), frozenset({42}), frozenset()]
         return lambda search, seed: drums.generate(primer, steps, outputs, search, seed)
     if family == "polyphony":
-        from generation.models.polyphony.generator import PolyphonyGenerator
+        from generation.families.polyphony.generator import PolyphonyGenerator
         from generation.music.notes import Note
 
         poly = PolyphonyGenerator.load()
@@ -60,12 +60,12 @@ def caller(family: str, bars: int, outputs: int) -> Callable[[Any, int], object]
         return lambda search, seed: poly.generate(chord, steps, condition_on_primer=True, inject_primer=True,
                                                   num_outputs=outputs, search=search, seed=seed)
     if family == "pianoroll":
-        from generation.models.pianoroll.generator import PianorollGenerator
+        from generation.families.pianoroll.generator import PianorollGenerator
 
         roll = PianorollGenerator.load("rnn-nade")
         frames = [frozenset({55}), frozenset({55, 64}), frozenset({55, 64, 72})]
         return lambda search, seed: roll.generate(frames, steps, outputs, search, seed)
-    from generation.models.performance.generator import PerformanceGenerator
+    from generation.families.performance.generator import PerformanceGenerator
     from generation.music.notes import Note
 
     perf = PerformanceGenerator.load("performance_with_dynamics")
@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--beam", default="2,2,1", help="beam_size,branch_factor,steps_per_iteration")
     args = parser.parse_args()
 
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     beam, branch, spi = (int(v) for v in args.beam.split(","))
     searches = {"plain": SearchSettings(),

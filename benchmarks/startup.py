@@ -107,8 +107,8 @@ def main() -> None:
         print(f"  {command:30s} min {min(times):.2f} s, median {statistics.median(times):.2f} s, exit {rc}; "
               f"loaded: {', '.join(heavy) or 'none'}")
 
-    model_layer = ("generation.models.tf_runtime" if (root / "generation/models/tf_runtime.py").exists()
-                   else "generation.models.rnn")
+    model_layer = ("generation.engine.tf_runtime" if (root / "generation/engine/tf_runtime.py").exists()
+                   else "generation.engine.rnn")
     for code in ("import tensorflow", f"import {model_layer}"):
         times, heavy = [], []
         for _ in range(args.repeats):

@@ -7,13 +7,15 @@ registry.py); this module reads the line, finds the command, and wraps what its 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.command_line import check_length, split_words
 from generation.families.chat import MAX_BARS as MAX_BARS
-from generation.families.chat import ChatCommand, CommandLine, Option
+from generation.families.chat import QPM, ChatCommand, CommandLine, Option
 from generation.families.chat import CommandError as CommandError  # re-exported: front ends catch it from here
+from generation.families.performance.chat import MAX_SECONDS as MAX_SECONDS
 from generation.families.registry import families
-from generation.models.performance.chat import MAX_SECONDS as MAX_SECONDS
+from generation.music.primer import MELODY_READER
 from generation.request import GenerationRequest
 
 # Every family's chat commands, in registry order, and the family each belongs to.
@@ -46,13 +48,33 @@ def help_text(topic: str = "") -> str:
     return "\n".join(lines)
 
 
-def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None = None,
+def _within(value: float, option: Option) -> float:
+    assert option.low is not None and option.high is not None, option.name
+    return min(max(value, option.low), option.high)
+
+
+def attachment_reader(text: str) -> tuple[str, str]:
+    """(the command's name, the reader of its attached MIDI: "" when it takes none) for a command line.
+
+    An unknown command gets the melody reader: parsing it reports the unknown command afterwards.
+    """
+    check_length(text)
+    first = text.strip().split(maxsplit=1)[:1]
+    name = ALIASES.get(first[0].lstrip("/").lower(), first[0].lstrip("/").lower()) if first else ""
+    command = CHAT_COMMANDS.get(name)
+    return name, command.attachment_reader if command else MELODY_READER
+
+
+def parse_command(text: str, *, primer_from_attachment: tuple[Any, ...] | None = None,
+                  primer_qpm: float | None = None,
                   default_seed: int = 0, installed: frozenset[str] | None = None) -> ParsedCommand:
     """Parse one command line.
 
     Args:
         text: what the user typed, e.g. "/improv C G Am F primer:60".
-        primer_from_attachment: melody events read from an attached MIDI (wins over a typed melody).
+        primer_from_attachment: what the command's reader read from an attached MIDI (melody events for most;
+            wins over a typed melody).
+        primer_qpm: the attached file's tempo: the piece's tempo unless qpm: is given (kept within qpm:'s range).
         default_seed: used when the user gives no seed: (the caller draws a random one).
         installed: configs with a trained model on this bot (None: do not check).
 
@@ -88,7 +110,7 @@ def parse_command(text: str, *, primer_from_attachment: tuple[int, ...] | None =
     plugin = next(p for p in families() if p.name == family)
     request = GenerationRequest(
         family, config, plugin.params(**fields),
-        qpm=values.get("qpm", command.default_qpm),
+        qpm=values.get("qpm", _within(primer_qpm, QPM) if primer_qpm else command.default_qpm),
         temperature=values.get("temperature", 1.0),
         num_outputs=values.get("outputs", 1),
         seed=values.get("seed", default_seed),

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.commands import help_text, parse_command
+from bot.commands import attachment_reader, help_text, parse_command
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.store import JobRecord, JobStore, StoreUnavailable
+from generation.engine.bundle import installed_configs
 from generation.errors import InputError
 from generation.jobs.base import JobEvent, JobQueue
-from generation.models.bundle import installed_configs
-from generation.music.primer_sandbox import read_primer_attachment
+from generation.music.primer_sandbox import AttachedPrimer, read_primer_attachment
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -155,8 +155,10 @@ class Service:
         if attachment is not None:
             self.check_attachment(attachment_name or "", len(attachment))
             await self._check_limits(user_id, address)  # before any work on the file
-            primer = await self._attachment_primer(attachment, attachment_name)
-        parsed = parse_command(text, primer_from_attachment=primer, default_seed=seed, installed=self.installed)
+            primer = await self._attachment_primer(attachment, attachment_name, text)
+        parsed = parse_command(text, primer_from_attachment=primer.events if primer else None,
+                               primer_qpm=primer.qpm if primer else None, default_seed=seed,
+                               installed=self.installed)
         if parsed.name == "help" or parsed.request is None:
             return Submitted("help", help=help_text(parsed.topic))
         async with self._lock:
@@ -208,12 +210,15 @@ class Service:
             raise Refused(f"the attachment {name} is {size / 1e6:.1f} MB; a MIDI primer may be at most "
                           f"{limit / 1e6:.1f} MB.")
 
-    async def _attachment_primer(self, data: bytes, name: str) -> tuple[int, ...]:
+    async def _attachment_primer(self, data: bytes, name: str, text: str) -> AttachedPrimer:
+        command, reader = attachment_reader(text)
+        if not reader:
+            raise Refused(f"/{command} takes no attached file; type its primer instead (see /help {command}).")
         if not data.startswith(b"MThd"):
-            raise Refused(f"the attachment {name or ''} is not a MIDI file (.mid); attach a MIDI melody to "
-                          "start from, or use primer:60.")
+            raise Refused(f"the attachment {name or ''} is not a MIDI file (.mid); attach a MIDI file to "
+                          "start from, or type a primer.")
         try:  # hard limits first, then a memory- and time-limited child process: never parsed in the bot
-            return await read_primer_attachment(data, name or "the attachment")
+            return await read_primer_attachment(data, name or "the attachment", reader)
         except InputError as e:
             raise Refused(str(e)) from None
 

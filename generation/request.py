@@ -43,7 +43,7 @@ class GenerationRequest:
 
     def search(self) -> Any:
         """The sampling settings (SearchSettings; imported here, so the bot never loads the model layer)."""
-        from generation.models.sampling import SearchSettings
+        from generation.engine.sampling import SearchSettings
 
         return SearchSettings(self.temperature, self.beam_size, self.branch_factor, self.steps_per_iteration)
 
@@ -67,13 +67,13 @@ class GenerationRequest:
             ValueError: not a request: unknown family or config, a field of the wrong type or out of range.
         """
         from generation.families.plugin import read_params
-        from generation.families.registry import FAMILY_MODULES, family
+        from generation.families.registry import FAMILY_NAMES, family
 
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("a generation request is a JSON object")
         name, config = data.get("family"), data.get("config")
-        if name not in FAMILY_MODULES:
+        if name not in FAMILY_NAMES:
             raise ValueError(f"unknown model family {name!r}")
         plugin = family(str(name))
         if config not in plugin.configs:

@@ -122,7 +122,7 @@ def main() -> None:
     sys.stdout = sys.stderr
     warm = [c for c in sys.argv[1:] if not c.startswith("-")]
     if not warm:  # the chat commands' default models; the others load on first use
-        from generation.models.bundle import installed_configs
+        from generation.engine.bundle import installed_configs
 
         warm = [c for plugin in families() for c in plugin.warm_configs if c in installed_configs()]
     serve(sys.stdin, protocol, warm)

@@ -137,3 +137,27 @@ def test_melody_continues_the_typed_melody_as_one_line(bot: BotProcess) -> None:
     _, again = run(bot, "/melody C4 - C4 - G4 - G4 - bars:4 outputs:2 seed:11")
     assert [[(n.start, n.pitch) for n in m.instruments[0].notes] for m in again] == \
         [[(n.start, n.pitch) for n in m.instruments[0].notes] for m in midis]
+
+
+FUNK_BAR = {0: (36, 42), 2: (42,), 4: (38, 42), 6: (42,), 7: (36,), 8: (36, 42), 10: (42,), 12: (38, 42), 14: (42,)}
+
+
+def test_drums_continue_an_attached_groove_at_its_tempo_on_channel_10(bot: BotProcess) -> None:
+    """/drums style:funk with a one-bar groove attached (100 qpm): the groove is kept note for note, four more
+    bars follow (the default when a primer is attached), all at the file's tempo on the GM drum channel."""
+    step_s = 60 / 100 / 4
+    midi = pretty_midi.PrettyMIDI(initial_tempo=100)
+    kit = pretty_midi.Instrument(0, is_drum=True)
+    kit.notes = [pretty_midi.Note(100, p, s * step_s, (s + 1) * step_s) for s, ps in FUNK_BAR.items() for p in ps]
+    midi.instruments.append(kit)
+    buf = io.BytesIO()
+    midi.write(buf)
+    final, (out,) = run(bot, "/drums style:funk seed:3", ("groove.mid", buf.getvalue()))
+    assert final["model"] == "drum_kit_style"
+    assert all(i.is_drum for i in out.instruments) and out.instruments
+    hits = {(round(n.start / step_s), n.pitch) for i in out.instruments for n in i.notes}
+    assert {h for h in hits if h[0] < 16} == {(s, p) for s, ps in FUNK_BAR.items() for p in ps}
+    assert out.get_end_time() == pytest.approx(5 * 16 * step_s, abs=1e-3)
+    assert len({h for h in hits if h[0] >= 16}) > 16  # the model plays on: four bars, not silence
+    status, body = post_multipart(bot, "/pianoroll seed:3", ("groove.mid", buf.getvalue()), user="poly")
+    assert status == 400 and "takes no attached file" in str(body), body

@@ -86,7 +86,7 @@ def test_without_a_trained_model_it_says_none_is_installed(tmp_path: Path, monke
                                                          capsys: pytest.CaptureFixture) -> None:
     """No --bundle_file and nothing in models/drum_kit: exit 2, one line saying no trained model is installed and
     how to pass one; nothing written, no traceback."""
-    import generation.models.bundle as bundle
+    import generation.engine.bundle as bundle
 
     monkeypatch.setattr(bundle, "REPO_MODELS", tmp_path / "models")
     rc = main([f"--output_dir={tmp_path / 'out'}", "--num_outputs=1"])

@@ -107,8 +107,8 @@ def test_drum_kit_mag_reproduces_magentas_numbers() -> None:
     """
     import tensorflow as tf
 
+    from generation.engine.rnn import EventRnn
     from generation.families.drums.generator import read_drums_mag
-    from generation.models.rnn import EventRnn
 
     golden = _golden()
     bundle = read_drums_mag(FIXTURES / "drum_kit.mag")
@@ -155,7 +155,7 @@ def fixture_generator() -> Any:
 def test_same_seed_same_drums_and_the_primer_is_kept(fixture_generator: Any) -> None:
     """Same seed, same tracks; another seed, others. Each track is num_steps long and starts with the primer as given
     (an unknown pitch included); generated steps hold only the 9 representative pitches."""
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     primer = [frozenset({36, 60}), frozenset(), frozenset({42}), frozenset()]
     first = fixture_generator.generate(primer, 64, 3, SearchSettings(), seed=11)
@@ -173,7 +173,7 @@ def test_same_seed_same_drums_and_the_primer_is_kept(fixture_generator: Any) -> 
 
 def test_beam_search_is_seeded_too(fixture_generator: Any) -> None:
     """Beam search (beam 2, branch 2) returns one track per output, repeatably."""
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     beam = SearchSettings(beam_size=2, branch_factor=2, steps_per_iteration=4)
     tracks = fixture_generator.generate([frozenset({36})], 32, 2, beam, seed=5)
@@ -183,7 +183,7 @@ def test_beam_search_is_seeded_too(fixture_generator: Any) -> None:
 
 def test_lengths_out_of_range_are_refused(fixture_generator: Any) -> None:
     """A primer as long as the track, or a track of 0 or 4097 steps, is an InputError saying what is allowed."""
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     with pytest.raises(InputError, match="primer is 4 steps"):
         fixture_generator.generate([frozenset()] * 4, 4, 1, SearchSettings(), seed=0)
@@ -194,22 +194,26 @@ def test_lengths_out_of_range_are_refused(fixture_generator: Any) -> None:
         fixture_generator.generate([], 16, 1, SearchSettings(), seed=0, style="funk")
 
 
-def test_the_style_input_reaches_the_network() -> None:
-    """drum_kit_style takes a style one-hot after the counters: the style changes the music (same seed), and a
-    missing or unknown style is refused. (An untrained network: this checks the plumbing, not the music.)"""
+def test_the_style_and_tempo_inputs_reach_the_network() -> None:
+    """drum_kit_style takes a style one-hot and then the tempo after the counters: each changes the music (same
+    seed), and a missing or unknown style is refused. (An untrained network: this checks the plumbing, not the
+    music.)"""
+    from generation.engine.bundle import Bundle
+    from generation.engine.rnn import EventRnn
+    from generation.engine.sampling import SearchSettings
     from generation.families.drums.generator import DrumsGenerator
-    from generation.models.bundle import Bundle
-    from generation.models.rnn import EventRnn
-    from generation.models.sampling import SearchSettings
 
     config = CONFIGS["drum_kit_style"]
-    assert config.styles == STYLE_CONTROLS and config.input_size == 518 + len(STYLE_CONTROLS)
+    assert config.styles == STYLE_CONTROLS and config.tempo and config.input_size == 518 + len(STYLE_CONTROLS) + 1
     net = EventRnn(config.input_size, 512, (16,), 4, seed=3)
     weights = net.numpy_weights()
-    weights["rnn/multi_rnn_cell/cell_0/attention_cell_wrapper/kernel"][518:523] *= 40  # make the style loud
+    weights["rnn/multi_rnn_cell/cell_0/attention_cell_wrapper/kernel"][518:524] *= 40  # make style, tempo loud
     generator = DrumsGenerator(Bundle("drums", "drum_kit_style", (16,), 4, weights))
     tracks = {s: generator.generate([frozenset({36})], 32, 2, SearchSettings(), 7, style=s) for s in STYLE_CONTROLS}
     assert len({str(t) for t in tracks.values()}) == len(STYLE_CONTROLS)
+    tempi = {q: generator.generate([frozenset({36})], 32, 2, SearchSettings(), 7, style="rock", qpm=q)
+             for q in (70.0, 120.0, 180.0)}
+    assert len({str(t) for t in tempi.values()}) == 3
     with pytest.raises(InputError, match="style None is not one of rock"):
         generator.generate([frozenset({36})], 32, 1, SearchSettings(), 7)
     with pytest.raises(InputError, match="'polka'"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from generation.families.improv.plugin import ImprovParams
 from generation.jobs.embedded import EmbeddedQueue
-from generation.models.improv.plugin import ImprovParams
 from generation.request import GenerationRequest
 
 

@@ -237,7 +237,7 @@ async def test_real_melody_attachment_reads_as_before() -> None:
     the loop. Measured: 0.19 s per attachment (median of 10; 0.16-0.21 s), of which the child's start is 0.16 s."""
     data = REAL_TUNE.read_bytes()
     with blockbuster_ctx(scanned_modules=["generation"]):
-        events = await read_primer_attachment(data, "098.mid")
+        events = (await read_primer_attachment(data, "098.mid")).events
     assert len(events) == 208
     assert events[:40] == REAL_TUNE_START
     assert events == read_primer_midi(REAL_TUNE)[0]
@@ -250,7 +250,7 @@ async def test_file_at_every_limit_is_read_not_killed() -> None:
                          + b"\x00\xff\x58\x04\x03\x02\x18\x08" for i in range(1000)) + END
     parts = [b"".join(bytes([0, 0x90 | k % 16, 40 + i % 60, 100]) + vlq(100) + bytes([0x80 | k % 16, 40 + i % 60, 0])
                       for i in range(317)) + END for k in range(63)]
-    events = await read_primer_attachment(smf([conductor, *parts], division=960), "busy.mid")
+    events = (await read_primer_attachment(smf([conductor, *parts], division=960), "busy.mid")).events
     assert events[:4] == (41, 43, 46, 48)  # the top note of each chord of 63 parts
 
 

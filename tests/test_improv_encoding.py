@@ -16,8 +16,8 @@ import pytest
 from note_seq import chords_encoder_decoder, melody_encoder_decoder
 
 from generation.errors import InputError
-from generation.models.improv.config import CONFIGS, ImprovConfig
-from generation.models.improv.encoding import (
+from generation.families.improv.config import CONFIGS, ImprovConfig
+from generation.families.improv.encoding import (
     class_to_event,
     classes_to_events,
     encode_chord,
@@ -138,7 +138,7 @@ def _logits(
     """Teacher-forced logits of our EventRnn with these weights, from the zero state."""
     import tensorflow as tf
 
-    from generation.models.rnn import EventRnn
+    from generation.engine.rnn import EventRnn
 
     net = EventRnn(inputs.shape[1], num_classes, layer_sizes, attn_length, weights=weights)
     return net.sequence_logits(tf.constant(inputs[None]))[0].numpy()
@@ -165,7 +165,7 @@ def test_model_inputs_equal_magentas(name: str) -> None:
 @pytest.mark.parametrize("name", ["basic_improv", "chord_pitches_improv"])
 def test_mag_bundle_reproduces_magentas_numbers(name: str) -> None:
     """A user's .mag loads and scores the fixed melody as Magenta does: logits to 1e-5, log-likelihood to 1e-3."""
-    from generation.models.magenta_bundle import read_mag
+    from generation.engine.magenta_bundle import read_mag
 
     golden = _golden(name)
     config = CONFIGS[name]
@@ -182,7 +182,7 @@ def test_attention_network_reproduces_magentas_logits() -> None:
     """Our attention cell is Magenta's AttentionCellWrapper: fed Magenta's own inputs, the logits match to 1e-5."""
     import tensorflow as tf
 
-    from generation.models.magenta_bundle import _modern_name, _read_proto
+    from generation.engine.magenta_bundle import _modern_name, _read_proto
 
     golden = _golden("attention_improv")
     proto = _read_proto(FIXTURES / "attention_improv.mag")
@@ -203,7 +203,7 @@ def test_attention_network_reproduces_magentas_logits() -> None:
 
 def test_attention_improv_mag_is_refused_with_the_reason() -> None:
     """Magenta's attention_improv bundle is refused plainly: its KeyMelody encoding is not supported."""
-    from generation.models.magenta_bundle import read_mag
+    from generation.engine.magenta_bundle import read_mag
 
     _golden("attention_improv")
     with pytest.raises(InputError, match=r"KeyMelody.*not|not.*KeyMelody") as info:

@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 
 from generation.cli.improv_rnn_generate import main
-from generation.models.improv.config import CONFIGS
+from generation.families.improv.config import CONFIGS
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures" / "magenta"
@@ -338,7 +338,7 @@ def test_missing_model_is_not_an_internal_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A config whose model is not installed is reported by name, not as 'internal error, please report it'."""
-    import generation.models.improv.generator as generator
+    import generation.families.improv.generator as generator
 
     monkeypatch.setattr(generator, "default_bundle_dir", lambda config: tmp_path / "models" / config)
     rc = main(["--config=chord_pitches_improv", f"--output_dir={tmp_path / 'out'}", "--num_outputs=1",

@@ -107,7 +107,7 @@ def test_audio_is_rendered_beside_each_midi(tmp_path: Path) -> None:
 def test_no_installed_model_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """Without --bundle_file and with no trained model installed: exit 2, what is missing and how to get it."""
-    import generation.models.bundle as bundle
+    import generation.engine.bundle as bundle
 
     monkeypatch.setattr(bundle, "REPO_MODELS", tmp_path / "models")
     rc = main(["--config=lookback_rnn", f"--output_dir={tmp_path / 'out'}", f"--primer_melody={PRIMER}"])

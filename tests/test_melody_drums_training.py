@@ -6,6 +6,7 @@ the family's figures beside human ones; the repetition and style measures mean w
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -27,8 +28,8 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("config", ["basic_rnn", "mono_rnn", "lookback_rnn", "attention_rnn"])
 def test_melody_rnn_train_writes_a_bundle_that_generates_and_a_card(config: str, datasets: Path,
                                                                       tmp_path: Path) -> None:
+    from generation.engine.sampling import SearchSettings
     from generation.families.melody.generator import MelodyGenerator
-    from generation.models.sampling import SearchSettings
 
     out = tmp_path / config
     assert melody_rnn_train.main([f"--config={config}", f"--datasets_dir={datasets}", TINY, *SMOKE,
@@ -51,8 +52,8 @@ def test_melody_rnn_train_writes_a_bundle_that_generates_and_a_card(config: str,
 
 
 def test_drums_rnn_train_writes_per_style_figures_beside_groove(datasets: Path, tmp_path: Path) -> None:
+    from generation.engine.sampling import SearchSettings
     from generation.families.drums.generator import DrumsGenerator
-    from generation.models.sampling import SearchSettings
 
     for config in ("drum_kit", "drum_kit_style"):
         out = tmp_path / config
@@ -71,6 +72,8 @@ def test_drums_rnn_train_writes_per_style_figures_beside_groove(datasets: Path, 
             assert list(styles) == ["rock", "latin", "jazz", "funk", "hiphop"]
             assert styles["jazz"]["generated"]["kick"]["n"] == 4 * 4  # 4 tracks x bars 2-5
             assert "classified as asked" in card and "| jazz | Groove held-out |" in card
+            assert re.search(r"\| jazz at \d+(\.\d+)? qpm \| ours \|", card), card  # its median training tempo
+            assert set(info["quality"]["tempo"]) == {"80", "140"} and "The tempo control" in card
             tracks = DrumsGenerator.load(out).generate([], 32, 2, SearchSettings(), seed=1, style="funk")
         assert [len(t) for t in tracks] == [32, 32]
 

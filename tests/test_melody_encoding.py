@@ -183,8 +183,8 @@ def test_compiled_loop_builds_the_numpy_inputs(name: str) -> None:
     """The sampler's in-loop features equal encoding.event_inputs row for row on random melodies (mono_rnn too)."""
     import tensorflow as tf
 
+    from generation.engine.rnn import EventRnn
     from generation.families.melody.sampler import MelodySampler
-    from generation.models.rnn import EventRnn
 
     config = CONFIGS[name]
     sampler = MelodySampler(EventRnn(config.input_size, config.num_classes, (8,), config.attn_length), config)
@@ -219,7 +219,7 @@ def lookback() -> Any:
 
 
 def test_generation_keeps_the_primer_and_repeats_with_the_seed(lookback: Any) -> None:
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     primer = [60, -2, 60, -2, 67, -2, 67, -2]
     first = lookback.generate(primer, 64, 4, SearchSettings(), seed=11)
@@ -233,7 +233,7 @@ def test_generation_keeps_the_primer_and_repeats_with_the_seed(lookback: Any) ->
 
 
 def test_beam_search_repeats_with_the_seed(lookback: Any) -> None:
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     search = SearchSettings(temperature=1.0, beam_size=2, branch_factor=3, steps_per_iteration=4)
     melodies = lookback.generate([60], 33, 2, search, seed=4)
@@ -248,7 +248,7 @@ def test_generation_continues_in_the_primers_key_and_register(lookback: Any) -> 
     As Magenta does, D F# A C# (MIDI 86-93) is moved down 26 semitones to C E G B for the model, so the
     generated notes are the model's 48-83 moved up by 26 (74-109); the primer's own notes stay as they were.
     """
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     primer = [86, -2, 90, -2, 93, -2, 85, -2]
     assert squash(primer, CONFIGS["lookback_rnn"]) == ([60, -2, 64, -2, 67, -2, 59, -2], -26)
@@ -259,7 +259,7 @@ def test_generation_continues_in_the_primers_key_and_register(lookback: Any) -> 
 
 
 def test_bad_primers_are_refused_plainly(lookback: Any) -> None:
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     with pytest.raises(InputError, match="8 steps long"):
         lookback.generate([60, -2, 60, -2, 67, -2, 67, -2], 8, 1, SearchSettings(), seed=0)

@@ -11,16 +11,16 @@ from note_seq import performance_lib
 from note_seq.performance_encoder_decoder import PerformanceOneHotEncoding
 
 from generation.errors import InputError
-from generation.models.performance.config import CONFIGS
-from generation.models.performance.dataset import read_performance
-from generation.models.performance.encoding import (
+from generation.families.performance.config import CONFIGS
+from generation.families.performance.dataset import read_performance
+from generation.families.performance.encoding import (
     classes_to_notes,
     density_one_hot,
     event_controls,
     notes_to_classes,
     velocity_to_bin,
 )
-from generation.models.performance.primer import histogram_from_names, melody_primer, parse_histogram
+from generation.families.performance.primer import histogram_from_names, melody_primer, parse_histogram
 from generation.music.notes import Note
 
 

@@ -14,9 +14,9 @@ import pretty_midi
 import pytest
 
 from generation.cli.performance_rnn_generate import main
+from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
-from generation.models.performance.generator import PerformanceGenerator
-from generation.models.sampling import SearchSettings
+from generation.families.performance.generator import PerformanceGenerator
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models"
 BASE = "performance_with_dynamics"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from generation.models.performance.config import CONFIGS
-from generation.models.performance.encoding import NOTE_OFF0, SHIFT0, VELOCITY0, control_vector, event_input_table
-from generation.models.performance.generator import PerformanceGenerator
-from generation.models.sampling import SearchSettings
+from generation.engine.sampling import SearchSettings
+from generation.families.performance.config import CONFIGS
+from generation.families.performance.encoding import NOTE_OFF0, SHIFT0, VELOCITY0, control_vector, event_input_table
+from generation.families.performance.generator import PerformanceGenerator
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "magenta"
 OFFSETS = {"NOTE_ON": 0, "NOTE_OFF": NOTE_OFF0, "TIME_SHIFT": SHIFT0 - 1, "VELOCITY": VELOCITY0 - 1}

@@ -12,7 +12,7 @@ import pretty_midi
 import pytest
 
 from generation.cli.pianoroll_rnn_nade_generate import main
-from generation.models.pianoroll.config import CONFIGS
+from generation.families.pianoroll.config import CONFIGS
 from generation.music.notes import Note, notes_midi, pianoroll_of, read_midi_notes
 
 REPO = Path(__file__).resolve().parents[1]

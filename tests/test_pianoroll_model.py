@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from generation.engine.bundle import Bundle
 from generation.errors import InputError
-from generation.models.bundle import Bundle
-from generation.models.pianoroll.dataset import frames_to_notes, frames_to_roll, roll_to_frames, shifts_in_range
+from generation.families.pianoroll.dataset import frames_to_notes, frames_to_roll, roll_to_frames, shifts_in_range
 from generation.music.notes import notes_midi, pianoroll_of, read_midi_notes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "magenta"
@@ -68,8 +68,8 @@ def _reference_log_probs(w: dict[str, np.ndarray], sizes: tuple[int, ...], hidde
 
 def test_log_prob_matches_a_plain_numpy_rnn_nade() -> None:
     """The benchmark's NLL is the exact sum of the 88 conditionals of every frame, first frame included."""
-    from generation.models.pianoroll.network import RnnNade
-    from generation.models.pianoroll.train import evaluate, piece_log_probs
+    from generation.families.pianoroll.network import RnnNade
+    from generation.families.pianoroll.train import evaluate, piece_log_probs
 
     sizes, hidden = (6, 5), 4
     model = RnnNade(sizes, hidden, seed=3)
@@ -91,7 +91,7 @@ def test_a_frame_on_two_keys_sums_to_one() -> None:
     probability of the keys below (the NADE is a proper distribution over the frame)."""
     import tensorflow as tf
 
-    from generation.models.pianoroll.network import RnnNade
+    from generation.families.pianoroll.network import RnnNade
 
     model = RnnNade((4,), 3, seed=5)
     rng = np.random.default_rng(1)
@@ -108,7 +108,7 @@ def test_a_frame_on_two_keys_sums_to_one() -> None:
 
 
 def _tiny_bundle() -> Bundle:
-    from generation.models.pianoroll.network import RnnNade
+    from generation.families.pianoroll.network import RnnNade
 
     model = RnnNade((8,), 6, seed=2)
     weights = model.numpy_weights()
@@ -117,8 +117,8 @@ def _tiny_bundle() -> Bundle:
 
 
 def test_sampling_is_seeded_keeps_the_primer_and_scores_its_draws() -> None:
-    from generation.models.pianoroll.generator import PianorollGenerator
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.pianoroll.generator import PianorollGenerator
 
     gen = PianorollGenerator(_tiny_bundle())
     a = gen.generate(LECTURE, 12, 3, SearchSettings(), seed=4)
@@ -134,7 +134,7 @@ def test_sampling_is_seeded_keeps_the_primer_and_scores_its_draws() -> None:
 def test_drawn_frames_are_scored_like_known_frames() -> None:
     import tensorflow as tf
 
-    from generation.models.pianoroll.network import RnnNade
+    from generation.families.pianoroll.network import RnnNade
 
     model = RnnNade((4,), 5, seed=1)
     b_enc, b_dec = tf.random.normal([6, 5], seed=1), tf.random.normal([6, 88], seed=2) - 2
@@ -149,8 +149,8 @@ def test_drawn_frames_are_scored_like_known_frames() -> None:
     ([], 5000, "num_steps=5000 is out of range"),
 ])
 def test_generator_refuses_bad_requests_clearly(primer: list[frozenset[int]], steps: int, match: str) -> None:
-    from generation.models.pianoroll.generator import PianorollGenerator
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.pianoroll.generator import PianorollGenerator
 
     with pytest.raises(InputError, match=match):
         PianorollGenerator(_tiny_bundle()).generate(primer, steps, 1, SearchSettings(), 0)
@@ -160,8 +160,8 @@ def test_magenta_rnn_nade_bundle_gives_magentas_log_likelihood() -> None:
     """Magenta's own figure for its .mag (its log adds 1e-6 inside: we compute the exact value)."""
     if not (FIXTURES / "rnn-nade.mag").is_file():
         pytest.skip(f"Magenta fixtures not found at {FIXTURES}")
-    from generation.models.pianoroll.generator import PianorollGenerator
-    from generation.models.pianoroll.train import piece_log_probs
+    from generation.families.pianoroll.generator import PianorollGenerator
+    from generation.families.pianoroll.train import piece_log_probs
 
     golden = json.loads((FIXTURES / "rnn-nade.golden.json").read_text())
     events = golden["events"] if isinstance(golden["events"], list) else json.loads(golden["events"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.models.polyphony.encoding import (
+from generation.families.polyphony.encoding import (
     CONTINUED_NOTE,
     END,
     NEW_NOTE,

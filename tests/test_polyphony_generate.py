@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
-from generation.models.polyphony.encoding import (
+from generation.families.polyphony.encoding import (
     NUM_CLASSES,
     chord_primer_notes,
     continued_note,
     melody_primer_notes,
     new_note,
 )
-from generation.models.polyphony.generator import PolyphonyGenerator
-from generation.models.sampling import SearchSettings
+from generation.families.polyphony.generator import PolyphonyGenerator
 from generation.music.notes import Note, pianoroll_of
 
 REPO = Path(__file__).resolve().parents[1]

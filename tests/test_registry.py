@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from generation.engine.bundle import REPO_MODELS, Bundle, installed_configs
 from generation.errors import InputError
-from generation.families.registry import FAMILY_MODULES, families, family, family_of_config
-from generation.models.bundle import REPO_MODELS, Bundle, installed_configs
-from generation.models.improv.plugin import ImprovParams
+from generation.families.improv.plugin import ImprovParams
+from generation.families.registry import FAMILY_NAMES, families, family, family_of_config
 from generation.request import COMMON, GenerationRequest
 from generation.worker import Worker
 
@@ -35,7 +35,7 @@ def test_reading_the_registry_loads_no_model_library() -> None:
             "print([p.name for p in families()]); "
             "print(sorted(m for m in ('tensorflow', 'note_seq', 'pandas', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    assert out.splitlines() == [str(list(FAMILY_MODULES)), "[]"], out
+    assert out.splitlines() == [str(list(FAMILY_NAMES)), "[]"], out
 
 
 def test_a_config_of_another_family_is_refused_not_run_by_the_wrong_code(tmp_path: Path) -> None:

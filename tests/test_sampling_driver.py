@@ -1,4 +1,4 @@
-"""The shared sampling driver (generation/models/sampling.py) on a tiny step we can reason about: seeds, Magenta's
+"""The shared sampling driver (generation/engine/sampling.py) on a tiny step we can reason about: seeds, Magenta's
 beam-search iterations, and that a beam's winner is its most likely row."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from generation.models.sampling import SearchSettings, Stepper, sample
-from generation.models.tf_runtime import tf
+from generation.engine.sampling import SearchSettings, Stepper, sample
+from generation.engine.tf_runtime import tf
 
 # A Markov chain over 4 classes: row = last class.
 CHAIN = np.log(np.array([[0.1, 0.6, 0.2, 0.1],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generation.models.improv.config import CONFIGS
+from generation.families.improv.config import CONFIGS
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

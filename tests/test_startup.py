@@ -77,14 +77,14 @@ def test_models_run_without_sklearn_pandas_or_note_seq_on_one_thread() -> None:
     """
     code = ("import json, sys\n"
             "from generation.families.registry import families\n"
-            "from generation.models.bundle import installed_configs\n"
+            "from generation.engine.bundle import installed_configs\n"
             "ran = []\n"
             "for plugin in families():\n"
             "    for config in [c for c in (*plugin.warm_configs, *plugin.configs) if c in installed_configs()][:1]:\n"
             "        plugin.warm_up(plugin.load(config))\n"
             "        ran.append(plugin.name)\n"
             "print(json.dumps(ran))\n"
-            "from generation.models.tf_runtime import tf\n"
+            "from generation.engine.tf_runtime import tf\n"
             "print(tf.config.threading.get_inter_op_parallelism_threads(),"
             " tf.config.threading.get_intra_op_parallelism_threads())\n"
             + LOADED.format(mods=MODEL_LIBRARIES))
@@ -101,7 +101,7 @@ def test_models_run_without_sklearn_pandas_or_note_seq_on_one_thread() -> None:
     ({"TF_NUM_INTRAOP_THREADS": "2"}, False, "0 0"),  # the operator's setting: TensorFlow reads it, we set nothing
 ])
 def test_training_and_the_operator_get_their_thread_pools(env: dict[str, str], training: bool, pools: str) -> None:
-    code = ("from generation.models.tf_runtime import tf, use_training_threads\n"
+    code = ("from generation.engine.tf_runtime import tf, use_training_threads\n"
             "print(use_training_threads(), tf.config.threading.get_inter_op_parallelism_threads(),"
             " tf.config.threading.get_intra_op_parallelism_threads())")
     done = python(code, env)

@@ -24,7 +24,7 @@ from generation.cli import (
     pianoroll_rnn_nade_train,
     polyphony_rnn_train,
 )
-from generation.models.bundle import Bundle
+from generation.engine.bundle import Bundle
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE = ["--num_training_steps=20", "--eval_every=10"]
@@ -51,10 +51,10 @@ def _commands(data: Path, cache: Path) -> dict[str, tuple[Any, list[str]]]:
 
 def _load(folder: Path) -> Any:
     """The bundle through its family's own generator, as the worker loads it."""
-    from generation.models.improv.generator import ImprovGenerator
-    from generation.models.performance.generator import PerformanceGenerator
-    from generation.models.pianoroll.generator import PianorollGenerator
-    from generation.models.polyphony.generator import PolyphonyGenerator
+    from generation.families.improv.generator import ImprovGenerator
+    from generation.families.performance.generator import PerformanceGenerator
+    from generation.families.pianoroll.generator import PianorollGenerator
+    from generation.families.polyphony.generator import PolyphonyGenerator
 
     bundle = Bundle.load(folder)
     cls = {"improv": ImprovGenerator, "polyphony": PolyphonyGenerator, "pianoroll": PianorollGenerator,
@@ -128,7 +128,7 @@ def test_a_missing_dataset_fails_with_a_message(tmp_path: Path) -> None:
 
 
 def test_no_trainer_uses_tf1_optimizers() -> None:
-    """Old tf.compat.v1 optimizers are gone: every trainer steps through models/training.py's Keras Adam."""
+    """Old tf.compat.v1 optimizers are gone: every trainer steps through engine/training.py's Keras Adam."""
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "generation").rglob("*.py")
                  if "compat.v1" in p.read_text() or "AdamOptimizer" in p.read_text()]
     assert offenders == []
@@ -137,8 +137,8 @@ def test_no_trainer_uses_tf1_optimizers() -> None:
 # --- the loop itself, on a toy task --------------------------------------------------------------------------------
 def _toy_task(scores: list[float] | None = None) -> tuple[Any, Any]:
     """Fit y = 3x with one weight; validation returns `scores` in turn when given (to steer best-keeping)."""
-    from generation.models.tf_runtime import tf
-    from generation.models.training import Task
+    from generation.engine.tf_runtime import tf
+    from generation.engine.training import Task
 
     w = tf.Variable(np.zeros((1, 1), np.float32))
     xs = np.linspace(-1, 1, 64, dtype=np.float32)[:, None]
@@ -159,7 +159,7 @@ def _toy_task(scores: list[float] | None = None) -> tuple[Any, Any]:
 
 
 def test_the_weights_kept_are_those_of_the_best_validation() -> None:
-    from generation.models.training import LoopSettings, fit
+    from generation.engine.training import LoopSettings, fit
 
     seen: list[float] = []
 
@@ -176,8 +176,8 @@ def test_the_weights_kept_are_those_of_the_best_validation() -> None:
 
 
 def test_patience_interrupt_and_divergence_stop_cleanly() -> None:
-    from generation.models import training
-    from generation.models.training import LoopSettings, fit
+    from generation.engine import training
+    from generation.engine.training import LoopSettings, fit
 
     task, _ = _toy_task(scores=[2.0, 3.0, 4.0, 5.0])
     result = fit(task, LoopSettings(steps=100, eval_every=5, patience=2))
@@ -196,7 +196,7 @@ def test_patience_interrupt_and_divergence_stop_cleanly() -> None:
 
 
 def test_the_same_seed_gives_the_same_weights_and_another_seed_others() -> None:
-    from generation.models.training import LoopSettings, fit
+    from generation.engine.training import LoopSettings, fit
 
     runs = []
     for seed in (4, 4, 5):
@@ -206,7 +206,7 @@ def test_the_same_seed_gives_the_same_weights_and_another_seed_others() -> None:
 
 
 def test_the_schedule_warms_up_then_follows_the_steps_or_the_clock() -> None:
-    from generation.models.training import LoopSettings
+    from generation.engine.training import LoopSettings
 
     s = LoopSettings(steps=110, learning_rate=1e-3, final_learning_rate=1e-4, warmup_steps=10)
     assert s.rate_at(1) == pytest.approx(1e-4) and s.rate_at(10) == pytest.approx(1e-3)

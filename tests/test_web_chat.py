@@ -24,6 +24,7 @@ from botproc import BotProcess, free_port, get_bytes, get_json, start_bot
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from bot.commands import CHAT_COMMANDS
 from bot.service import Service
 from bot.settings import Settings
 from bot.store import JobStore
@@ -166,6 +167,13 @@ def test_help_shows_the_options(chat: Page) -> None:
     reply.wait_for(timeout=10_000)
     text = reply.inner_text()
     assert "primer:" in text and "/improv" in text
+
+
+def test_header_names_every_registered_command(chat: Page) -> None:
+    """The page's header is built from the registry: every family's commands are named, Melody and Drums too."""
+    header = chat.locator("header").inner_text()
+    for name in CHAT_COMMANDS:
+        assert f"/{name} " in header, (name, header)
 
 
 def test_share_page_plays_shows_and_downloads(browser: Browser, improv: ChatResult) -> None:

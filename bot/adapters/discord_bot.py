@@ -245,7 +245,7 @@ def _app_command(front: DiscordFrontEnd, command: ChatCommand) -> app_commands.C
     descriptions = {words: command.positional_help[:100], **{_slash_name(o): _describe(o) for o in command.options}}
     if command.takes_attachment:
         params.append(Param("midi", Param.KEYWORD_ONLY, annotation=discord.Attachment | None, default=None))
-        descriptions["midi"] = f"a MIDI melody to start from (instead of typing {words})"
+        descriptions["midi"] = f"{command.attachment_help} (instead of typing {words})"[:100]
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     choices = {_slash_name(o): [app_commands.Choice(name=c, value=c) for c in o.choices]
                for o in command.options if o.choices and o.kind is str}

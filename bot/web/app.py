@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import html
 import json
 import logging
 import secrets
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
 
-from bot.commands import CommandError
+from bot.commands import CHAT_COMMANDS, CommandError
 from bot.service import Refused, Service
 from bot.store import StoreUnavailable
 from bot.web.pages import share_page
@@ -36,6 +37,15 @@ MAX_PARTS = 8
 CONTENT_TYPES = {".ogg": "audio/ogg", ".mp3": "audio/mpeg", ".wav": "audio/wav", ".mid": "audio/midi",
                  ".png": "image/png"}
 USAGE = 'send JSON like {"text": "/improv C G Am F primer:60"}'
+
+
+def _chat_html() -> bytes:
+    """The chat page, its header listing one example per registered command (built once, from the registry)."""
+    examples = ", ".join(f"<code>{html.escape(c.first_example)}</code>" for c in CHAT_COMMANDS.values())
+    return (STATIC / "chat.html").read_text(encoding="utf-8").replace("<!--commands-->", examples).encode()
+
+
+CHAT_HTML = _chat_html()
 
 
 def create_app(service: Service, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
@@ -140,7 +150,7 @@ def _address(request: web.Request) -> str:
 
 
 async def chat_page(request: web.Request) -> web.StreamResponse:
-    response = web.FileResponse(STATIC / "chat.html")
+    response = web.Response(body=CHAT_HTML, content_type="text/html", charset="utf-8")
     if _chat_user(request) is None:  # new, or a cookie we did not sign: the server picks the identity
         response.set_cookie(USER_COOKIE, _sign(request.app[SECRET], secrets.token_urlsafe(12)),
                             max_age=365 * 86400, samesite="Strict", httponly=True)

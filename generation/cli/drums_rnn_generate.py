@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: primer pitches {', '.join(map(str, unknown))} are not General MIDI drums the model "
               "knows; they stay in the output but the model does not hear them", file=sys.stderr)
     if args.bundle_file is not None:
-        from generation.models.bundle import bundle_config
+        from generation.engine.bundle import bundle_config
 
         args.config = bundle_config(args.bundle_file)  # the bundle decides, as in Magenta
         if args.config not in CONFIGS:
@@ -101,14 +101,14 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
 
+    from generation.engine.sampling import SearchSettings
     from generation.families.drums.generator import DrumsGenerator  # TensorFlow loads here
-    from generation.models.sampling import SearchSettings
 
     start = time.perf_counter()
     generator = DrumsGenerator.load(args.bundle_file if args.bundle_file is not None else args.config)
     loaded = time.perf_counter()
     search = SearchSettings(args.temperature, args.beam_size, args.branch_factor, args.steps_per_iteration)
-    tracks = generator.generate(primer, args.num_steps, args.num_outputs, search, seed, args.style)
+    tracks = generator.generate(primer, args.num_steps, args.num_outputs, search, seed, args.style, qpm)
     generated = time.perf_counter()
     write_outputs(args, tracks, qpm)
     print(f"{len(tracks)} drum tracks of {args.num_steps} steps ({args.num_steps / 16:g} bars) at {qpm:g} qpm, "

@@ -44,11 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"no Groove MIDI Dataset at {args.groove_dir} (info.csv missing); pass --groove_dir")
     settings = start_training(args)  # TensorFlow loads here
 
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
     from generation.errors import InputError
     from generation.families.drums.groove import read_takes
     from generation.families.drums.train import DrumsSettings, DrumsTrainer, read_tracks
-    from generation.models.bundle import default_bundle_dir
-    from generation.models.training import run
 
     tracks = read_tracks(read_takes(args.groove_dir))
     options = DrumsSettings(layer_sizes=tuple(hp["rnn_layer_sizes"]), batch_size=hp["batch_size"],

@@ -19,7 +19,7 @@ from generation.cli.magenta_flags import (
     run_cli,
 )
 from generation.errors import InputError
-from generation.models.improv.config import CONFIGS
+from generation.families.improv.config import CONFIGS
 from generation.music.chords import parse_progression
 from generation.music.primer import parse_primer_melody, read_primer_midi
 
@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"the primer MIDI's tempo is {qpm:g} qpm; allowed: {lo:g} to {hi:g} (set --qpm).")
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
-    from generation.models.bundle import bundle_config
-    from generation.models.improv.encoding import encode_chords
+    from generation.engine.bundle import bundle_config
+    from generation.families.improv.encoding import encode_chords
 
     if args.bundle_file is not None:
         args.config = bundle_config(args.bundle_file)  # the bundle decides, as in Magenta
@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
                              f"({', '.join(CONFIGS)}).")
     encode_chords(chords, CONFIGS[args.config])  # rejects chords the config cannot encode, before loading
 
-    from generation.models.improv.generator import ImprovGenerator  # TensorFlow loads here
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.improv.generator import ImprovGenerator  # TensorFlow loads here
 
     start = time.perf_counter()
     generator = ImprovGenerator.load(args.config, args.bundle_file)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generation.cli.train_flags import add_loop_flags, start_training
-from generation.models.improv.config import CONFIGS
+from generation.families.improv.config import CONFIGS
 
 DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -30,10 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from generation.data.nottingham import load_nottingham
     from generation.data.openewld import load_openewld
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
     from generation.errors import InputError
-    from generation.models.bundle import default_bundle_dir
-    from generation.models.improv.train import ImprovSettings, ImprovTrainer
-    from generation.models.training import run
+    from generation.families.improv.train import ImprovSettings, ImprovTrainer
 
     config = CONFIGS[args.config]
     if args.layer_sizes:

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if not lo <= qpm <= hi:
         raise InputError(f"the primer MIDI's tempo is {qpm:g} qpm; allowed: {lo:g} to {hi:g} (set --qpm).")
     if args.bundle_file is not None:
-        from generation.models.bundle import bundle_config
+        from generation.engine.bundle import bundle_config
 
         args.config = bundle_config(args.bundle_file)  # the bundle decides, as in Magenta
         if args.config not in CONFIGS:
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
 
+    from generation.engine.sampling import SearchSettings
     from generation.families.melody.generator import MelodyGenerator  # TensorFlow loads here
-    from generation.models.sampling import SearchSettings
 
     start = time.perf_counter()
     generator = MelodyGenerator.load(args.config, args.bundle_file)

@@ -44,11 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.clip_norm = args.clip_norm or hp.get("clip_norm", config.clip_norm)
     settings = start_training(args)  # TensorFlow loads here
 
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
     from generation.errors import InputError
     from generation.families.melody.dataset import load_melodies
     from generation.families.melody.train import MelodySettings, MelodyTrainer
-    from generation.models.bundle import default_bundle_dir
-    from generation.models.training import run
 
     missing = [s for s in sources if not (args.datasets_dir / FOLDERS[s]).is_dir()]
     if missing:

@@ -19,7 +19,7 @@ from generation.cli.magenta_flags import (
     run_cli,
 )
 from generation.errors import InputError
-from generation.models.performance.config import CONFIGS
+from generation.families.performance.config import CONFIGS
 
 BOOL_FLAGS = ("disable_conditioning",)
 STEERING_HELP = ("Besides the model's conditioning input, note-on choices are steered at sampling time towards "
@@ -75,8 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from generation.models.performance.generator import check_controls
-    from generation.models.performance.primer import melody_primer, midi_primer, parse_histogram, pitches_primer
+    from generation.families.performance.generator import check_controls
+    from generation.families.performance.primer import melody_primer, midi_primer, parse_histogram, pitches_primer
     from generation.music.primer import parse_primer_melody, parse_primer_pitches
 
     check_ranges(args, LIMITS)
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         primer = []
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
-    from generation.models.bundle import bundle_config
+    from generation.engine.bundle import bundle_config
 
     if args.bundle_file is not None:
         args.config = bundle_config(args.bundle_file)  # the bundle decides, as in Magenta
@@ -107,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.bundle_file} is a {args.config} bundle, not a Performance RNN "
                              f"({', '.join(CONFIGS)}).")
 
-    from generation.models.performance.generator import PerformanceGenerator  # TensorFlow loads here
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.performance.generator import PerformanceGenerator  # TensorFlow loads here
 
     start = time.perf_counter()
     generator = PerformanceGenerator.load(args.config, args.bundle_file)
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_outputs(args: argparse.Namespace, performances: list) -> None:
-    from generation.models.performance.generator import performance_midi
+    from generation.families.performance.generator import performance_midi
     from generation.render.audio import render_midi
 
     stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")

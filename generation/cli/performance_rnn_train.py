@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.cli.train_flags import add_loop_flags, start_training
-from generation.models.performance.config import CONFIGS
+from generation.families.performance.config import CONFIGS
 
 DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "runs" / "performance" / "asap_events.npz"
@@ -35,11 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.max_minutes = args.max_minutes or args.time_limit_minutes
     settings = start_training(args)  # TensorFlow loads here
 
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
     from generation.errors import InputError
-    from generation.models.bundle import default_bundle_dir
-    from generation.models.performance.dataset import Corpus, drop_velocity, is_validation, load_asap
-    from generation.models.performance.train import PerformanceSettings, PerformanceTrainer
-    from generation.models.training import run
+    from generation.families.performance.dataset import Corpus, drop_velocity, is_validation, load_asap
+    from generation.families.performance.train import PerformanceSettings, PerformanceTrainer
 
     config = CONFIGS[args.config]
     if args.layer_sizes:

@@ -19,7 +19,7 @@ from generation.cli.magenta_flags import (
     run_cli,
 )
 from generation.errors import InputError
-from generation.models.pianoroll.config import CONFIGS, MAX_PITCH, MIN_PITCH
+from generation.families.pianoroll.config import CONFIGS, MAX_PITCH, MIN_PITCH
 from generation.music.primer import parse_primer_pianoroll
 
 PROG = "pianoroll_rnn_nade_generate"
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     check_ranges(args, LIMITS)
-    from generation.models.bundle import bundle_config
+    from generation.engine.bundle import bundle_config
     from generation.music.notes import pianoroll_of, read_midi_notes
 
     if args.bundle_file is not None:
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
 
-    from generation.models.pianoroll.generator import PianorollGenerator  # TensorFlow loads here
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.pianoroll.generator import PianorollGenerator  # TensorFlow loads here
 
     start = time.perf_counter()
     generator = PianorollGenerator.load(args.config if args.config in CONFIGS else "rnn-nade", args.bundle_file)
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
 def write_outputs(args: argparse.Namespace, outputs: list[list[frozenset[int]]], steps_per_quarter: int,
                   qpm: float) -> None:
-    from generation.models.pianoroll.dataset import frames_to_notes
+    from generation.families.pianoroll.dataset import frames_to_notes
     from generation.music.notes import notes_midi
     from generation.render.audio import render_midi
 

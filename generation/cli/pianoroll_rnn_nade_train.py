@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from generation.cli.train_flags import add_loop_flags, start_training
-from generation.models.pianoroll.config import CONFIGS
+from generation.families.pianoroll.config import CONFIGS
 
 DEFAULT_DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 JSB_FILE = "jsb_chorales/jsb-chorales-quarter.json"
@@ -40,10 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     settings = start_training(args)  # TensorFlow loads here
 
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
     from generation.errors import InputError
-    from generation.models.bundle import default_bundle_dir
-    from generation.models.pianoroll.train import PianorollSettings, PianorollTrainer
-    from generation.models.training import run
+    from generation.families.pianoroll.train import PianorollSettings, PianorollTrainer
 
     config = CONFIGS[args.config]
     if args.layer_sizes:
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _data(config: str, datasets: Path, cache: Path) -> tuple[dict[str, list[Any]], dict[str, Any], int, int]:
     """The splits, what to say about them, and how validation is chunked (window, chunks per piece)."""
-    from generation.models.pianoroll.dataset import is_pop909_validation, load_jsb, load_pop909
+    from generation.families.pianoroll.dataset import is_pop909_validation, load_jsb, load_pop909
 
     if config == "rnn-nade-bach":
         path = datasets / JSB_FILE

@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def read_primer(args: argparse.Namespace) -> tuple[list[Note], float | None]:
     """The primer's notes (Magenta's precedence: pitches, then melody, then MIDI) and the MIDI's tempo."""
-    from generation.models.polyphony.encoding import chord_primer_notes, melody_primer_notes
+    from generation.families.polyphony.encoding import chord_primer_notes, melody_primer_notes
     from generation.music.notes import read_midi_notes
     from generation.music.primer import MAX_PRIMER_STEPS, parse_primer_melody, parse_primer_pitches
 
@@ -123,8 +123,8 @@ def run(args: argparse.Namespace) -> int:
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
 
-    from generation.models.polyphony.generator import PolyphonyGenerator  # TensorFlow loads here
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
+    from generation.families.polyphony.generator import PolyphonyGenerator  # TensorFlow loads here
 
     start = time.perf_counter()
     generator = PolyphonyGenerator.load(args.bundle_file)

@@ -20,11 +20,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = start_training(args)  # TensorFlow loads here
 
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
     from generation.errors import InputError
-    from generation.models.bundle import default_bundle_dir
-    from generation.models.polyphony.dataset import JSB_FILE, load_jsb
-    from generation.models.polyphony.train import CONFIG, PolyphonySettings, PolyphonyTrainer
-    from generation.models.training import run
+    from generation.families.polyphony.dataset import JSB_FILE, load_jsb
+    from generation.families.polyphony.train import CONFIG, PolyphonySettings, PolyphonyTrainer
 
     path = args.data or JSB_FILE
     if not path.is_file():

@@ -39,14 +39,14 @@ def add_loop_flags(p: argparse.ArgumentParser, *, steps: int, learning_rate: flo
 def start_training(args: argparse.Namespace) -> Any:
     """Logging, TensorFlow's training thread pools, and the loop's settings from the flags (TensorFlow loads)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    from generation.models.tf_runtime import set_thread_pools, use_training_threads
+    from generation.engine.tf_runtime import set_thread_pools, use_training_threads
 
     threads = getattr(args, "threads", 0)  # a command may offer --threads
     if threads:
         set_thread_pools(threads, threads)
     else:
         use_training_threads()  # every core for training's batches (inference uses one thread)
-    from generation.models.training import LoopSettings
+    from generation.engine.training import LoopSettings
 
     try:
         return LoopSettings(steps=args.num_training_steps, learning_rate=args.learning_rate,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.errors import InputError
-from generation.music.primer import note_number, parse_melody_words
+from generation.music.primer import MELODY_READER, note_number, parse_melody_words
 
 MAX_BARS = 64
 MAX_NUMBER_CHARS = 24  # longer than any number an option allows; int() of 5000 digits is refused by Python itself
@@ -196,9 +196,9 @@ class CommandLine:
         return tuple(dict.fromkeys(pitches))
 
 
-# (line, option values, the other words with columns, melody events of an attached MIDI) -> the request's
-# "config" and the family's params fields
-Builder = Callable[[CommandLine, dict[str, Any], list[tuple[str, int]], tuple[int, ...] | None], dict[str, Any]]
+# (line, option values, the other words with columns, what the command's attachment reader read from an
+# attached MIDI: melody events for most) -> the request's "config" and the family's params fields
+Builder = Callable[[CommandLine, dict[str, Any], list[tuple[str, int]], tuple[Any, ...] | None], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -216,8 +216,20 @@ class ChatCommand:
     positional_help: str = ""  # Discord's description of the words
     positional_required: bool = False
     suggest: Callable[[str], list[str]] | None = None  # completions of the words as typed so far
-    takes_attachment: bool = True
+    # The function ("module:name", run in the bot's sandboxed child process) that reads an attached MIDI file
+    # into what `build` gets as `attached`; "" when the command takes no attachment.
+    attachment_reader: str = MELODY_READER
+    attachment_help: str = "a MIDI melody to start from"
     default_qpm: float = 120.0
     # (the command's words as a short phrase, or "" when none; the config) -> (share page headline, a line
     # for link previews, what one output is called)
     describe: Callable[[str, str], tuple[str, str, str]] = lambda words, config: ("A piece", "A piece", "Piece")
+
+    @property
+    def takes_attachment(self) -> bool:
+        return bool(self.attachment_reader)
+
+    @property
+    def first_example(self) -> str:
+        """The first command of `example` ("e.g. /a ...    /a ..." -> "/a ..."), for one-line lists of commands."""
+        return self.example.removeprefix("e.g. ").split("    ")[0].strip()

@@ -1,7 +1,7 @@
 """The model families, one line each: the worker, the CLIs' messages and the bot read them from here.
 
-Each line names the module holding the family's `PLUGIN`; modules are imported on first use, and a plug-in
-module imports no model library at import time.
+A family named here is the folder `generation/families/<name>/` whose `plugin.py` holds its `PLUGIN`; plug-ins
+are imported on first use, and a plug-in module imports no model library at import time.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from functools import cache
 from generation.errors import InputError
 from generation.families.plugin import FamilyPlugin
 
-FAMILY_MODULES: dict[str, str] = {
-    "improv": "generation.models.improv.plugin",
-    "polyphony": "generation.models.polyphony.plugin",
-    "pianoroll": "generation.models.pianoroll.plugin",
-    "performance": "generation.models.performance.plugin",
-    "melody": "generation.families.melody.plugin",
-    "drums": "generation.families.drums.plugin",
-}
+FAMILY_NAMES: tuple[str, ...] = (
+    "improv",
+    "polyphony",
+    "pianoroll",
+    "performance",
+    "melody",
+    "drums",
+)
 
 
 @cache
@@ -29,15 +29,15 @@ def family(name: str) -> FamilyPlugin:
     Raises:
         InputError: no such family.
     """
-    if name not in FAMILY_MODULES:
-        raise InputError(f"unknown model family {name!r}; known: {', '.join(FAMILY_MODULES)}.")
-    plugin = importlib.import_module(FAMILY_MODULES[name]).PLUGIN
-    assert isinstance(plugin, FamilyPlugin) and plugin.name == name, FAMILY_MODULES[name]
+    if name not in FAMILY_NAMES:
+        raise InputError(f"unknown model family {name!r}; known: {', '.join(FAMILY_NAMES)}.")
+    plugin = importlib.import_module(f"generation.families.{name}.plugin").PLUGIN
+    assert isinstance(plugin, FamilyPlugin) and plugin.name == name, name
     return plugin
 
 
 def families() -> list[FamilyPlugin]:
-    return [family(name) for name in FAMILY_MODULES]
+    return [family(name) for name in FAMILY_NAMES]
 
 
 def family_of_config(config: str) -> FamilyPlugin:

@@ -56,6 +56,9 @@ def read_primer_midi(path: Path, display_name: str = "") -> tuple[tuple[int, ...
     return _read_counted(path, name)
 
 
+MELODY_READER = f"{__name__}:read_primer_bytes"  # what an attachment is read with unless a command says
+
+
 def read_primer_bytes(data: bytes, what: str, name: str) -> tuple[tuple[int, ...], float]:
     """`read_primer_midi` for bytes (an attachment): `what` ("the attachment tune.mid") starts refusals.
 

@@ -9,15 +9,19 @@ file does to the parser, the bot's memory and event loop do not see it.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
 import resource
 import sys
 import weakref
+from dataclasses import dataclass
+from typing import Any
 
 from generation.errors import InputError
 from generation.music.midi_limits import PRIMER_LIMITS, check_structure
+from generation.music.primer import MELODY_READER
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +34,18 @@ _ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "HOME
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
-async def read_primer_attachment(data: bytes, name: str) -> tuple[int, ...]:
-    """The top line of an attached MIDI file as melody events at 16th-note steps (as `read_primer_midi`).
+@dataclass(frozen=True)
+class AttachedPrimer:
+    """What a command's reader made of an attached MIDI file: its events (or steps) and the file's tempo."""
+
+    events: tuple[Any, ...]
+    qpm: float
+
+
+async def read_primer_attachment(data: bytes, name: str, reader: str = MELODY_READER) -> AttachedPrimer:
+    """An attached MIDI file read by `reader` ("module:function" under generation/, the command's own): by
+    default the top line as melody events at 16th-note steps (as `read_primer_midi`); a step reader (drums)
+    gives a tuple of pitches per step.
 
     Never blocks the event loop and never parses in this process.
 
@@ -45,21 +59,25 @@ async def read_primer_attachment(data: bytes, name: str) -> tuple[int, ...]:
     loop = asyncio.get_running_loop()
     slots = _slots.setdefault(loop, asyncio.Semaphore(CONCURRENT_READS))
     async with slots:
-        reply = await _run_child(data, name or "attachment", what)
+        reply = await _run_child(data, name or "attachment", what, reader)
     if "refused" in reply:
         raise InputError(str(reply["refused"]))
-    events = reply.get("events")
-    if not (isinstance(events, list) and events and all(type(e) is int and -2 <= e <= 127 for e in events)):
-        log.warning("primer reader answered %r for %s", str(reply)[:200], what)
-        raise InputError(f"{what} could not be read as a melody; attach a MIDI file of a melody, or use primer:.")
-    return tuple(events)
+    events, qpm = reply.get("events"), reply.get("qpm")
+    qpm = float(qpm) if isinstance(qpm, int | float) and 0 < qpm < 10_000 else 120.0
+    if isinstance(events, list) and events and all(type(e) is int and -2 <= e <= 127 for e in events):
+        return AttachedPrimer(tuple(events), qpm)
+    if isinstance(events, list) and events and all(
+            isinstance(e, list) and all(type(p) is int and 0 <= p <= 127 for p in e) for e in events):
+        return AttachedPrimer(tuple(tuple(e) for e in events), qpm)
+    log.warning("primer reader answered %r for %s", str(reply)[:200], what)
+    raise InputError(f"{what} could not be read as a primer; attach a MIDI file, or type the primer.")
 
 
-async def _run_child(data: bytes, name: str, what: str) -> dict[str, object]:
+async def _run_child(data: bytes, name: str, what: str, reader: str) -> dict[str, object]:
     env = {k: os.environ[k] for k in _ENV_KEPT if k in os.environ}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", __name__, name, str(MEMORY_BYTES), str(CPU_SECONDS), env=env,
+        sys.executable, "-m", __name__, name, str(MEMORY_BYTES), str(CPU_SECONDS), reader, env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(data), WALL_SECONDS)
@@ -80,7 +98,7 @@ async def _run_child(data: bytes, name: str, what: str) -> dict[str, object]:
         reply = None
     if not isinstance(reply, dict):
         log.warning("primer reader for %s wrote %r", what, out[:200])
-        raise InputError(f"{what} could not be read as a melody; attach a MIDI file of a melody, or use primer:.")
+        raise InputError(f"{what} could not be read as a primer; attach a MIDI file, or type the primer.")
     return reply
 
 
@@ -92,11 +110,15 @@ def _printable(name: str) -> str:
 def main() -> int:
     """Child: limit this process, read the file from stdin, print {"events", "qpm"} or {"refused"} as JSON.
 
-    Arguments: the file's name, then optionally the memory (bytes) and CPU (seconds) limits, never above ours.
+    Arguments: the file's name, then optionally the memory (bytes) and CPU (seconds) limits, never above ours,
+    and the reader ("module:function" under generation/; the melody reader by default).
     """
     name = sys.argv[1] if len(sys.argv) > 1 else "attachment"
     memory = min(int(sys.argv[2]), MEMORY_BYTES) if len(sys.argv) > 2 else MEMORY_BYTES
     cpu = min(int(sys.argv[3]), CPU_SECONDS) if len(sys.argv) > 3 else CPU_SECONDS
+    module, _, function = (sys.argv[4] if len(sys.argv) > 4 else MELODY_READER).partition(":")
+    if not module.startswith("generation."):
+        raise SystemExit(f"reader {module!r} is not ours")
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (2 * PRIMER_LIMITS.max_bytes, 2 * PRIMER_LIMITS.max_bytes))
@@ -104,10 +126,9 @@ def main() -> int:
     what = f"the attachment {name}"
     data = sys.stdin.buffer.read(PRIMER_LIMITS.max_bytes + 1)
     try:
-        from generation.music.primer import read_primer_bytes  # after the limits: it imports pretty_midi
-
-        events, qpm = read_primer_bytes(data, what, name)
-        reply: dict[str, object] = {"events": list(events), "qpm": qpm}
+        read = getattr(importlib.import_module(module), function)  # after the limits: readers import pretty_midi
+        events, qpm = read(data, what, name)
+        reply: dict[str, object] = {"events": [e if isinstance(e, int) else sorted(e) for e in events], "qpm": qpm}
     except InputError as e:
         reply = {"refused": str(e)}
     except MemoryError:

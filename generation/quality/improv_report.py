@@ -32,7 +32,7 @@ PRIMER = (60,)
 
 def evaluate_generator(generator: Any, outputs: int = 6, temperature: float = 1.0, seed: int = 0) -> dict:
     """Generate `outputs` melodies per progression and score them against the chords and a tritone away."""
-    from generation.models.sampling import SearchSettings  # TensorFlow only when a model is evaluated
+    from generation.engine.sampling import SearchSettings  # TensorFlow only when a model is evaluated
 
     per: dict[str, dict[str, float]] = {}
     total, shifted_total = Tally(), Tally()
@@ -98,8 +98,8 @@ def human_figures(datasets: Path) -> dict[str, dict[str, float]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from generation.models.improv.config import CONFIGS
-    from generation.models.improv.generator import ImprovGenerator
+    from generation.families.improv.config import CONFIGS
+    from generation.families.improv.generator import ImprovGenerator
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=[*CONFIGS, "all"], default="all")

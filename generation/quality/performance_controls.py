@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from generation.models.performance.generator import PerformanceGenerator
+    from generation.families.performance.generator import PerformanceGenerator
 
 DENSITIES = (1.0, 2.0, 4.0, 8.0)
 HISTOGRAMS = {
@@ -21,7 +21,7 @@ MIN_COSINE = 0.9
 
 
 def _generate(generator: PerformanceGenerator, outputs: int, seed: int, **controls: Any) -> list[list[Any]]:
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     return generator.generate_notes([], NUM_STEPS, num_outputs=outputs, search=SearchSettings(), seed=seed,
                                     **controls)
@@ -33,7 +33,7 @@ def control_figures(generator: PerformanceGenerator, outputs: int = 4, seed: int
     Configs that take a control are measured with steering on and off (conditioning inputs only); the
     others are measured with the same requests, which they ignore (what unconditioned output does).
     """
-    from generation.models.performance.encoding import cosine, pitch_class_histogram
+    from generation.families.performance.encoding import cosine, pitch_class_histogram
 
     cfg = generator.config
     seconds = NUM_STEPS / 100
@@ -91,9 +91,9 @@ def main() -> None:
     parser.add_argument("--outputs", type=int, default=4)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    from generation.models.bundle import installed_configs
-    from generation.models.performance.config import CONFIGS
-    from generation.models.performance.generator import PerformanceGenerator
+    from generation.engine.bundle import installed_configs
+    from generation.families.performance.config import CONFIGS
+    from generation.families.performance.generator import PerformanceGenerator
 
     names = args.configs.split(",") if args.configs else [c for c in CONFIGS if c in installed_configs()]
     print("\n".join(HEADER))

@@ -6,6 +6,7 @@ from typing import Any
 
 from generation.errors import InputError
 from generation.families.chat import (
+    MAX_BARS,
     QPM,
     SEED,
     TEMPERATURE,
@@ -25,26 +26,32 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "the style to play", None, choice(STYLE_CONTROLS), " | ".join(STYLE_CONTROLS),
            choices=STYLE_CONTROLS),
     config_option("which Drums RNN", tuple(CONFIGS), "drum_kit"),
-    bars("length in bars of 4/4", 4),
+    bars("length in bars of 4/4 (default: 4 after the primer's whole bars)", None),
     QPM, TEMPERATURE, outputs("drum tracks"), SEED,
 )
 
 
 def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]],
-          attached: tuple[int, ...] | None) -> dict[str, Any]:
+          attached: tuple[tuple[int, ...], ...] | None) -> dict[str, Any]:
     style = values.get("style", "")
     config = values.get("config", STYLED if style else "drum_kit")
     if style and not CONFIGS[config].styles:
         raise line.error_at("style:", f"{config} cannot take a style; use config:{STYLED} or leave config: out")
     primer: tuple[frozenset[int], ...] = ()
-    if words:
+    if attached:
+        if words:
+            raise line.error(words[0][0], "give a typed primer or an attached MIDI, not both", words[0][1])
+        primer = tuple(frozenset(s) for s in attached)
+    elif words:
         try:
             primer = tuple(parse_primer_drums(" ".join(w for w, _ in words)))
         except InputError as e:
             raise line.error(words[0][0], str(e).rstrip("."), words[0][1]) from None
-    num_steps = values.get("bars", 4) * 16
+    # Unless told the length: 4 bars after the primer's whole bars (a one-bar groove becomes five bars).
+    num_steps = values.get("bars", min(MAX_BARS, 4 + len(primer) // 16)) * 16
     if len(primer) >= num_steps:
-        raise line.error_at("bars:", f"the primer has {len(primer)} steps, the track only {num_steps}; add bars")
+        what = "the attached MIDI" if attached else "the primer"
+        raise line.error_at("bars:", f"{what} has {len(primer)} steps, the track only {num_steps}; add bars")
     return {"config": config, "primer": tuple(tuple(sorted(s)) for s in primer), "num_steps": num_steps,
             "style": style}
 
@@ -52,14 +59,15 @@ def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]
 COMMANDS = (ChatCommand(
     name="drums",
     usage="/drums [PRIMER] [option:value ...]  - a drum track (Drums RNN), in a style if you like",
-    example="e.g. /drums style:funk bars:4 qpm:100    /drums [(36,), (), (42,), ()]",
+    example="e.g. /drums style:funk bars:4 qpm:100    /drums [(36,), (), (42,), ()]    or attach a MIDI groove",
     positional="primer: the GM drum pitches struck at each 16th step, e.g. [(36,), (), (38, 42), ()] "
                "(36 kick, 38 snare, 42 hi-hat)",
     options=OPTIONS, build=build,
     description="A drum track, in a style if you like (see /help drums)",
     positional_name="primer",
     positional_help="GM drum pitches per 16th step, e.g. [(36,), (), (38, 42), ()]",
-    takes_attachment=False,
+    attachment_reader="generation.families.drums.midi:read_primer_drum_bytes",
+    attachment_help="a MIDI drum pattern to start from (channel 10)",
     describe=lambda primer, config: ("A drum track by the Drums RNN",
                                      f"A drum track played by the Drums RNN ({config})", "Drums"),
 ),)

@@ -21,7 +21,8 @@ class DrumsConfig:
 
     The input row for step t is, in the bundle's (Magenta's) order: the one-hot of event t (512), the binary
     counters of step t + 1 (each bit +1 or -1), then a one-hot of the requested style where the config has
-    styles (our addition; Magenta's drum_kit has none).
+    styles, then the tempo as one number where the config hears it (our additions; Magenta's drum_kit has
+    neither).
 
     Attributes:
         name: the config id (`drum_kit` as in Magenta).
@@ -30,6 +31,7 @@ class DrumsConfig:
         attn_length: steps of attention on the first layer; 0 for none.
         layer_sizes: LSTM sizes used when training a new model (Magenta's drum_kit: 3 x 256).
         styles: the styles a style-conditioned config is told, in input order; () for none.
+        tempo: whether the network is told the tempo (a drummer plays fewer subdivisions when it is fast).
     """
 
     name: str
@@ -38,6 +40,7 @@ class DrumsConfig:
     attn_length: int = 32
     layer_sizes: tuple[int, ...] = (256, 256, 256)
     styles: tuple[str, ...] = ()
+    tempo: bool = False
 
     @property
     def num_classes(self) -> int:
@@ -45,8 +48,8 @@ class DrumsConfig:
 
     @property
     def control_size(self) -> int:
-        """Columns that do not come from the previous event: counters and style."""
-        return self.counter_bits + len(self.styles)
+        """Columns that do not come from the previous event: counters, style and tempo."""
+        return self.counter_bits + len(self.styles) + int(self.tempo)
 
     @property
     def input_size(self) -> int:
@@ -63,9 +66,10 @@ CONFIGS: dict[str, DrumsConfig] = {
         ),
         DrumsConfig(
             name="drum_kit_style",
-            description="drum_kit told the style to play (" + ", ".join(STYLE_CONTROLS) + "), learnt from "
-            "the Groove MIDI Dataset.",
+            description="drum_kit told the style to play (" + ", ".join(STYLE_CONTROLS) + ") and the tempo, "
+            "learnt from the Groove MIDI Dataset.",
             styles=STYLE_CONTROLS,
+            tempo=True,
         ),
     )
 }
@@ -77,7 +81,7 @@ def installed_model(config: str) -> Path:
     Raises:
         InputError: unknown config, or no trained model installed for it.
     """
-    from generation.models.bundle import default_bundle_dir
+    from generation.engine.bundle import default_bundle_dir
 
     if config not in CONFIGS:
         raise InputError(f"unknown Drums RNN config {config!r}; choose one of {', '.join(CONFIGS)}.")

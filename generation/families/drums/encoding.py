@@ -28,6 +28,8 @@ _PITCHES_OF_CLASS: tuple[tuple[int, ...], ...] = (
     (49, 52, 55, 57, 58),
     (51, 53, 59, 82),
 )
+DEFAULT_QPM = 120.0
+TEMPO_CENTRE, TEMPO_SCALE = 110.0, 40.0  # Groove's 4/4 takes: median 110 qpm, most within 80-150
 CLASS_OF_PITCH: dict[int, int] = {p: k for k, pitches in enumerate(_PITCHES_OF_CLASS) for p in pitches}
 CLASS_PITCH: tuple[int, ...] = tuple(pitches[0] for pitches in _PITCHES_OF_CLASS)  # written for each class
 KICK, SNARE, CLOSED_HAT, OPEN_HAT, LOW_TOM, MID_TOM, HIGH_TOM, CRASH, RIDE = range(NUM_DRUM_CLASSES)
@@ -87,20 +89,29 @@ def style_rows(style: str | None, count: int, config: DrumsConfig) -> np.ndarray
     return np.tile(row, (count, 1))
 
 
-def control_rows(total: int, config: DrumsConfig, style: str | None = None) -> np.ndarray:
-    """Rows 0..total of what is fed beside the events: [counters(k), style], k the position counted."""
+def tempo_value(qpm: float) -> float:
+    """The tempo as the network hears it: 0 at 110 qpm (Groove's middle), +-1 per 40 qpm, held within +-2.5."""
+    return float(np.clip((qpm - TEMPO_CENTRE) / TEMPO_SCALE, -2.5, 2.5))
+
+
+def control_rows(total: int, config: DrumsConfig, style: str | None = None,
+                 qpm: float = DEFAULT_QPM) -> np.ndarray:
+    """Rows 0..total of what is fed beside the events: [counters(k), style, tempo], k the position counted."""
+    tempo = np.full((total + 1, int(config.tempo)), tempo_value(qpm), np.float32)
     return np.concatenate([counters(np.arange(total + 1), config.counter_bits),
-                           style_rows(style, total + 1, config)], axis=1)
+                           style_rows(style, total + 1, config), tempo], axis=1)
 
 
-def model_inputs(events: np.ndarray, config: DrumsConfig, style: str | None = None) -> np.ndarray:
+def model_inputs(events: np.ndarray, config: DrumsConfig, style: str | None = None,
+                 qpm: float = DEFAULT_QPM) -> np.ndarray:
     """Teacher-forced inputs for a track of T events, Magenta's layout: [T - 1, input_size].
 
-    Row t = [one-hot(event t), counters(t + 1), style]: the counters give the position of the step predicted.
+    Row t = [one-hot(event t), counters(t + 1), style, tempo]: the counters give the position of the step
+    predicted.
     """
     events = np.asarray(events)
     onehot = np.eye(config.num_classes, dtype=np.float32)[events[:-1]]
-    return np.concatenate([onehot, control_rows(len(events) - 1, config, style)[1:]], axis=1)
+    return np.concatenate([onehot, control_rows(len(events) - 1, config, style, qpm)[1:]], axis=1)
 
 
 def sampler_row_order(config: DrumsConfig) -> np.ndarray:

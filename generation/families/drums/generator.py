@@ -1,4 +1,4 @@
-"""Drums RNN generation: primer steps -> drum tracks, batched and compiled (the shared driver, models/sampling.py)."""
+"""Drums RNN generation: primer steps -> drum tracks, batched and compiled (the shared driver, engine/sampling.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
+from generation.engine.bundle import Bundle
+from generation.engine.rnn import ATTN, LSTM, EventRnn
+from generation.engine.sampling import FREE, OneHotStepper, SearchSettings
 from generation.errors import InputError
 from generation.families.drums.config import CONFIGS, MAX_TOTAL_STEPS, DrumsConfig, installed_model
 from generation.families.drums.encoding import (
+    DEFAULT_QPM,
     DrumStep,
     class_to_step,
     control_rows,
     sampler_row_order,
     step_to_class,
 )
-from generation.models.bundle import Bundle
-from generation.models.rnn import ATTN, LSTM, EventRnn
-from generation.models.sampling import FREE, OneHotStepper, SearchSettings
 
 FAMILY = "drums"
 
@@ -80,11 +81,12 @@ class DrumsGenerator:
         search: SearchSettings,
         seed: int,
         style: str | None = None,
+        qpm: float = DEFAULT_QPM,
     ) -> list[list[DrumStep]]:
         """Drum tracks of `num_steps` 16th steps, each starting with the primer's steps as given.
 
         Generation starts on the step right after the primer. An empty primer starts from one silent step.
-        Generated steps hold each class's representative GM pitch.
+        Generated steps hold each class's representative GM pitch. `qpm` reaches configs that hear the tempo.
 
         Raises:
             InputError: a length out of range, a primer as long as the track, or a style the config lacks.
@@ -97,17 +99,18 @@ class DrumsGenerator:
             raise InputError(f"the primer is {len(primer)} steps long and the track only {num_steps}: raise "
                              "the number of steps or shorten the primer.")
         try:
-            controls = control_rows(num_steps, self.config, style)
+            controls = control_rows(num_steps, self.config, style, qpm)
         except ValueError as e:
             raise InputError(f"{e}.") from None
         forced = np.array([step_to_class(s) for s in primer] + [FREE] * (num_steps - len(primer)), np.int32)
         classes, _ = self.stepper.sample(controls, forced, num_outputs, search, seed)
         return [primer + [class_to_step(int(c)) for c in row[len(primer):]] for row in classes]
 
-    def log_likelihood(self, track: Sequence[DrumStep], style: str | None = None) -> float:
+    def log_likelihood(self, track: Sequence[DrumStep], style: str | None = None,
+                       qpm: float = DEFAULT_QPM) -> float:
         """ln p of a track's steps after the first under the model (temperature 1), as Magenta scores tracks."""
         classes = np.array([step_to_class(s) for s in track], np.int32)
-        controls = control_rows(len(classes), self.config, style)
+        controls = control_rows(len(classes), self.config, style, qpm)
         _, logp = self.stepper.sample(controls, classes, 1, SearchSettings(), seed=0)
         return float(logp[0])
 
@@ -121,7 +124,7 @@ def read_drums_mag(path: Path) -> Bundle:
     Raises:
         InputError: not a readable drums bundle.
     """
-    from generation.models.magenta_bundle import _read_proto, read_mag
+    from generation.engine.magenta_bundle import _read_proto, read_mag
 
     bundle = read_mag(path, {name: FAMILY for name in CONFIGS})
     if not bundle.attn_length:

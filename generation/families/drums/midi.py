@@ -81,8 +81,6 @@ def read_primer_drum_midi(path: Path, display_name: str = "") -> tuple[tuple[Dru
     Raises:
         InputError: missing, beyond a limit, not MIDI, without notes, or longer than MAX_PRIMER_STEPS.
     """
-    import pretty_midi
-
     from generation.music.midi_limits import PRIMER_LIMITS, check_size, count_events
 
     name = display_name or path.name
@@ -91,6 +89,30 @@ def read_primer_drum_midi(path: Path, display_name: str = "") -> tuple[tuple[Dru
     what = f"the MIDI file {name}"
     check_size(path.stat().st_size, what, PRIMER_LIMITS)
     count_events(path.read_bytes(), what, PRIMER_LIMITS)
+    return _read_counted(path, name)
+
+
+def read_primer_drum_bytes(data: bytes, what: str, name: str) -> tuple[tuple[DrumStep, ...], float]:
+    """`read_primer_drum_midi` for an attachment's bytes (run in the bot's sandboxed reader, see chat.py).
+
+    Raises:
+        InputError: beyond a limit, not MIDI, without notes, or too long.
+    """
+    import tempfile
+
+    from generation.music.midi_limits import PRIMER_LIMITS, count_events
+
+    count_events(data, what, PRIMER_LIMITS)
+    with tempfile.TemporaryDirectory(prefix="drums-") as folder:
+        path = Path(folder) / "primer.mid"
+        path.write_bytes(data)
+        return _read_counted(path, name)
+
+
+def _read_counted(path: Path, name: str) -> tuple[tuple[DrumStep, ...], float]:
+    """Drum steps and qpm of a file that passed `count_events` (so the parser's work is bounded)."""
+    import pretty_midi
+
     try:
         midi = pretty_midi.PrettyMIDI(str(path))
     except Exception as e:  # pretty_midi/mido raise many types for corrupt files

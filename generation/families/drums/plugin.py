@@ -32,7 +32,7 @@ def _load(config: str) -> Any:
 
 
 def _warm_up(generator: Any) -> None:
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     generator.generate((), 32, 1, SearchSettings(), 0, style=generator.config.styles[0] if generator.config.styles
                        else None)
@@ -43,7 +43,8 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 
     params: DrumsParams = request.params
     tracks = generator.generate([frozenset(s) for s in params.primer], params.num_steps, request.num_outputs,
-                                request.search(), request.seed, style=params.style or None)
+                                request.search(), request.seed, style=params.style or None,
+                                qpm=request.qpm)
     return Made("drums", [drums_midi(t, request.qpm) for t in tracks], 15.0 / request.qpm)
 
 

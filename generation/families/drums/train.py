@@ -1,4 +1,4 @@
-"""Train a Drums RNN config with the shared loop (models/training.py) on the Groove MIDI Dataset's train split.
+"""Train a Drums RNN config with the shared loop (engine/training.py) on the Groove MIDI Dataset's train split.
 
 Each take is read once as 4/4 bars of drum-class events (groove.py). Training draws windows of a take that start
 on bar lines, encoded as generation encodes a track (step counters from the window's first step; for
@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from generation.engine.bundle import Bundle
+from generation.engine.rnn import EventRnn
+from generation.engine.training import Task, event_rnn_task, nll_and_accuracy
 from generation.errors import InputError
 from generation.families.drums.config import STEPS_PER_BAR, DrumsConfig
 from generation.families.drums.encoding import model_inputs
 from generation.families.drums.groove import LICENCE, GrooveTake, take_bars
 from generation.families.drums.style_figures import DrumBar
-from generation.models.bundle import Bundle
-from generation.models.rnn import EventRnn
-from generation.models.training import Task, event_rnn_task, nll_and_accuracy
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def read_tracks(takes: Sequence[GrooveTake]) -> list[Track]:
 
 
 class DrumsTrainer:
-    """A Drums RNN config's side of a training run (see models/training.Recipe)."""
+    """A Drums RNN config's side of a training run (see engine/training.Recipe)."""
 
     family = "drums"
 
@@ -92,6 +92,8 @@ class DrumsTrainer:
             "split": "Groove's own (info.csv): train for training, validation for model selection, validation + "
                      "test bars as the human reference of the card's figures",
             "augmentation": "none (drums have no key)",
+            "tempo": {s: float(np.median([t.take.bpm for t in self.train if t.take.style == s]))
+                      for s in config.styles},  # each style's median training tempo: where the card plays it
         }
 
     def _style(self, track: Track) -> str | None:
@@ -107,7 +109,7 @@ class DrumsTrainer:
         mask = np.zeros((len(picks), width), np.float32)
         for b, ((track, _), part) in enumerate(zip(picks, parts, strict=True)):
             n = len(part) - 1
-            inputs[b, :n] = model_inputs(part, self.cfg, self._style(track))
+            inputs[b, :n] = model_inputs(part, self.cfg, self._style(track), track.take.bpm)
             labels[b, :n] = part[1:]
             mask[b, :n] = 1.0
         return inputs, labels, mask
@@ -152,7 +154,7 @@ class DrumsTrainer:
                 "quality": quality_figures(generator, self.held_out, self.train, self.options.eval_outputs)}
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:
+        from generation.engine.model_card import write_card
         from generation.families.drums.card import card
-        from generation.models.model_card import write_card
 
         write_card(folder, card(self.cfg, info), info)

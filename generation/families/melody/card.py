@@ -1,5 +1,5 @@
 """The Melody RNN's card: its figures (repetition, note density) measured the same way on our melodies and on
-held-out human ones, and its part of MODEL_CARD.md (the shared writer, models/model_card.py, lays it out).
+held-out human ones, and its part of MODEL_CARD.md (the shared writer, engine/model_card.py, lays it out).
 
 Repetition: an 8-bar melody repeats when its bars 5-6 repeat bars 1-2 note for note with a similarity of at
 least 0.5. The similarity of two 2-bar stretches is the number of notes they share (same pitch, same 16th-note
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from generation.engine.model_card import Card, Dataset, Section, table
 from generation.families.melody.config import STEPS_PER_BAR, MelodyConfig
 from generation.families.melody.dataset import Melody
-from generation.models.model_card import Card, Dataset, Section, table
 
 BARS = 8
 SIMILAR = 0.5
@@ -66,7 +66,7 @@ def figures(melodies: Sequence[Sequence[int]]) -> dict[str, float]:
 
 def quality_figures(generator: Any, held_out: Sequence[Melody], outputs: int, seed: int = 7) -> dict[str, Any]:
     """Our 8-bar melodies (Magenta's one-C primer) at each temperature, beside the held-out human ones."""
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     out: dict[str, Any] = {}
     for temperature in TEMPERATURES:

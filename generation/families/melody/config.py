@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from generation.engine.bundle import default_bundle_dir
 from generation.errors import InputError
-from generation.models.bundle import default_bundle_dir
 
 Encoding = Literal["onehot", "lookback", "key"]
 STEPS_PER_QUARTER = 4

@@ -1,4 +1,4 @@
-"""Melody RNN generation: a primer -> melodies on the shared driver (models/sampling.py), Magenta's bundles too."""
+"""Melody RNN generation: a primer -> melodies on the shared driver (engine/sampling.py), Magenta's bundles too."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from generation.engine.bundle import Bundle
+from generation.engine.rnn import EventRnn
+from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
 from generation.families.melody.config import CONFIGS, MAX_TOTAL_STEPS, MelodyConfig, installed_model
 from generation.families.melody.encoding import melody_events, squash, transpose
 from generation.families.melody.sampler import FREE, MelodySampler, log_likelihood, sample_melodies
-from generation.models.bundle import Bundle
-from generation.models.rnn import EventRnn
-from generation.models.sampling import SearchSettings
 
 FAMILY = "melody"
 DEFAULT_PRIMER = (60,)  # Magenta's: a single middle C
@@ -50,7 +50,7 @@ class MelodyGenerator:
         if not bundle_file.exists():
             raise InputError(f"bundle {str(bundle_file)!r} does not exist.")
         if bundle_file.suffix == ".mag":
-            from generation.models.magenta_bundle import read_mag  # protobuf reading only when needed
+            from generation.engine.magenta_bundle import read_mag  # protobuf reading only when needed
 
             return cls(read_mag(bundle_file, {name: FAMILY for name in CONFIGS}))
         folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file

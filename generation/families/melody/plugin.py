@@ -30,7 +30,7 @@ def _load(config: str) -> Any:
 
 
 def _warm_up(generator: Any) -> None:
-    from generation.models.sampling import SearchSettings
+    from generation.engine.sampling import SearchSettings
 
     generator.generate((60,), 32, 1, SearchSettings(), 0)
 

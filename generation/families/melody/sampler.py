@@ -1,4 +1,4 @@
-"""Melody RNN's step for the shared driver (models/sampling.py): each step's input is built from the melody so far.
+"""Melody RNN's step for the shared driver (engine/sampling.py): each step's input is built from the melody so far.
 
 The lookback and KeyMelody inputs depend on the whole history (the events 1 and 2 bars back, the notes played,
 the key they suggest), so the carry holds that history and a few running features beside the RNN state, and a
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from generation.data.leadsheet import NO_EVENT, NOTE_OFF
+from generation.engine.rnn import EventRnn, State
+from generation.engine.sampling import SearchSettings, Stepper, sample
+from generation.engine.tf_runtime import tf
 from generation.families.melody.config import LOOKBACK_DISTANCES, STEPS_PER_BAR, MelodyConfig
 from generation.families.melody.encoding import KEY_COUNTER_BITS, KEYS, LOOKBACK_COUNTER_BITS
-from generation.models.rnn import EventRnn, State
-from generation.models.sampling import SearchSettings, Stepper, sample
-from generation.models.tf_runtime import tf
 
 FREE = -3  # in `forced`: the model chooses this step's event
 

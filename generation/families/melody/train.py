@@ -1,4 +1,4 @@
-"""Train a Melody RNN config with the shared loop (models/training.py) on the melodies of dataset.py.
+"""Train a Melody RNN config with the shared loop (engine/training.py) on the melodies of dataset.py.
 
 Each melody is encoded once, whole, as Magenta encodes it (so the lookback inputs and the step counters are
 those of its own positions); training draws windows of it that start on bar lines. Held-out melodies are
@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from generation.engine.bundle import Bundle
+from generation.engine.rnn import EventRnn
+from generation.engine.training import Task, event_rnn_task, nll_and_accuracy
 from generation.errors import InputError
 from generation.families.melody.config import STEPS_PER_BAR, MelodyConfig
 from generation.families.melody.dataset import SOURCES, Melody, for_config, held_out
 from generation.families.melody.encoding import encode
 from generation.families.melody.encoding import labels as label_classes
-from generation.models.bundle import Bundle
-from generation.models.rnn import EventRnn
-from generation.models.training import Task, event_rnn_task, nll_and_accuracy
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def split(melodies: Sequence[Melody]) -> tuple[list[Melody], list[Melody]]:
 
 
 class MelodyTrainer:
-    """A Melody RNN config's side of a training run (see models/training.Recipe)."""
+    """A Melody RNN config's side of a training run (see engine/training.Recipe)."""
 
     family = "melody"
 
@@ -176,7 +176,7 @@ class MelodyTrainer:
                 "quality": quality_figures(generator, self.valid_melodies, self.options.eval_outputs)}
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:
+        from generation.engine.model_card import write_card
         from generation.families.melody.card import card
-        from generation.models.model_card import write_card
 
         write_card(folder, card(self.cfg, info), info)

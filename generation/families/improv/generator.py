@@ -1,0 +1,93 @@
+"""Improv RNN generation: chords + primer -> melodies, batched and compiled (the shared driver, engine/sampling.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from generation.data.leadsheet import NO_EVENT
+from generation.engine.bundle import Bundle, default_bundle_dir
+from generation.engine.rnn import EventRnn
+from generation.engine.sampling import FREE, OneHotStepper, SearchSettings
+from generation.errors import InputError
+from generation.families.improv.config import CONFIGS, MAX_TOTAL_STEPS, ImprovConfig
+from generation.families.improv.encoding import classes_to_events, encode_chords, event_to_class
+from generation.music.chords import Chord
+
+
+class ImprovGenerator:
+    """A loaded Improv RNN, ready to generate.
+
+    Args:
+        bundle: a trained bundle of the improv family.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        if bundle.family != "improv" or bundle.config not in CONFIGS:
+            raise InputError(f"bundle is a {bundle.family}/{bundle.config} model, not an Improv RNN "
+                             f"({', '.join(CONFIGS)}).")
+        self.bundle = bundle
+        self.config: ImprovConfig = CONFIGS[bundle.config]
+        self.model = EventRnn(self.config.input_size, self.config.num_classes, bundle.layer_sizes,
+                              bundle.attn_length, weights=bundle.weights)
+        self.stepper = OneHotStepper(self.model, self.config.num_classes)
+
+    @classmethod
+    def load(cls, config: str, bundle_file: Path | None = None) -> ImprovGenerator:
+        """Our shipped model for `config`, or the given bundle (our folder, its bundle.json, or a Magenta .mag)."""
+        if config not in CONFIGS:
+            raise InputError(f"unknown config {config!r}; choose one of {', '.join(CONFIGS)}.")
+        if bundle_file is None:
+            return cls(Bundle.load(default_bundle_dir(config)))
+        if bundle_file.suffix == ".mag":
+            from generation.engine.magenta_bundle import read_mag  # protobuf reading only when needed
+
+            return cls(read_mag(bundle_file))
+        folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
+        if not (folder / "bundle.json").is_file():
+            raise InputError(f"bundle {str(bundle_file)!r} is neither a .mag file nor a model folder "
+                             "with bundle.json.")
+        return cls(Bundle.load(folder))
+
+    def generate(
+        self,
+        chords: Sequence[Chord],
+        steps_per_chord: int,
+        primer: Sequence[int],
+        num_outputs: int,
+        search: SearchSettings,
+        seed: int,
+    ) -> list[list[int]]:
+        """Melodies over `chords`, each len(chords) * steps_per_chord steps, starting with the primer.
+
+        Generation starts on the step right after the primer's last event.
+
+        Raises:
+            InputError: a chord this config cannot encode, a primer outside the model's range or longer
+                than the progression.
+        """
+        total = len(chords) * steps_per_chord
+        if total > MAX_TOTAL_STEPS:
+            raise InputError(f"{len(chords)} chords x {steps_per_chord} steps = {total} steps; at most "
+                             f"{MAX_TOTAL_STEPS} (256 bars) are allowed.")
+        primer = list(primer) or [60]
+        if len(primer) >= total:
+            raise InputError(f"the primer is {len(primer)} steps long but the chords last only {total} steps: "
+                             "add chords, raise steps_per_chord or shorten the primer.")
+        if primer[0] == NO_EVENT:
+            primer[0] = -1  # a rest at the start; "hold" has nothing to hold yet
+        try:
+            forced = [event_to_class(e, self.config) for e in primer] + [FREE] * (total - len(primer))
+        except ValueError as e:
+            raise InputError(f"primer: {e}; the model plays MIDI pitches {self.config.min_note}-"
+                             f"{self.config.max_note - 1} (transpose the primer by octaves).") from e
+        steps = [c for c in chords for _ in range(steps_per_chord)]
+        controls = encode_chords([*steps, steps[-1]], self.config)  # one spare row: inputs look one step ahead
+        classes, _ = self.stepper.sample(controls, np.array(forced, np.int32), num_outputs, search, seed)
+        return [classes_to_events(row, self.config).tolist() for row in classes]
+
+    @property
+    def pitch_range(self) -> tuple[int, int]:
+        return self.config.min_note, self.config.max_note - 1

@@ -1,0 +1,124 @@
+"""Polyphony RNN's step for the shared driver (engine/sampling.py): events that stop each row after its last step.
+
+Each row carries its own step counter. At the start of a step the schedule's forced events (an injected
+primer) are taken first; the model then adds notes below the last pitch played in that step (Magenta's
+highest-first order, which also keeps an injected melody the top voice) or ends the step. A beam keeps
+distinct rows only, so that stretches of forced events (identical in every branch) do not fill it with copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from generation.engine.rnn import EventRnn
+from generation.engine.sampling import SearchSettings, Stepper, sample
+from generation.engine.tf_runtime import tf
+from generation.families.polyphony.encoding import CONTINUED_NOTE, NEW_NOTE, NUM_CLASSES, START, STEP_END
+
+MAX_NOTES_PER_STEP = 12  # the model may add notes up to this many per step (forced ones count too)
+NO_PITCH = 128  # "top" at the start of a step: every pitch may follow
+PAD = -1  # a row's events after its last step
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What is fixed at each step of the timeline.
+
+    Attributes:
+        forced: [S, K] classes taken at the start of step s, highest pitch first, -1 padded.
+        free: [S] whether the model may add notes after the forced ones (False: the step ends there).
+        fresh: [S] no CONTINUED_NOTE allowed (the step starts fresh notes only).
+    """
+
+    forced: np.ndarray
+    free: np.ndarray
+    fresh: np.ndarray
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.free)
+
+
+class PolyphonyStepper(Stepper):
+    """The event step for a batch of rows on `model`; inputs: the Schedule's (forced, free, fresh) as tensors.
+
+    Carry: (RNN state, last class, step, events in step, top pitch, pitches of the previous step, of this one).
+    Step s makes event s + 1; a row past the schedule's last step emits PAD. Forced events are not scored.
+    """
+
+    open_ended = True
+    distinct = True
+
+    def __init__(self, model: EventRnn) -> None:
+        super().__init__(name="polyphony_stepper")
+        self.model = model
+        pitch_of = np.full(NUM_CLASSES, NO_PITCH, np.int32)
+        pitch_of[NEW_NOTE:] = np.arange(NUM_CLASSES - NEW_NOTE) % 128
+        self.pitch_of = tf.constant(pitch_of)
+
+    def start(self, batch: int) -> tuple:
+        """Rows before their first event."""
+        zeros = tf.zeros([batch], tf.int32)
+        silence = tf.zeros([batch, 128], tf.bool)
+        return (self.model.zero_state(batch), zeros + START, zeros, zeros, zeros + NO_PITCH, silence, silence)
+
+    def finished(self, carry: Any, inputs: Any) -> tf.Tensor:
+        return carry[2] >= tf.shape(inputs[1])[0]
+
+    def iteration_seed(self, seeds: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+        # One seed for the whole search (the step index keeps draws apart), as the recorded outputs were made.
+        return seeds[0]
+
+    def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
+        state, last, step, _, top, prev, _ = carry
+        _, free, fresh = inputs
+        batch = tf.shape(last)[0]
+        logits, new_state = self.model.step(tf.one_hot(last, NUM_CLASSES), state)
+        below = tf.range(128)[None, :] < top[:, None]
+        may_continue = below & prev & ~tf.gather(fresh, tf.minimum(step, tf.shape(free)[0] - 1))[:, None]
+        allowed = tf.concat([tf.zeros([batch, 2], tf.bool), tf.ones([batch, 1], tf.bool), below, may_continue],
+                            axis=1)
+        return tf.nn.log_softmax(tf.where(allowed, logits / temperature, -1e9)), new_state
+
+    def take(self, carry: Any, pending: Any, inputs: Any, s: tf.Tensor, drawn: tf.Tensor,
+             log_probs: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
+        state, last, step, k, top, prev, now = carry
+        forced, free, _ = inputs
+        total = tf.shape(free)[0]
+        done = step >= total
+        at = tf.minimum(step, total - 1)
+        forced_cls = tf.gather(tf.gather(forced, at), tf.minimum(k, tf.shape(forced)[1] - 1), batch_dims=1)
+        is_forced = (k < tf.shape(forced)[1]) & (forced_cls >= 0)
+        must_end = ~is_forced & (~tf.gather(free, at) | (k >= MAX_NOTES_PER_STEP))
+        take = tf.where(is_forced, forced_cls, tf.where(must_end, STEP_END, drawn))
+        chose = ~done & ~is_forced & ~must_end
+        logp = tf.where(chose, tf.gather(log_probs, take, batch_dims=1), 0.0)
+        ended = take == STEP_END
+        pitch = tf.gather(self.pitch_of, take)
+        played = tf.one_hot(tf.minimum(pitch, 127), 128, on_value=True, off_value=False) & (pitch < 128)[:, None]
+        keep = done[:, None]
+        state = tf.nest.map_structure(lambda old, new: tf.where(keep, old, new), state, pending)
+        carry = (state, tf.where(done, last, take),
+                 tf.where(done, step, step + tf.cast(ended, tf.int32)),
+                 tf.where(done, k, tf.where(ended, 0, k + 1)),
+                 tf.where(done, top, tf.where(ended, NO_PITCH, pitch)),
+                 tf.where(keep, prev, tf.where(ended[:, None], now, prev)),
+                 tf.where(keep, now, tf.where(ended[:, None], tf.zeros_like(now), now | played)))
+        return carry, tf.where(done, PAD, take), logp
+
+
+def sample_events(stepper: PolyphonyStepper, schedule: Schedule, num_outputs: int, settings: SearchSettings,
+                  seed: int) -> list[np.ndarray]:
+    """Event classes (START first) for `num_outputs` rows, each ending with its schedule's last STEP_END."""
+    max_events = schedule.num_steps * (max(MAX_NOTES_PER_STEP, schedule.forced.shape[1]) + 1)
+    inputs = (tf.constant(schedule.forced, tf.int32), tf.constant(schedule.free, tf.bool),
+              tf.constant(schedule.fresh, tf.bool))
+    rows, _ = sample(stepper, stepper.start(num_outputs), inputs, steps=max_events, primer_steps=0,
+                     settings=settings, seed=seed)
+    return [np.concatenate([[START], row[row >= 0]]).astype(np.int32) for row in rows]
+
+
+__all__ = ["CONTINUED_NOTE", "MAX_NOTES_PER_STEP", "PolyphonyStepper", "Schedule", "sample_events"]
