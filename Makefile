@@ -33,3 +33,4 @@ bench: install
 quality: install
 	.venv/bin/python -m generation.quality.improv_report
 	.venv/bin/python -m generation.quality.performance_controls
+	.venv/bin/python -m generation.quality.report
