@@ -23,6 +23,7 @@ from bot.commands import CHAT_COMMANDS, help_text
 from bot.service import Service
 from bot.settings import Settings
 from bot.store import JobStore
+from generation.families.drums.config import STYLE_CONTROLS
 from generation.jobs.embedded import EmbeddedQueue
 
 pytestmark = [
@@ -233,3 +234,21 @@ async def test_chorale_and_pianoroll_are_typed_slash_commands(env: Env) -> None:
     midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
     assert {n.pitch for i in midi.instruments for n in i.notes if n.start == 0} >= {67, 64, 60}
     assert midi.get_end_time() == pytest.approx(2.0, abs=0.01)  # one bar at 120 qpm
+
+
+async def test_melody_and_drums_are_typed_slash_commands_that_play(env: Env) -> None:
+    """/drums style:funk through Discord: the style is a choice, a MIDI groove may be attached, and the result is
+    drums on channel 10 lasting the bars asked at the tempo asked; /melody keeps its typed opening, one line."""
+    drums = {o["name"]: o for o in env.standin.commands["drums"]["options"]}
+    assert [c["value"] for c in drums["style"]["choices"]] == list(STYLE_CONTROLS) and drums["midi"]["type"] == 11
+    sent = await env.standin.slash("drums", {"style": "funk", "bars": 2, "qpm": 100, "seed": 5}, user_id="1008")
+    final = await _finished(env.standin, sent)
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
+    assert midi.instruments and all(i.is_drum for i in midi.instruments)
+    assert midi.get_end_time() == pytest.approx(2 * 4 * 60 / 100, abs=0.01)
+    sent = await env.standin.slash("melody", {"melody": "E4 - G4 -", "bars": 2, "seed": 5}, user_id="1009")
+    final = await _finished(env.standin, sent)
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
+    notes = sorted((n.start, n.end, n.pitch) for i in midi.instruments for n in i.notes)
+    assert [p for _, _, p in notes[:2]] == [64, 67]
+    assert all(a[1] <= b[0] + 1e-6 for a, b in zip(notes, notes[1:], strict=False)), "two notes at once"
