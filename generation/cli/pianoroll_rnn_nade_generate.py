@@ -47,7 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qpm", type=float, default=None,
                    help="tempo in quarter notes per minute (default: the primer MIDI's, else 60, as Magenta)")
     add_sampling_flags(p)
+    lead = p.add_mutually_exclusive_group()
+    lead.add_argument("--voice_leading", nargs="?", const=True, default=None, type=_true_or_false, metavar="true|false",
+                      help="draw several frames per step and keep one without parallel 5ths/octaves, leaning "
+                      "towards the key so far (default: on for rnn-nade-bach, off for rnn-nade)")
+    lead.add_argument("--no_voice_leading", "--novoice_leading", dest="voice_leading", action="store_false",
+                      help="sample exactly as Magenta does (also written --no-voice_leading or "
+                      "--voice_leading=false)")
     return p
+
+
+def _true_or_false(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"takes true or false, not {text!r}")
+    return text.lower() in ("true", "1", "yes")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     generator = PianorollGenerator.load(args.config if args.config in CONFIGS else "rnn-nade", args.bundle_file)
     loaded = time.perf_counter()
     search = SearchSettings(args.temperature, args.beam_size, args.branch_factor, args.steps_per_iteration)
-    outputs = generator.generate(primer, args.num_steps, args.num_outputs, search, seed)
+    outputs = generator.generate(primer, args.num_steps, args.num_outputs, search, seed, args.voice_leading)
     generated = time.perf_counter()
     write_outputs(args, outputs, generator.steps_per_quarter, qpm)
     print(f"{len(outputs)} outputs of {args.num_steps} steps, seed {seed} (model load {loaded - start:.2f} s, "

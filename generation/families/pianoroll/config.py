@@ -20,6 +20,8 @@ class PianorollConfig:
         layer_sizes: LSTM units per layer.
         nade_hidden: hidden units of the NADE that draws each frame.
         step_name: what one step is, in words, for help texts.
+        voice_leading: sample with voice leading by default (draw several frames per step and keep one without
+            parallel 5ths/octaves; sampler.py); False is Magenta's plain sampling.
     """
 
     name: str
@@ -28,6 +30,7 @@ class PianorollConfig:
     layer_sizes: tuple[int, ...]
     nade_hidden: int
     step_name: str
+    voice_leading: bool = False
 
 
 CONFIGS: dict[str, PianorollConfig] = {
@@ -36,5 +39,6 @@ CONFIGS: dict[str, PianorollConfig] = {
         steps_per_quarter=4, layer_sizes=(256, 256), nade_hidden=128, step_name="a 16th note"),
     "rnn-nade-bach": PianorollConfig(
         "rnn-nade-bach", "RNN-NADE Bach chorale model (JSB chorales), one step per quarter note",
-        steps_per_quarter=1, layer_sizes=(256, 256), nade_hidden=128, step_name="a quarter note"),
+        steps_per_quarter=1, layer_sizes=(256, 256), nade_hidden=128, step_name="a quarter note",
+        voice_leading=True),
 }

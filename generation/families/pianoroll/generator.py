@@ -13,7 +13,7 @@ from generation.errors import InputError
 from generation.families.pianoroll.config import CONFIGS, MAX_PITCH, MIN_PITCH, PianorollConfig
 from generation.families.pianoroll.dataset import frames_to_roll, roll_to_frames
 from generation.families.pianoroll.network import RnnNade
-from generation.families.pianoroll.sampler import PianorollStepper, sample_rolls
+from generation.families.pianoroll.sampler import PianorollStepper, VoiceLeading, sample_rolls
 
 FAMILY = "pianoroll"
 MAX_STEPS = 4096
@@ -38,6 +38,9 @@ class PianorollGenerator:
         hidden = int(bundle.info.get("nade_hidden") or len(bundle.weights["nade/w_enc"][0, 0]))
         self.model = RnnNade(bundle.layer_sizes, hidden, weights=bundle.weights)
         self.stepper = PianorollStepper(self.model)
+        # Voice leading is the config's default (on for rnn-nade-bach); a bundle of an unknown config samples
+        # as Magenta does.
+        self.voice_leading: bool = bool(self.config and self.config.voice_leading)
 
     @classmethod
     def load(cls, config: str, bundle_file: Path | None = None) -> PianorollGenerator:
@@ -57,8 +60,11 @@ class PianorollGenerator:
         return cls(Bundle.load(folder))
 
     def generate(self, primer: Sequence[frozenset[int]], num_steps: int, num_outputs: int,
-                 search: SearchSettings, seed: int) -> list[list[frozenset[int]]]:
+                 search: SearchSettings, seed: int, voice_leading: bool | None = None) -> list[list[frozenset[int]]]:
         """Rolls of exactly num_steps frames each, the primer's frames first; drawing starts right after them.
+
+        voice_leading: draw several frames per step and keep one without parallel 5ths/octaves, leaning towards
+        the key so far (sampler.py); False is Magenta's sampling; None: the config's default.
 
         Raises:
             InputError: pitches outside 21-108, a primer longer than num_steps, num_steps or num_outputs
@@ -75,5 +81,7 @@ class PianorollGenerator:
         if outside:
             raise InputError(f"primer pitch {outside[0]} is outside the piano's 88 keys; the model plays MIDI "
                              f"pitches {MIN_PITCH}-{MAX_PITCH} (A0-C8).")
-        rolls = sample_rolls(self.stepper, frames_to_roll(primer), num_steps, num_outputs, search, seed)
+        lead = self.voice_leading if voice_leading is None else voice_leading
+        rolls = sample_rolls(self.stepper, frames_to_roll(primer), num_steps, num_outputs, search, seed,
+                             VoiceLeading() if lead else None)
         return [roll_to_frames(np.asarray(r)) for r in rolls]
