@@ -59,7 +59,7 @@ def most_voices(notes: list[pretty_midi.Note], step_s: float, steps: int) -> int
 
 def test_harmonize_keeps_the_typed_melody_on_top_and_adds_voices(bot: BotProcess) -> None:
     final, midis = run(bot, f"/harmonize {TWINKLE} outputs:2 seed:5")
-    assert final["model"] == "polyphony" and len(midis) == 2
+    assert final["model"] == "leadsheet_harmonizer" and len(midis) == 2
     for midi in midis:
         melody = [(n.pitch, round(n.start / STEP_S), round(n.end / STEP_S)) for n in track(midi, "Melody")]
         assert melody == TWINKLE_NOTES  # note for note

@@ -94,7 +94,8 @@ def test_harmonize_takes_note_names_or_events_and_keeps_the_melody_on_top() -> N
     named = parse_command("/harmonize C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - qpm:90").request
     events = parse_command("/harmonize [60,-2,60,-2,67,-2,67,-2,69,-2,69,-2,67,-2,-2,-2] qpm:90").request
     assert named == events and named is not None
-    assert (named.family, named.config, named.params.num_steps, named.qpm) == ("polyphony", "polyphony", 16, 90.0)
+    assert (named.family, named.config, named.params.num_steps, named.qpm) == ("polyphony", "leadsheet_harmonizer",
+                                                                               16, 90.0)
     assert named.params.primer[:5] == (60, -2, 60, -2, 67)
     assert named.params.inject_primer and not named.params.condition_on_primer
     longer = parse_command("/harmonize C4 r E4 bars:2").request

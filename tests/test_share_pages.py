@@ -14,7 +14,7 @@ from botproc import BotProcess, get_bytes, post_command, start_bot, wait_for_job
 CASES = {
     "/improv C G Am F seed:1": ("A melody improvised over C G Am F", "melody improvised over C G Am F",
                                 ["Melody"]),
-    "/harmonize C4 - E4 - G4 - - - seed:1": ("harmonised", "melody harmonised in four parts by the Polyphony RNN",
+    "/harmonize C4 - E4 - G4 - - - seed:1": ("harmonised", "melody harmonised in four parts, with chords learnt",
                                              ["Harmonisation"]),
     "/chorale G4 E4 C4 bars:2 seed:1": ("A chorale grown from G4 E4 C4", "chorale grown from G4 E4 C4",
                                         ["Chorale"]),

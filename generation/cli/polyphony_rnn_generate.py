@@ -1,4 +1,5 @@
-"""`polyphony_rnn_generate`: Magenta's Polyphony RNN command line, with Magenta's flags and defaults, on our model."""
+"""`polyphony_rnn_generate`: Magenta's Polyphony RNN command line, with Magenta's flags and defaults, on our model;
+`--config=leadsheet_harmonizer` harmonises the primer melody with the lead-sheet harmoniser instead."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from generation.music.notes import Note
 PROG = "polyphony_rnn_generate"
 BOOL_FLAGS = ("condition_on_primer", "inject_primer_during_generation")
 STEPS_PER_QUARTER = 4
+RNN, HARMONIZER = "polyphony", "leadsheet_harmonizer"
 
 
 def _bool_default(text: str) -> bool:
@@ -36,9 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write polyphonic music, or harmonize a melody, in the style of Bach chorales "
         "(Magenta's polyphony_rnn_generate, same flags).",
     )
+    p.add_argument("--config", choices=(RNN, HARMONIZER), default=None,
+                   help="polyphony: Magenta's Polyphony RNN (default); leadsheet_harmonizer: chords picked for the "
+                   "primer melody from our lead sheets, voiced under it (default: the --bundle_file's config)")
     p.add_argument("--bundle_file", type=Path,
                    help="a model folder of ours or a Magenta polyphony .mag bundle (default: our model in "
-                   "models/polyphony)")
+                   "models/<config>)")
     p.add_argument("--output_dir", type=Path, default=Path("/tmp/polyphony_rnn/generated"))
     p.add_argument("--num_outputs", type=int, default=10)
     p.add_argument("--num_steps", type=int, default=128, help="length of each output in 16th-note steps")
@@ -54,17 +59,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "--noinject_primer_during_generation or =false to turn off)")
     p.add_argument("--qpm", type=float, default=None,
                    help="tempo in quarter notes per minute (default: the primer MIDI's, else 120)")
+    p.add_argument("--backing_chords", default="",
+                   help='leadsheet_harmonizer: the melody\'s own chord symbols, e.g. "C G7 C C", each lasting '
+                   "--steps_per_chord, repeated to fill --num_steps (default: the harmoniser picks chords)")
+    p.add_argument("--steps_per_chord", type=int, default=16, help="16th-note steps each backing chord lasts")
     add_sampling_flags(p, "events per beam search iteration")
     return p
 
 
-LIMITS = {**SAMPLING_LIMITS, "num_steps": (1, 2048)}  # flag: (lowest, highest) allowed
+LIMITS = {**SAMPLING_LIMITS, "num_steps": (1, 2048), "steps_per_chord": (1, 256)}  # flag: (lowest, highest) allowed
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Magenta-style argv -> namespace; absl booleans (`--flag=false`, `--noflag`) and PDF dashes repaired."""
     raw = list(sys.argv[1:] if argv is None else argv)
-    args = parse_magenta_args(build_parser(), raw, BOOL_FLAGS, {})
+    args = parse_magenta_args(build_parser(), raw, BOOL_FLAGS, {"config": (RNN, HARMONIZER)})
     # repair_argv drops a false boolean flag, which would leave inject's default (true): read it back here.
     for tok in raw:
         name, _, value = tok.lstrip("-\u2014\u2013\u2212").partition("=")
@@ -120,6 +129,12 @@ def run(args: argparse.Namespace) -> int:
               "(add --condition_on_primer to have the model hear it)", file=sys.stderr)
     if args.bundle_file is not None and not args.bundle_file.exists():
         raise InputError(f"--bundle_file {str(args.bundle_file)!r} does not exist (leave it out to use our model).")
+    config = pick_config(args)
+    if config == HARMONIZER:
+        return run_harmonizer(args, primer, qpm)
+    if args.backing_chords:
+        raise InputError(f"--backing_chords are voiced by --config={HARMONIZER}; the polyphony config writes its own "
+                         "harmony.")
     prepare_output_dir(args.output_dir)
     seed = pick_seed(args.seed)
 
@@ -137,6 +152,59 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(pieces)} pieces of {args.num_steps} steps, seed {seed} (model load {loaded - start:.2f} s, "
           f"generation {generated - loaded:.3f} s) -> {args.output_dir}")
     return 0
+
+
+def pick_config(args: argparse.Namespace) -> str:
+    """--config, else the --bundle_file's config, else polyphony; a bundle of the other config is refused."""
+    from generation.engine.bundle import bundle_config
+
+    bundled = bundle_config(args.bundle_file) if args.bundle_file is not None else None
+    if bundled not in (None, RNN, HARMONIZER):
+        return args.config or RNN  # not a polyphony bundle: the generator says which it is
+    if args.config and bundled and args.config != bundled:
+        raise InputError(f"--bundle_file is a {bundled} bundle but --config={args.config}; drop one of them.")
+    return args.config or bundled or RNN
+
+
+def run_harmonizer(args: argparse.Namespace, primer: list[Note], qpm: float) -> int:
+    """--config=leadsheet_harmonizer: the primer's top line harmonised (kept note for note), MIDI written."""
+    from generation.families.polyphony.harmonizer import LeadSheetHarmonizer, harmony_midi, spread_chords
+    from generation.music.chords import parse_progression
+
+    if not primer:
+        raise InputError(f"--config={HARMONIZER} harmonises a melody: give --primer_melody or --primer_midi.")
+    if args.condition_on_primer or not args.inject_primer_during_generation:
+        raise InputError(f"--config={HARMONIZER} always keeps the melody on top; --condition_on_primer and "
+                         "--noinject_primer_during_generation belong to --config=polyphony.")
+    figures: list[str] = []
+    if args.backing_chords:
+        chords = parse_progression(args.backing_chords)
+        per_step = [c.figure or "N.C." for c in chords for _ in range(args.steps_per_chord)]
+        figures = [per_step[t % len(per_step)] for t in range(args.num_steps)]
+    prepare_output_dir(args.output_dir)
+    seed = pick_seed(args.seed)
+    start = time.perf_counter()
+    harmonizer = LeadSheetHarmonizer.load(args.bundle_file)
+    loaded = time.perf_counter()
+    made = harmonizer.harmonize(primer, args.num_steps, chords=spread_chords(figures, args.num_steps),
+                                num_outputs=args.num_outputs, temperature=args.temperature, seed=seed)
+    generated = time.perf_counter()
+    stamp = datetime.now().strftime("%Y-%m-%d_%H%M%S")
+    for i, h in enumerate(made, 1):
+        path = args.output_dir / f"{stamp}_{str(i).zfill(len(str(len(made))))}.mid"
+        harmony_midi(h, qpm, args.num_steps).write(str(path))
+        print(f"wrote {path}; chords (step: name): " + ", ".join(f"{step}: {name}" for step, name in h.chords))
+        _render_audio(args, path)
+    print(f"{len(made)} harmonisations of {args.num_steps} steps, seed {seed} (model load {loaded - start:.2f} s, "
+          f"harmonising {generated - loaded:.3f} s) -> {args.output_dir}")
+    return 0
+
+
+def _render_audio(args: argparse.Namespace, path: Path) -> None:
+    if args.audio:
+        from generation.render.audio import render_midi
+
+        print(f"wrote {render_midi(path, path.with_suffix(f'.{args.audio}'))}")
 
 
 def write_outputs(args: argparse.Namespace, pieces: list[list[Note]], qpm: float) -> None:

@@ -30,6 +30,9 @@ class PolyphonyGenerator:
     def __init__(self, bundle: Bundle) -> None:
         if bundle.family != "polyphony":
             raise InputError(f"bundle is a {bundle.family}/{bundle.config} model, not a Polyphony RNN.")
+        if not bundle.layer_sizes:  # the leadsheet_harmonizer's tables share the family, not the network
+            raise InputError(f"bundle is the {bundle.config} (chord tables), not a Polyphony RNN; run it with "
+                             f"--config={bundle.config}.")
         self.bundle = bundle
         self.model = EventRnn(NUM_CLASSES, NUM_CLASSES, bundle.layer_sizes, bundle.attn_length,
                               weights=bundle.weights)
