@@ -24,7 +24,7 @@ NOTE_OFF0 = 128
 SHIFT0 = 256
 VELOCITY0 = SHIFT0 + MAX_SHIFT_STEPS
 DEFAULT_VELOCITY = 100
-MAX_NOTE_STEPS = 5 * STEPS_PER_SECOND  # a note never switched off ends after 5 s when decoding
+MAX_NOTE_STEPS = 5 * STEPS_PER_SECOND  # Magenta's max_note_duration: no decoded note lasts longer
 PRIOR_COUNT = 0.01  # Magenta's smoothing of pitch-class histograms
 
 
@@ -67,9 +67,10 @@ def notes_to_classes(notes: Sequence[Note], num_velocity_bins: int, start: int =
 
 
 def classes_to_notes(classes: Sequence[int] | np.ndarray, num_velocity_bins: int, start: int = 0,
-                     end: int | None = None) -> list[Note]:
+                     end: int | None = None, max_steps: int | None = MAX_NOTE_STEPS) -> list[Note]:
     """Event classes -> notes (10 ms steps from `start`). A note-off without its note is ignored; a note still
-    on at the end stops at `end` (default: where the events end), or after 5 s at most."""
+    on at the end stops at `end` (default: where the events end). As in Magenta's decoder, every note is cut
+    to `max_steps` (5 s; None: no limit)."""
     notes: list[Note] = []
     sounding: dict[int, tuple[int, int]] = {}  # pitch -> (start step, velocity)
     now, velocity = start, DEFAULT_VELOCITY
@@ -78,20 +79,24 @@ def classes_to_notes(classes: Sequence[int] | np.ndarray, num_velocity_bins: int
             if c in sounding:  # re-struck: the earlier note stops here
                 s, v = sounding.pop(c)
                 if now > s:
-                    notes.append(Note(s, now, c, v))
+                    notes.append(Note(s, _cut(s, now, max_steps), c, v))
             sounding[c] = (now, velocity)
         elif c < SHIFT0:
             if c - NOTE_OFF0 in sounding:
                 s, v = sounding.pop(c - NOTE_OFF0)
-                notes.append(Note(s, max(now, s + 1), c - NOTE_OFF0, v))
+                notes.append(Note(s, _cut(s, max(now, s + 1), max_steps), c - NOTE_OFF0, v))
         elif c < VELOCITY0:
             now += c - SHIFT0 + 1
         elif num_velocity_bins:
             velocity = bin_to_velocity(c - VELOCITY0 + 1, num_velocity_bins)
     stop = now if end is None else end
     for pitch, (s, v) in sounding.items():
-        notes.append(Note(s, max(s + 1, min(stop, s + MAX_NOTE_STEPS)), pitch, v))
+        notes.append(Note(s, _cut(s, max(s + 1, stop), max_steps), pitch, v))
     return sorted(notes)
+
+
+def _cut(start: int, end: int, max_steps: int | None) -> int:
+    return end if max_steps is None else min(end, start + max_steps)
 
 
 def event_input_table(config: PerformanceConfig) -> np.ndarray:

@@ -35,6 +35,7 @@ from generation.music.notes import Note
 MAX_NUM_STEPS = 60 * STEPS_PER_SECOND * 5  # 5 minutes
 MAX_DENSITY = 64.0
 START_EVENT = SHIFT0  # context for an empty primer (a 10 ms shift); it is not part of the output
+KEY_STREAM = 1  # keys are drawn from their own stream of the seed, apart from the sampler's
 
 
 class PerformanceGenerator:
@@ -115,8 +116,10 @@ class PerformanceGenerator:
 
         Generation starts at the primer's end (`primer_end`, default its last note's end). Controls the
         config cannot take are ignored (see unused_controls); a density config without a request is
-        conditioned on Magenta's default (15 notes/s, uniform pitch classes) without steering. With
-        `steer=False` requests reach only the conditioning inputs (for comparison; see steering.py).
+        conditioned on Magenta's default (15 notes/s, uniform pitch classes) without density steering.
+        Without a pitch request each output is steered toward a key (output_keys). With `steer=False`
+        requests reach only the conditioning inputs and no key is steered (for comparison; see steering.py);
+        note-offs are handled the same either way (steering.release_logits).
 
         Raises:
             InputError: values out of range, or a primer as long as the output.
@@ -148,8 +151,9 @@ class PerformanceGenerator:
             tf.constant(0.0 if density is None or disabled or not steer else density, tf.float32),
             tf.constant(np.zeros(12) if histogram is None or disabled or not steer else
                         np.asarray(histogram, float) / sum(histogram), tf.float32))
+        keys = output_keys(primer, num_outputs, seed) if steer and not disabled and histogram is None else None
         rows = sample_events(self.stepper, forced, bool(primer_classes), control, target, num_steps, num_outputs,
-                             search, seed)
+                             search, seed, keys)
         self.last_event_count = int(sum((row >= 0).sum() - len(forced) for row in rows))
         return [[Note(n.start, min(n.end, num_steps), n.pitch, n.velocity)
                  for n in classes_to_notes(row[row >= 0][emitted_from:], cfg.num_velocity_bins, end=num_steps)
@@ -173,6 +177,21 @@ class PerformanceGenerator:
                                            pitch_class_histogram=pitch_class_histogram,
                                            disable_conditioning=disable_conditioning)
         return [performance_midi(notes, num_steps) for notes in performances]
+
+
+def output_keys(primer: Sequence[Note], num_outputs: int, seed: int) -> np.ndarray:
+    """[num_outputs, 12] Krumhansl-Kessler key profiles (normalised) to steer toward: the primer's key for
+    every output, else a key per output drawn from the seed (the same for output i whatever the batch)."""
+    from generation.quality.texture import KK_MAJOR, KK_MINOR, estimate_key
+
+    if primer:
+        key = estimate_key(primer)
+        keys = [(key.tonic, key.minor)] * num_outputs
+    else:
+        rng = np.random.default_rng((seed, KEY_STREAM))
+        keys = [(int(rng.integers(12)), bool(rng.integers(2))) for _ in range(num_outputs)]
+    profiles = np.array([np.roll(KK_MINOR if minor else KK_MAJOR, tonic) for tonic, minor in keys], np.float32)
+    return profiles / profiles.sum(axis=1, keepdims=True)
 
 
 def check_controls(notes_per_second: float | None, pitch_class_histogram: Sequence[float] | None) -> None:

@@ -12,7 +12,13 @@ from generation.engine.sampling import SearchSettings, Stepper, sample
 from generation.engine.tf_runtime import tf
 from generation.families.performance import steering
 from generation.families.performance.config import PerformanceConfig
-from generation.families.performance.encoding import NOTE_OFF0, SHIFT0, VELOCITY0, event_input_table
+from generation.families.performance.encoding import (
+    MAX_NOTE_STEPS,
+    NOTE_OFF0,
+    SHIFT0,
+    VELOCITY0,
+    event_input_table,
+)
 
 PAD = -1  # a finished output's events
 MAX_EVENTS_PER_STEP = 64  # a bound on events per 10 ms step: a model that never moves time still stops
@@ -25,10 +31,12 @@ class Inputs(NamedTuple):
     num_steps: tf.Tensor  # the outputs' length, in 10 ms steps
     steer_density: bool  # Python flags: a loop without steering traces without its ops
     steer_pitch: bool
+    steer_key: bool
 
 
 class PerformanceStepper(Stepper):
-    """Carry: (RNN state, last class [B], time [B] in steps, sounding [B, 128], steering measurements).
+    """Carry: (RNN state, last class [B], time [B] in steps, onset [B, 128] (the step each sounding pitch began,
+    -1 if silent), steering measurements).
 
     Step s makes event s + 1; a row that has reached num_steps emits PAD and keeps its carry. Only drawn
     events are scored (the primer's are not).
@@ -42,14 +50,16 @@ class PerformanceStepper(Stepper):
         self.config = config
         self.table = tf.constant(event_input_table(config))
 
-    def start(self, batch: int, first: int, first_is_music: bool, target: steering.Steering) -> tuple:
-        """The carry after the first event (an empty primer's context event takes no time)."""
+    def start(self, batch: int, first: int, first_is_music: bool, target: steering.Steering,
+              key: np.ndarray | None = None) -> tuple:
+        """The carry after the first event (an empty primer's context event takes no time); `key` [batch, 12]:
+        the key profile each output aims at, if any."""
         time0 = first - SHIFT0 + 1 if SHIFT0 <= first < VELOCITY0 and first_is_music else 0
-        sounding = np.zeros((batch, 128), np.float32)
+        onset = np.full((batch, 128), -1.0, np.float32)
         if first < NOTE_OFF0:
-            sounding[:, first] = 1.0
+            onset[:, first] = 0.0
         return (self.model.zero_state(batch), tf.fill([batch], first), tf.fill([batch], time0),
-                tf.constant(sounding), steering.start(batch, target))
+                tf.constant(onset), steering.start(batch, target, key))
 
     def finished(self, carry: Any, inputs: Any) -> tf.Tensor:
         return carry[2] >= inputs.num_steps
@@ -59,13 +69,13 @@ class PerformanceStepper(Stepper):
         return super().draw_seed(seed, s + 1)
 
     def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
-        state, last, _, sounding, measured = carry
+        state, last, now, onset, measured = carry
         controls = tf.tile(inputs.control[None, :], [tf.shape(last)[0], 1])
         logits, new_state = self.model.step(tf.concat([controls, tf.gather(self.table, tf.maximum(last, 0))], 1),
                                             state)
-        scaled = logits / temperature
-        on, off = scaled[:, :NOTE_OFF0], scaled[:, NOTE_OFF0:SHIFT0] + (sounding - 1.0) * 1e9  # only sounding
-        shifts, velocities = scaled[:, SHIFT0:VELOCITY0], scaled[:, VELOCITY0:]  # pitches can stop
+        scaled = logits / temperature  # the network's logits are left as they are; only the draw is steered
+        on, shifts, velocities = scaled[:, :NOTE_OFF0], scaled[:, SHIFT0:VELOCITY0], scaled[:, VELOCITY0:]
+        off = steering.release_logits(scaled[:, NOTE_OFF0:SHIFT0], onset, now, MAX_NOTE_STEPS)
         if inputs.steer_density:
             dens = steering.density_bias(measured, inputs.target)
             on += dens[:, None]
@@ -73,11 +83,14 @@ class PerformanceStepper(Stepper):
             velocities += dens[:, None]
         if inputs.steer_pitch:
             on += steering.pitch_bias(measured, inputs.target)
+        elif inputs.steer_key:
+            on += steering.key_bias(measured)
+            off += steering.key_release_bias(measured)
         return tf.nn.log_softmax(tf.concat([on, off, shifts, velocities], axis=1)), new_state
 
     def take(self, carry: Any, pending: Any, inputs: Any, s: tf.Tensor, drawn: tf.Tensor,
              log_probs: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
-        state, last, now, sounding, measured = carry
+        state, last, now, onset, measured = carry
         t = s + 1  # index of the event being made
         done = now >= inputs.num_steps
         num_forced = tf.shape(inputs.forced)[0]
@@ -89,24 +102,26 @@ class PerformanceStepper(Stepper):
         is_on = (take >= 0) & (take < NOTE_OFF0)
         is_off = (take >= NOTE_OFF0) & (take < SHIFT0)
         pitch = tf.maximum(take, 0) % NOTE_OFF0
-        hot = tf.one_hot(pitch, 128)
-        sounding = tf.where(is_on[:, None], tf.maximum(sounding, hot),
-                            tf.where(is_off[:, None], sounding * (1.0 - hot), sounding))
-        if inputs.steer_density or inputs.steer_pitch:
-            measured = steering.update(measured, is_on, pitch, shift, ~done & (t >= num_forced))
+        hot = tf.one_hot(pitch, 128) > 0
+        onset = tf.where(is_on[:, None] & hot, tf.cast(now, tf.float32)[:, None],
+                         tf.where(is_off[:, None] & hot, -1.0, onset))
+        if inputs.steer_density or inputs.steer_pitch or inputs.steer_key:
+            measured = steering.update(measured, is_on, pitch, shift, ~done & (t >= num_forced), onset >= 0)
         state = tf.nest.map_structure(lambda a, b: tf.where(done[:, None], a, b), state, pending)
-        carry = (state, tf.where(done, last, take), now + shift, sounding, measured)
+        carry = (state, tf.where(done, last, take), now + shift, onset, measured)
         return carry, take, logp
 
 
 def sample_events(stepper: PerformanceStepper, forced: np.ndarray, first_is_music: bool, control: np.ndarray,
                   target: steering.Steering, num_steps: int, num_outputs: int, settings: SearchSettings,
-                  seed: int) -> list[np.ndarray]:
-    """Event classes per output (PAD after its end), starting with forced[0]; the rest of `forced` is the primer."""
+                  seed: int, key: np.ndarray | None = None) -> list[np.ndarray]:
+    """Event classes per output (PAD after its end), starting with forced[0]; the rest of `forced` is the primer.
+    `key` [num_outputs, 12]: a key profile per output to steer toward when no histogram is requested."""
+    steer_pitch = bool(target.histogram.numpy().sum() > 0)
     inputs = Inputs(tf.constant(forced, tf.int32), tf.constant(control, tf.float32), target,
-                    tf.constant(num_steps, tf.int32), bool(target.density.numpy() > 0),
-                    bool(target.histogram.numpy().sum() > 0))
-    carry = stepper.start(num_outputs, int(forced[0]), first_is_music, target)
+                    tf.constant(num_steps, tf.int32), bool(target.density.numpy() > 0), steer_pitch,
+                    key is not None and not steer_pitch)
+    carry = stepper.start(num_outputs, int(forced[0]), first_is_music, target, key)
     rows, _ = sample(stepper, carry, inputs, steps=len(forced) - 1 + MAX_EVENTS_PER_STEP * num_steps,
                      primer_steps=len(forced) - 1, settings=settings, seed=seed)
     return [np.concatenate([forced[:1], row]) for row in rows]
