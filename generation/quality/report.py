@@ -13,8 +13,9 @@ measures are defined in generation/quality/texture.py. Settings (issue 11):
   Human: the first 8 bars of each JSB test chorale on the quarter grid (jsb-chorales-quarter.json), read into
   notes the same way as the model's frames.
 - harmonize: the first 8 bars of held-out 4/4 Nottingham tunes (improv/dataset.is_validation) with chord symbols,
-  harmonised as /harmonize does (polyphony config, melody injected, no conditioning); harmony = the output's
-  notes that are not the melody's. The tune's key is the Krumhansl key of its lead sheet (melody and chord
+  harmonised by /harmonize's default (leadsheet_harmonizer, picking its own chords: the tune's are not given)
+  and by Magenta's path (polyphony config, melody injected, no conditioning); harmony = the output's notes
+  that are not the melody's. The tune's key is the Krumhansl key of its lead sheet (melody and chord
   symbols voiced plainly, together): on an 8-bar folk melody alone Krumhansl often names the dominant or the
   relative key (the tunes' own chord symbols then match it in 63 % of segments, against 81 % for the lead-sheet
   key). Human: the same tunes' own chord symbols voiced plainly (slash bass or root in octave 2, chord tones in
@@ -281,34 +282,46 @@ def harmonize_rows(samples: int) -> list[Row]:
     from generation.data.nottingham import load_nottingham
     from generation.engine.sampling import SearchSettings
     from generation.families.polyphony.generator import PolyphonyGenerator
+    from generation.families.polyphony.harmonizer import LeadSheetHarmonizer
 
     steps = BARS * BAR
-    tunes = held_out_openings(load_nottingham(DATASETS / "nottingham" / "ABC_cleaned"))
-    generator = PolyphonyGenerator.load()
-    in_key, human_key, tones, bass_root, bass_tone = [], [], [], [], []
-    strong = [b + o for b in range(0, steps, BAR) for o in (0, 8)]
-    for i, tune in enumerate(tunes[:samples]):
-        melody = melody_events_notes(tune.melody)
-        chords = parse_steps(tune.chords)
-        out = generator.generate(melody, steps, condition_on_primer=False, inject_primer=True, num_outputs=1,
+    tunes = held_out_openings(load_nottingham(DATASETS / "nottingham" / "ABC_cleaned"))[:samples]
+    harmonizer, polyphony = LeadSheetHarmonizer.load(), PolyphonyGenerator.load()
+
+    def by_harmonizer(melody: list[Note], i: int) -> list[Note]:
+        return harmonizer.harmonize(melody, steps, seed=SEED + i)[0].harmony
+
+    def by_polyphony(melody: list[Note], i: int) -> list[Note]:
+        out = polyphony.generate(melody, steps, condition_on_primer=False, inject_primer=True, num_outputs=1,
                                  search=SearchSettings(1.0), seed=SEED + i)[0]
         kept = {(n.start, n.pitch) for n in melody}
-        harmony = [n for n in out if (n.start, n.pitch) not in kept]
-        key = tx.estimate_key(melody + voiced_chords(chords))
-        in_key.append(tx.harmony_in_key(key, harmony, 4 * BAR, steps))
-        human_key.append(tx.harmony_in_key(key, voiced_chords(chords), 4 * BAR, steps))
-        tones.append(tx.chord_tone_notes(harmony, chords))
-        root, tone, beats = tx.bass_on_chord(harmony, chords, strong)
-        bass_root.append((root, beats))
-        bass_tone.append((tone, beats))
-    n = min(samples, len(tunes))
-    source = f"the same {n} held-out Nottingham tunes' chord symbols, voiced plainly"
+        return [n for n in out if (n.start, n.pitch) not in kept]
+
+    strong = [b + o for b in range(0, steps, BAR) for o in (0, 8)]
+    source = f"the same {len(tunes)} held-out Nottingham tunes' chord symbols, voiced plainly"
     none = "none: no human voicing of these tunes is held"
-    return [Row("harmony in the tune's key (share of 4-bar segments)", mean_stat(in_key), mean_stat(human_key),
-                source),
-            Row("harmony notes belonging to the chord symbol", ratio_stat(tones), None, none),
-            Row("bass on the chord root, strong beats", ratio_stat(bass_root), None, none),
-            Row("bass on a chord tone, strong beats", ratio_stat(bass_tone), None, none)]
+    human_key = mean_stat(tx.harmony_in_key(tx.estimate_key(melody_events_notes(t.melody)
+                                                            + voiced_chords(parse_steps(t.chords))),
+                                            voiced_chords(parse_steps(t.chords)), 4 * BAR, steps) for t in tunes)
+    rows = []
+    for config, harmonise in (("leadsheet_harmonizer", by_harmonizer), ("polyphony", by_polyphony)):
+        in_key, tones, bass_root, bass_tone = [], [], [], []
+        for i, tune in enumerate(tunes):
+            melody = melody_events_notes(tune.melody)
+            chords = parse_steps(tune.chords)
+            harmony = harmonise(melody, i)
+            key = tx.estimate_key(melody + voiced_chords(chords))
+            in_key.append(tx.harmony_in_key(key, harmony, 4 * BAR, steps))
+            tones.append(tx.chord_tone_notes(harmony, chords))
+            root, tone, beats = tx.bass_on_chord(harmony, chords, strong)
+            bass_root.append((root, beats))
+            bass_tone.append((tone, beats))
+        rows += [Row(f"harmony in the tune's key (share of 4-bar segments) [{config}]", mean_stat(in_key),
+                     human_key, source),
+                 Row(f"harmony notes belonging to the chord symbol [{config}]", ratio_stat(tones), None, none),
+                 Row(f"bass on the chord root, strong beats [{config}]", ratio_stat(bass_root), None, none),
+                 Row(f"bass on a chord tone, strong beats [{config}]", ratio_stat(bass_tone), None, none)]
+    return rows
 
 
 def improv_rows(samples: int) -> list[Row]:
