@@ -23,7 +23,8 @@ from generation.errors import InputError
 from generation.music.notes import Note
 
 PROG = "polyphony_rnn_generate"
-BOOL_FLAGS = ("condition_on_primer", "inject_primer_during_generation")
+BOOL_FLAGS = ("condition_on_primer", "inject_primer_during_generation", "voice_leading")
+DEFAULT_TRUE = ("inject_primer_during_generation", "voice_leading")  # repair_argv drops their false forms
 STEPS_PER_QUARTER = 4
 RNN, HARMONIZER = "polyphony", "leadsheet_harmonizer"
 
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "--steps_per_chord, repeated to fill --num_steps (default: the harmoniser picks chords)")
     p.add_argument("--steps_per_chord", type=int, default=16, help="16th-note steps each backing chord lasts")
     add_sampling_flags(p, "events per beam search iteration")
+    p.add_argument("--voice_leading", action="store_true", default=True,
+                   help="polyphony: lean each new note towards the key of the music so far and away from clashes "
+                   "(m2, M2, tritone, M7) and parallel 5ths/octaves with the notes above it (default true)")
+    p.add_argument("--no_voice_leading", dest="voice_leading", action="store_false",
+                   help="sample exactly as Magenta does (also written --novoice_leading, --no-voice_leading or "
+                   "--voice_leading=false)")
     return p
 
 
@@ -74,14 +81,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Magenta-style argv -> namespace; absl booleans (`--flag=false`, `--noflag`) and PDF dashes repaired."""
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_magenta_args(build_parser(), raw, BOOL_FLAGS, {"config": (RNN, HARMONIZER)})
-    # repair_argv drops a false boolean flag, which would leave inject's default (true): read it back here.
+    # repair_argv drops a false boolean flag, which would leave a default of true: read those back here.
     for tok in raw:
         name, _, value = tok.lstrip("-\u2014\u2013\u2212").partition("=")
         name = name.replace("-", "_")
-        if name == "noinject_primer_during_generation":
-            args.inject_primer_during_generation = False
-        elif name == "inject_primer_during_generation":
-            args.inject_primer_during_generation = not value or _bool_default(value)
+        for flag in DEFAULT_TRUE:
+            if name == f"no{flag}":
+                setattr(args, flag, False)
+            elif name == flag:
+                setattr(args, flag, not value or _bool_default(value))
     return args
 
 
@@ -146,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     loaded = time.perf_counter()
     search = SearchSettings(args.temperature, args.beam_size, args.branch_factor, args.steps_per_iteration)
     pieces = generator.generate(primer, args.num_steps, condition_on_primer=condition, inject_primer=inject,
-                                num_outputs=args.num_outputs, search=search, seed=seed)
+                                num_outputs=args.num_outputs, search=search, seed=seed,
+                                voice_leading=args.voice_leading)
     generated = time.perf_counter()
     write_outputs(args, pieces, qpm)
     print(f"{len(pieces)} pieces of {args.num_steps} steps, seed {seed} (model load {loaded - start:.2f} s, "

@@ -13,6 +13,7 @@ from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
 from generation.families.polyphony.encoding import NUM_CLASSES, events_to_notes, notes_to_events
 from generation.families.polyphony.sampler import PolyphonyStepper, Schedule, sample_events
+from generation.families.polyphony.steering import VoiceLeading
 from generation.music.notes import Note
 
 CONFIG = "polyphony"
@@ -70,6 +71,7 @@ class PolyphonyGenerator:
         num_outputs: int,
         search: SearchSettings,
         seed: int,
+        voice_leading: bool = True,
     ) -> list[list[Note]]:
         """Pieces of exactly `num_steps` 16th-note steps, one list of notes per output.
 
@@ -80,6 +82,9 @@ class PolyphonyGenerator:
         - no injection, conditioning: the model hears the primer, then writes num_steps new steps (the
           output starts where the primer ends and holds none of its notes).
         - neither: the primer is not used; the model starts from nothing.
+
+        voice_leading: lean each new note towards the key so far and away from clashes and parallel 5ths/octaves
+        with the notes above it (steering.py); forced notes are kept as given. False samples as Magenta does.
 
         Raises:
             InputError: num_steps, num_outputs or the search settings out of range, or a primer that does
@@ -111,7 +116,8 @@ class PolyphonyGenerator:
         fresh = np.zeros(total, bool)
         if lead:
             fresh[lead] = True  # the output starts with new notes, none carried over from the primer
-        rows = sample_events(self.stepper, Schedule(forced, free, fresh), num_outputs, search, seed)
+        rows = sample_events(self.stepper, Schedule(forced, free, fresh), num_outputs, search, seed,
+                             VoiceLeading() if voice_leading else None)
         pieces = []
         for row in rows:
             notes, steps = events_to_notes(row)
