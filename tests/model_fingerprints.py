@@ -37,9 +37,12 @@ CASES: dict[str, tuple[str, list[str]]] = {
                  "density_conditioned_performance_with_dynamics", "pitch_conditioned_performance_with_dynamics",
                  "multiconditioned_performance_with_dynamics")},
     **{c: ("melody_rnn_generate", [f"--config={c}", "--num_steps=64", "--primer_melody=[60, -2, 60, -2, 67]"])
-       for c in ("basic_rnn", "lookback_rnn")},
+       for c in ("basic_rnn", "mono_rnn", "lookback_rnn", "attention_rnn")},
     "lookback_rnn+beam": ("melody_rnn_generate", ["--config=lookback_rnn", "--num_steps=64", "--beam_size=2",
                                                   "--branch_factor=2", "--primer_melody=[60, -2, 60, -2, 67]"]),
+    "drum_kit": ("drums_rnn_generate", ["--config=drum_kit", "--num_steps=64", "--primer_drums=[(36,), (), (42,)]"]),
+    "drum_kit_style": ("drums_rnn_generate", ["--config=drum_kit_style", "--style=funk", "--qpm=100",
+                                              "--num_steps=64", "--primer_drums=[(36,), (), (42,)]"]),
     "performance_with_dynamics+beam": ("performance_rnn_generate", ["--config=performance_with_dynamics",
                                                                     *PERFORMANCE, "--beam_size=2",
                                                                     "--branch_factor=2"]),

@@ -4,6 +4,7 @@ library, and a request never runs in another family's code."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,17 @@ def test_every_familys_commands_are_installed_as_magenta_names() -> None:
             assert command in scripts, f"{plugin.name}: {command} is not in [project.scripts]"
             module = scripts[command].split(":")[0]
             assert importlib.util.find_spec(module) is not None, (command, module)
+
+
+@pytest.mark.parametrize("config", [c for p in families() for c in p.configs])
+def test_every_config_of_every_family_ships_a_trained_model_with_the_card_its_run_wrote(config: str) -> None:
+    """A registered config without a trained model fails here (the bot would refuse it): its bundle names the
+    family and config, its weights are there and small enough to commit, and its card was written by a
+    training command of ours."""
+    folder = REPO_MODELS / config
+    bundle = Bundle.load(folder)
+    assert (bundle.family, bundle.config) == (family_of_config(config).name, config)
+    assert (folder / "weights.npz").stat().st_size < 20 * 2**20
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert re.search(r"_Written by `\w+_train`", card), card[:200]
+    assert re.search(r"[Ll]icen[cs]e|Creative Commons", card), config  # every card names its data's licence
