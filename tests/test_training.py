@@ -193,6 +193,18 @@ def test_patience_interrupt_and_divergence_stop_cleanly() -> None:
     task.batch = lambda rng: (np.full((8, 1), np.inf, np.float32), np.zeros((8, 1), np.float32))
     result = fit(task, LoopSettings(steps=10))
     assert result.stopped == "diverged" and np.isfinite(w.numpy()).all()
+    assert result.steps_run == training.MAX_FAILING_STEPS
+
+    task, w = _toy_task()  # one overflowing batch among good ones is skipped; the run carries on
+    good, calls = task.batch, []
+
+    def one_bad(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        calls.append(1)
+        return (np.full((8, 1), np.inf, np.float32), np.zeros((8, 1), np.float32)) if len(calls) == 4 else good(rng)
+
+    task.batch = one_bad
+    result = fit(task, LoopSettings(steps=10))
+    assert (result.stopped, result.steps_run) == ("steps", 10) and np.isfinite(w.numpy()).all()
 
 
 def test_the_same_seed_gives_the_same_weights_and_another_seed_others() -> None:

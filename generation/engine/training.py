@@ -139,6 +139,9 @@ def stop_on_signals() -> Iterator[None]:
         _stop_requested.clear()
 
 
+MAX_FAILING_STEPS = 5  # non-finite steps in a row (each skipped) before a run counts as diverged
+
+
 def request_stop() -> None:
     """End the running loop at its next step (what SIGTERM does; tests use it)."""
     _stop_requested.set()
@@ -168,7 +171,14 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
             loss = task.loss(*batch)
         grads = tape.gradient(loss, variables)
         clipped, norm = tf.clip_by_global_norm(grads, settings.clip_norm)
-        optimizer.apply_gradients(zip(clipped, variables, strict=True))
+
+        def apply() -> tf.Tensor:
+            optimizer.apply_gradients(zip(clipped, variables, strict=True))
+            return tf.constant(True)
+
+        # A batch whose loss or gradients overflow is skipped, not applied: one bad step must not turn every
+        # weight into NaN (the loop stops only when steps keep failing).
+        tf.cond(tf.math.is_finite(loss) & tf.math.is_finite(norm), apply, lambda: tf.constant(False))
         return loss, norm
 
     history: list[dict[str, float]] = []
@@ -181,18 +191,24 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
     limit_s = settings.max_minutes * 60
     start = time.monotonic()
     recent: list[float] = []
-    step, stopped, batch = 0, "steps", first
+    step, stopped, batch, failing = 0, "steps", first, 0
     while step < settings.steps:
         step += 1
         elapsed = time.monotonic() - start
         rate = settings.rate_at(step, elapsed / limit_s if limit_s else 0.0)
         optimizer.learning_rate = rate
-        loss, _ = train_step(*batch)
-        recent.append(float(loss))
-        if not math.isfinite(recent[-1]):
-            stopped = "diverged"
-            log.error("%s: the loss is %s at step %d; keeping the best weights so far", name, recent[-1], step)
-            break
+        loss, norm = train_step(*batch)
+        if math.isfinite(float(loss)) and math.isfinite(float(norm)):
+            recent.append(float(loss))
+            failing = 0
+        else:
+            failing += 1
+            log.warning("%s: loss %s, gradient norm %s at step %d: step skipped", name, float(loss), float(norm),
+                        step)
+            if failing >= MAX_FAILING_STEPS:
+                stopped = "diverged"
+                log.error("%s: %d steps in a row failed; keeping the best weights so far", name, failing)
+                break
         out_of_time = bool(limit_s) and time.monotonic() - start >= limit_s
         stop_now = _stop_requested.is_set()
         if step % settings.eval_every == 0 or step == settings.steps or out_of_time or stop_now:
@@ -217,6 +233,7 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
             break
         if stop_now:
             stopped = "interrupted"
+            _stop_requested.clear()  # a request ends one loop, not the next one too
             break
         batch = [np.asarray(a) for a in task.batch(rng)]
     for k, v in zip(names, variables, strict=True):
