@@ -289,6 +289,8 @@ BAD_INPUT = {
     "primer pitch 30": (["--primer_melody=[30]"], "pitch 30"),
     "primer longer than the chords": (["--backing_chords=C", "--primer_melody=" + " ".join(["60"] * 20)], "primer"),
     "corrupt primer MIDI": ([], "broken.mid"),
+    "notes per bar 0": (["--notes_per_bar=0"], "--notes_per_bar"),
+    "notes per bar without steering": (["--notes_per_bar=3", "--no_steering"], "--no_steering"),
 }
 
 

@@ -19,7 +19,7 @@ from generation.cli.magenta_flags import (
     run_cli,
 )
 from generation.errors import InputError
-from generation.families.improv.config import CONFIGS
+from generation.families.improv.config import CONFIGS, MAX_NOTES_PER_BAR, MIN_NOTES_PER_BAR
 from generation.music.chords import parse_progression
 from generation.music.primer import parse_primer_melody, read_primer_midi
 
@@ -49,12 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_sampling_flags(p)
     p.add_argument("--no_primer_in_output", action="store_true",
                    help="leave the primer's notes out of the files (rests in their place)")
+    p.add_argument("--notes_per_bar", type=float, default=None,
+                   help="steer each melody toward this many notes per 4/4 bar (16 steps), "
+                   f"{MIN_NOTES_PER_BAR:g}-{MAX_NOTES_PER_BAR:g} (default: like human lead sheets over such "
+                   "chords: about 5.1 over folk triads and dominant 7ths, 3.3 when any other chord appears, "
+                   "each output drawn around it)")
+    p.add_argument("--no_steering", action="store_true",
+                   help="sample exactly as Magenta does: no note-density steering (--notes_per_bar is then "
+                   "not allowed)")
     return p
 
 
 LIMITS = {  # flag: (lowest, highest) allowed
     **SAMPLING_LIMITS,
     "steps_per_chord": (1, 256),
+    "notes_per_bar": (MIN_NOTES_PER_BAR, MAX_NOTES_PER_BAR),
 }
 
 
@@ -65,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     check_ranges(args, LIMITS)
+    if args.no_steering and args.notes_per_bar is not None:
+        raise InputError("--notes_per_bar steers the sampling and --no_steering turns steering off: give one.")
     # Everything the user typed is checked before any model work.
     chords = parse_progression(args.backing_chords)
     primer, qpm = choose_primer("--primer_melody", args.primer_melody, args.primer_midi, parse_primer_melody,
@@ -92,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     generator = ImprovGenerator.load(args.config, args.bundle_file)
     loaded = time.perf_counter()
     search = SearchSettings(args.temperature, args.beam_size, args.branch_factor, args.steps_per_iteration)
-    melodies = generator.generate(chords, args.steps_per_chord, primer, args.num_outputs, search, seed)
+    melodies = generator.generate(chords, args.steps_per_chord, primer, args.num_outputs, search, seed,
+                                  notes_per_bar=args.notes_per_bar, steer=not args.no_steering)
     generated = time.perf_counter()
     write_outputs(args, melodies, chords, qpm, len(primer))
     print(f"{len(melodies)} melodies, {len(chords)} chords x {args.steps_per_chord} steps, seed {seed} "

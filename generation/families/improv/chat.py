@@ -20,7 +20,7 @@ from generation.families.chat import (
     on_off_option,
     outputs,
 )
-from generation.families.improv.config import CONFIGS, MAX_TOTAL_STEPS
+from generation.families.improv.config import CONFIGS, MAX_NOTES_PER_BAR, MAX_TOTAL_STEPS, MIN_NOTES_PER_BAR
 from generation.families.improv.encoding import encode_chords
 from generation.music.chords import ChordError, normalise_figure, parse_chord
 from generation.music.primer import parse_primer_melody
@@ -31,6 +31,8 @@ OPTIONS: tuple[Option, ...] = (
            "MIDI pitches/events, e.g. 60 or [60,-2,62,-2] (-2 hold, -1 rest); or attach a MIDI file"),
     bars("length in bars; the chords repeat to fill it (default: one pass)", None),
     numeric("steps_per_chord", "16th notes per chord", 16, int, 1, 64, "1-64 (16 = one bar of 4/4)"),
+    numeric("notes_per_bar", "how busy the melody is (default: like human lead sheets over such chords)", None,
+            float, MIN_NOTES_PER_BAR, MAX_NOTES_PER_BAR),
     QPM, TEMPERATURE, outputs("melodies"), SEED,
     on_off_option("chords", "play the chords under the melody", True, slash_name="render_chords"),
 )
@@ -58,7 +60,8 @@ def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]
     low, high = CONFIGS[config].min_note, CONFIGS[config].max_note - 1
     line.check_range(primer, low, high, config, "primer:", bool(attached))
     return {"config": config, "chords": tuple(chords), "steps_per_chord": steps_per_chord,
-            "primer": tuple(primer), "render_chords": values.get("chords", True)}
+            "primer": tuple(primer), "render_chords": values.get("chords", True),
+            "notes_per_bar": values.get("notes_per_bar") or 0.0}
 
 
 def _chords(text: str, tokens: list[tuple[str, int]], most: int,

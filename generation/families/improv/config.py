@@ -7,6 +7,7 @@ from typing import Literal
 
 ChordEncoding = Literal["triad", "pitches"]
 MAX_TOTAL_STEPS = 4096  # 256 bars of 4/4: the most a melody may last (the chat grammar refuses more up front)
+MIN_NOTES_PER_BAR, MAX_NOTES_PER_BAR = 0.5, 16.0  # a density a user may ask for (16: a note on every 16th)
 
 
 @dataclass(frozen=True)

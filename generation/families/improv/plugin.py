@@ -14,12 +14,14 @@ from generation.request import GenerationRequest
 @dataclass(frozen=True)
 class ImprovParams:
     """chords: one figure per chord ("N.C." for none), in order; steps_per_chord: 16th notes each lasts;
-    primer: melody events the output starts with (-2 hold, -1 off, 0-127 on); render_chords: play them too."""
+    primer: melody events the output starts with (-2 hold, -1 off, 0-127 on); render_chords: play them too;
+    notes_per_bar: the density to steer toward (0: like human lead sheets over such chords)."""
 
     chords: tuple[str, ...]
     steps_per_chord: int = 16
     primer: tuple[int, ...] = (60,)
     render_chords: bool = True
+    notes_per_bar: float = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -47,7 +49,7 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
     params: ImprovParams = request.params
     chords = [parse_chord(c) for c in params.chords]
     melodies = generator.generate(chords, params.steps_per_chord, params.primer, request.num_outputs,
-                                  request.search(), request.seed)
+                                  request.search(), request.seed, notes_per_bar=params.notes_per_bar or None)
     steps = [c for c in chords for _ in range(params.steps_per_chord)]
     midis = [leadsheet_midi(m, steps, request.qpm, params.render_chords) for m in melodies]
     return Made("melody", midis, 15.0 / request.qpm)
