@@ -20,7 +20,7 @@ measures are defined in generation/quality/texture.py. Settings (issue 11):
   relative key (the tunes' own chord symbols then match it in 63 % of segments, against 81 % for the lead-sheet
   key). Human: the same tunes' own chord symbols voiced plainly (slash bass or root in octave 2, chord tones in
   octave 3), for the key figure only: no human voicing of these tunes is held.
-- improv: basic_improv and attention_improv at temperature 1.0, primer C4 (the /improv default), over the first
+- improv: every Improv RNN config at temperature 1.0, primer C4 (the /improv default), over the first
   8 bars of held-out 4/4 lead sheets' own progressions (Nottingham and OpenEWLD, improv/dataset.is_validation);
   human: the same held-out sheets' melodies over the same 8 bars.
 
@@ -52,7 +52,7 @@ SEED = 2024
 PERFORMANCE_STEPS = 3000  # 30 s of 10 ms steps
 BAR = 16  # 16th steps in a 4/4 bar
 BARS = 8
-IMPROV_CONFIGS = ("basic_improv", "attention_improv")
+IMPROV_CONFIGS = ("basic_improv", "attention_improv", "chord_pitches_improv")
 # Outputs per model (performance, chorales), or tunes at most (harmonize, improv: every held-out 4/4 opening,
 # 49 Nottingham and 47 OpenEWLD). The whole report takes about a minute on this 2-core CPU.
 DEFAULT_SAMPLES = {"performance": 32, "polyphony": 100, "pianoroll": 100, "harmonize": 100, "improv": 100}
