@@ -40,6 +40,16 @@ CASES: dict[str, tuple[str, list[str]]] = {
        for c in ("basic_rnn", "mono_rnn", "lookback_rnn", "attention_rnn")},
     "lookback_rnn+beam": ("melody_rnn_generate", ["--config=lookback_rnn", "--num_steps=64", "--beam_size=2",
                                                   "--branch_factor=2", "--primer_melody=[60, -2, 60, -2, 67]"]),
+    # Magenta's own sampling, where ours steers by default: the same MIDI as before the steering existed.
+    "chord_pitches_improv+no_steering": ("improv_rnn_generate", ["--config=chord_pitches_improv", *IMPROV,
+                                                                 "--no_steering"]),
+    "polyphony+no_voice_leading": ("polyphony_rnn_generate", ["--num_steps=64", "--primer_pitches=[67,64,60]",
+                                                              "--condition_on_primer=true",
+                                                              "--inject_primer_during_generation=true",
+                                                              "--no_voice_leading"]),
+    "rnn-nade-bach+no_voice_leading": ("pianoroll_rnn_nade_generate", ["--config=rnn-nade-bach", "--num_steps=32",
+                                                                       "--primer_pianoroll=[(55,), (55,64,), "
+                                                                       "(55,64,72,)]", "--no_voice_leading"]),
     "drum_kit": ("drums_rnn_generate", ["--config=drum_kit", "--num_steps=64", "--primer_drums=[(36,), (), (42,)]"]),
     "drum_kit_style": ("drums_rnn_generate", ["--config=drum_kit_style", "--style=funk", "--qpm=100",
                                               "--num_steps=64", "--primer_drums=[(36,), (), (42,)]"]),
