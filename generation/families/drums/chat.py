@@ -26,7 +26,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("style", "the style to play", None, choice(STYLE_CONTROLS), " | ".join(STYLE_CONTROLS),
            choices=STYLE_CONTROLS),
     config_option("which Drums RNN", tuple(CONFIGS), "drum_kit"),
-    bars("length in bars of 4/4 (default: 4 after the primer's whole bars)", None),
+    bars("length in bars of 4/4 (default: 4 after the primer's bars)", None),
     QPM, TEMPERATURE, outputs("drum tracks"), SEED,
 )
 
@@ -47,8 +47,9 @@ def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]
             primer = tuple(parse_primer_drums(" ".join(w for w, _ in words)))
         except InputError as e:
             raise line.error(words[0][0], str(e).rstrip("."), words[0][1]) from None
-    # Unless told the length: 4 bars after the primer's whole bars (a one-bar groove becomes five bars).
-    num_steps = values.get("bars", min(MAX_BARS, 4 + len(primer) // 16)) * 16
+    # Unless told the length: 4 bars after the primer's bars, counted to the nearest bar (a one-bar groove
+    # whose last 16th is silent becomes five bars; a typed hit or two stays four).
+    num_steps = values.get("bars", min(MAX_BARS, 4 + round(len(primer) / 16))) * 16
     if len(primer) >= num_steps:
         what = "the attached MIDI" if attached else "the primer"
         raise line.error_at("bars:", f"{what} has {len(primer)} steps, the track only {num_steps}; add bars")
