@@ -79,33 +79,39 @@ def _signed_with(timestamp: str, body: str) -> dict[str, str]:
                                                                                                     body)}
 
 
-BODY, GOOD = signed_slash_command(SECRET, "/improv", "C G Am F", user_id="U0BAD")
-NOW = str(int(time.time()))
-BAD_HEADERS = {
-    "timestamp abc": _signed_with("abc", BODY),
-    "timestamp empty": _signed_with("", BODY),
-    "timestamp 1e3": _signed_with("1e3", BODY),
-    "timestamp with a sign": _signed_with("+" + NOW, BODY),
-    "timestamp in Arabic digits": {**_signed_with(NOW, BODY), "X-Slack-Request-Timestamp": "١٢٣٤"},
-    "timestamp of 400 digits": _signed_with("9" * 400, BODY),
-    "timestamp 10 minutes old": _signed_with(str(int(time.time()) - 600), BODY),
-    "timestamp 10 minutes ahead": _signed_with(str(int(time.time()) + 600), BODY),
-    "no timestamp header": {k: v for k, v in GOOD.items() if k != "X-Slack-Request-Timestamp"},
-    "no signature header": {k: v for k, v in GOOD.items() if k != "X-Slack-Signature"},
-    "no headers at all": FORM,
-    "wrong signature": {**GOOD, "X-Slack-Signature": "v0=" + "0" * 64},
-    "signature not hex": {**GOOD, "X-Slack-Signature": "v0=" + "z" * 64},
-    "signature not v0": {**GOOD, "X-Slack-Signature": GOOD["X-Slack-Signature"].replace("v0=", "v1=")},
-    "signature with non-ASCII": {**GOOD, "X-Slack-Signature": "v0=é"},
-    "another app's secret": signed_slash_command("not-our-secret", "/improv", "C G Am F", user_id="U0BAD")[1],
-}
+BODY, _ = signed_slash_command(SECRET, "/improv", "C G Am F", user_id="U0BAD")
 
 
-@pytest.mark.parametrize("case", list(BAD_HEADERS))
+def bad_headers() -> dict[str, dict[str, str]]:
+    """Each case's headers, signed now: built when a test runs, so "10 minutes ahead" is still ahead of the clock
+    however long the suite has been running (slack-bolt accepts 5 minutes either way)."""
+    _, good = signed_slash_command(SECRET, "/improv", "C G Am F", user_id="U0BAD")
+    now = str(int(time.time()))
+    return {
+        "timestamp abc": _signed_with("abc", BODY),
+        "timestamp empty": _signed_with("", BODY),
+        "timestamp 1e3": _signed_with("1e3", BODY),
+        "timestamp with a sign": _signed_with("+" + now, BODY),
+        "timestamp in Arabic digits": {**_signed_with(now, BODY), "X-Slack-Request-Timestamp": "١٢٣٤"},
+        "timestamp of 400 digits": _signed_with("9" * 400, BODY),
+        "timestamp 10 minutes old": _signed_with(str(int(time.time()) - 600), BODY),
+        "timestamp 10 minutes ahead": _signed_with(str(int(time.time()) + 600), BODY),
+        "no timestamp header": {k: v for k, v in good.items() if k != "X-Slack-Request-Timestamp"},
+        "no signature header": {k: v for k, v in good.items() if k != "X-Slack-Signature"},
+        "no headers at all": FORM,
+        "wrong signature": {**good, "X-Slack-Signature": "v0=" + "0" * 64},
+        "signature not hex": {**good, "X-Slack-Signature": "v0=" + "z" * 64},
+        "signature not v0": {**good, "X-Slack-Signature": good["X-Slack-Signature"].replace("v0=", "v1=")},
+        "signature with non-ASCII": {**good, "X-Slack-Signature": "v0=é"},
+        "another app's secret": signed_slash_command("not-our-secret", "/improv", "C G Am F", user_id="U0BAD")[1],
+    }
+
+
+@pytest.mark.parametrize("case", list(bad_headers()))
 async def test_bad_or_missing_timestamps_and_signatures_get_a_short_401_and_start_nothing(rig: Rig,
                                                                                           case: str) -> None:
     jobs, posts = await rig.jobs(), len(rig.slack.of("chat.postMessage"))
-    status, text, _, _ = await rig.post(BODY, BAD_HEADERS[case])
+    status, text, _, _ = await rig.post(BODY, bad_headers()[case])
     assert status in (400, 401), (status, text)
     assert text.startswith("Slack request refused") and len(text) < 200, text
     assert "Traceback" not in text and "Error" not in text
