@@ -7,37 +7,25 @@ link that ignored SHARE_BASE_URL would show up as 127.0.0.1 and fail the OpenGra
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
 from botproc import BotProcess, free_port, get_bytes, get_json, start_bot
-from playwright.sync_api import Browser, Page, sync_playwright
+from chat_browser import CHROMIUM, PHONE, send
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bot.commands import CHAT_COMMANDS
-from bot.service import Service
-from bot.settings import Settings
-from bot.store import JobStore
-from bot.web.app import create_app
-from generation.jobs.embedded import DEFAULT_WARMUP_S, EmbeddedQueue
+from generation.jobs.embedded import DEFAULT_WARMUP_S
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 COMMAND = "/improv C G Am F primer:60"
 MODEL = "chord_pitches_improv"  # the default config
 RESULT_TIMEOUT_S = 90.0  # first job waits for the worker to warm up (~8 s, more on a busy machine)
-PHONE = {"width": 390, "height": 844}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
@@ -70,26 +58,12 @@ def bot(share_base: tuple[BotProcess, str]) -> BotProcess:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
 def chat(browser: Browser, bot: BotProcess) -> Iterator[Page]:
     """The chat page, open for the whole module (one user, one cookie)."""
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     page.goto(f"{bot.url}/")
     yield page
     page.close()
-
-
-def send(page: Page, text: str) -> None:
-    """Type a command into the chat's input and press Enter, as a user does."""
-    page.locator("#text").fill(text)
-    page.locator("#text").press("Enter")
 
 
 @pytest.fixture(scope="module")
@@ -301,122 +275,3 @@ def test_healthz_and_console_report_the_measured_warmup(bot: BotProcess, improv:
     assert json.loads((bot.data_dir / "warmup.json").read_text()) == {"seconds": took}
     assert f"about {DEFAULT_WARMUP_S:.0f} s to warm up" in bot.log(), bot.log_tail()
     assert "a few seconds" not in bot.log()
-
-
-def test_next_start_expects_the_remembered_warmup(tmp_path: Path) -> None:
-    """A bot whose data folder remembers a 37 s warm-up says so on the console and in /healthz."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "warmup.json").write_text('{"seconds": 37.0}')
-    bot = start_bot(data)
-    try:
-        status, health = get_json(f"{bot.url}/healthz")
-        assert status == 200 and health["warmup"]["expected_s"] == 37.0, health
-        assert "about 37 s to warm up" in bot.log(), bot.log_tail()
-    finally:
-        bot.stop()
-
-
-SLOW_WORKER = """import json, sys, time
-time.sleep(float(sys.argv[1]))  # a worker loading its models
-print(json.dumps({"event": "ready"}), flush=True)
-for line in sys.stdin:
-    job = json.loads(line)
-    print(json.dumps({"job_id": job["job_id"], "event": "error", "message": "the stand-in worker makes no music"}),
-          flush=True)
-"""
-WARMUP_S = 8.0  # the stand-in worker's warm-up, long enough to look at the page while it lasts
-
-
-class InProcessBot:
-    """The bot's service and web app on 127.0.0.1, in a thread of this process, with a worker that is slow to
-    start (`python -m bot` always starts the real worker, whose warm-up is too quick to watch reliably)."""
-
-    def __init__(self, data_dir: Path, worker_cmd: list[str]) -> None:
-        self.data_dir, self.port = data_dir, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._cmd = worker_cmd
-        self._up = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        try:
-            queue = EmbeddedQueue(workers=1, worker_cmd=self._cmd, warmup_record=self.data_dir / "warmup.json")
-            service = Service(Settings(port=self.port, data_dir=self.data_dir),
-                              JobStore(self.data_dir / "jobs.sqlite3"), queue)
-            runner = web.AppRunner(create_app(service))
-        except BaseException as e:  # handed to the test's thread by __enter__
-            self._error = e
-            self._up.set()
-            return
-        try:
-            await service.start()
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", self.port).start()
-            self._up.set()
-            await self._stop.wait()
-        except BaseException as e:
-            self._error = e
-            self._up.set()
-        finally:
-            await runner.cleanup()
-            await service.stop()
-
-    def __enter__(self) -> InProcessBot:
-        self._thread.start()
-        assert self._up.wait(30), "the in-process bot did not start"
-        if self._error:
-            raise self._error
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-
-def test_chat_shows_the_warmup_as_progress_and_a_queued_job_says_it_waits(browser: Browser, tmp_path: Path) -> None:
-    """While the worker warms up, the chat shows "Models warming up: N s of about 8 s" with a progress bar, and a
-    job sent meanwhile says it waits for the warm-up; once ready both go away and the job runs."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "warmup.json").write_text(json.dumps({"seconds": WARMUP_S}))  # what the last start measured
-    worker = tmp_path / "slow_worker.py"
-    worker.write_text(SLOW_WORKER)
-    page = browser.new_page(viewport=PHONE)
-    with InProcessBot(data, [sys.executable, str(worker), str(WARMUP_S)]) as bot:
-        try:
-            page.goto(f"{bot.url}/")
-            status = page.locator("#warmup")
-            status.wait_for(state="visible", timeout=5_000)
-            first = status.inner_text()
-            assert re.fullmatch(r"Models warming up: \d s of about 8 s", first.strip()), first
-            bar = page.evaluate("() => { const b = document.querySelector('#warmup progress'); "
-                                "return [b.max, b.value]; }")
-            assert bar[0] == WARMUP_S and 0 < bar[1] <= WARMUP_S, bar
-
-            send(page, "/improv C G Am F")
-            line = page.locator("#log .msg.job .progress")
-            page.wait_for_function("() => /waiting for the models/.test("
-                                   "document.querySelector('#log .msg.job .progress')?.textContent || '')",
-                                   timeout=5_000)
-            queued = line.inner_text()
-            assert re.fullmatch(r"Queued \(place 1\): waiting for the models to warm up \(\d s of about 8 s\)",
-                                queued), queued
-            assert page.locator("#log .msg.job progress").count() == 1
-            page.wait_for_timeout(1_500)
-            later = status.inner_text()
-            assert later != first, f"the warm-up time did not move: {first!r} then {later!r}"
-
-            status.wait_for(state="hidden", timeout=(WARMUP_S + 10) * 1000)
-            page.locator(".msg.error", has_text="stand-in worker").wait_for(timeout=10_000)  # it ran, then
-            assert "waiting for the models" not in page.locator("#log").inner_text()
-            took = get_json(f"{bot.url}/healthz")[1]["warmup"]["elapsed_s"]
-            assert WARMUP_S <= took < WARMUP_S + 10
-            assert json.loads((data / "warmup.json").read_text()) == {"seconds": took}
-        finally:
-            page.close()
