@@ -340,9 +340,9 @@ def test_missing_model_is_not_an_internal_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A config whose model is not installed is reported by name, not as 'internal error, please report it'."""
-    import generation.families.improv.generator as generator
+    import generation.engine.bundle as bundle
 
-    monkeypatch.setattr(generator, "default_bundle_dir", lambda config: tmp_path / "models" / config)
+    monkeypatch.setattr(bundle, "default_bundle_dir", lambda config: tmp_path / "models" / config)
     rc = main(["--config=chord_pitches_improv", f"--output_dir={tmp_path / 'out'}", "--num_outputs=1",
                "--primer_melody=[60]", "--seed=1"])  # fmt: skip
     err = capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,25 @@ def bundle_config(path: Path) -> str:
     except (OSError, ValueError, KeyError) as e:
         raise InputError(f"bundle {str(path)!r} is neither a .mag file nor a model folder with "
                          "bundle.json.") from e
+
+
+def load_bundle(config: str, bundle_file: Path | None, read_mag: Callable[[Path], Bundle]) -> Bundle:
+    """Our shipped model for `config`, or the given bundle: a Magenta `.mag` (read by the family's `read_mag`),
+    our model folder, or its bundle.json.
+
+    Raises:
+        InputError: no model shipped for `config`, or a path that is not a bundle we can read.
+    """
+    if bundle_file is None:
+        return Bundle.load(default_bundle_dir(config))
+    if not bundle_file.exists():
+        raise InputError(f"bundle {str(bundle_file)!r} does not exist (leave out --bundle_file to use our model).")
+    if bundle_file.suffix == ".mag":
+        return read_mag(bundle_file)
+    folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
+    if not (folder / "bundle.json").is_file():
+        raise InputError(f"bundle {str(bundle_file)!r} is neither a .mag file nor a model folder with bundle.json.")
+    return Bundle.load(folder)
 
 
 def _how_to_train(config: str) -> str:

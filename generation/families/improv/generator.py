@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from generation.data.leadsheet import NO_EVENT
-from generation.engine.bundle import Bundle, default_bundle_dir
+from generation.engine.bundle import Bundle, load_bundle
 from generation.engine.rnn import EventRnn
 from generation.engine.sampling import FREE, OneHotStepper, SearchSettings
 from generation.errors import InputError
@@ -47,17 +47,9 @@ class ImprovGenerator:
         """Our shipped model for `config`, or the given bundle (our folder, its bundle.json, or a Magenta .mag)."""
         if config not in CONFIGS:
             raise InputError(f"unknown config {config!r}; choose one of {', '.join(CONFIGS)}.")
-        if bundle_file is None:
-            return cls(Bundle.load(default_bundle_dir(config)))
-        if bundle_file.suffix == ".mag":
-            from generation.engine.magenta_bundle import read_mag  # protobuf reading only when needed
+        from generation.engine.magenta_bundle import read_mag  # protobuf reading only for a .mag
 
-            return cls(read_mag(bundle_file))
-        folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
-        if not (folder / "bundle.json").is_file():
-            raise InputError(f"bundle {str(bundle_file)!r} is neither a .mag file nor a model folder "
-                             "with bundle.json.")
-        return cls(Bundle.load(folder))
+        return cls(load_bundle(config, bundle_file, read_mag))
 
     def generate(
         self,

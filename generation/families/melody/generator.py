@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.engine.bundle import Bundle
+from generation.engine.bundle import Bundle, load_bundle
 from generation.engine.rnn import EventRnn
 from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
@@ -47,17 +47,9 @@ class MelodyGenerator:
             raise InputError(f"unknown config {config!r}; choose one of {', '.join(CONFIGS)}.")
         if bundle_file is None:
             return cls(Bundle.load(installed_model(config)))
-        if not bundle_file.exists():
-            raise InputError(f"bundle {str(bundle_file)!r} does not exist.")
-        if bundle_file.suffix == ".mag":
-            from generation.engine.magenta_bundle import read_mag  # protobuf reading only when needed
+        from generation.engine.magenta_bundle import read_mag  # protobuf reading only for a .mag
 
-            return cls(read_mag(bundle_file, {name: FAMILY for name in CONFIGS}))
-        folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
-        if not (folder / "bundle.json").is_file():
-            raise InputError(f"bundle {str(bundle_file)!r} is neither a .mag file nor a model folder "
-                             "with bundle.json.")
-        return cls(Bundle.load(folder))
+        return cls(load_bundle(config, bundle_file, lambda path: read_mag(path, {name: FAMILY for name in CONFIGS})))
 
     @property
     def pitch_range(self) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.engine.bundle import Bundle, default_bundle_dir
+from generation.engine.bundle import Bundle, load_bundle
 from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
 from generation.families.pianoroll.config import CONFIGS, MAX_PITCH, MIN_PITCH, PianorollConfig
@@ -47,17 +47,9 @@ class PianorollGenerator:
         """Our shipped model for `config`, or the given bundle (our model folder or its bundle.json)."""
         if config not in CONFIGS:
             raise InputError(f"unknown config {config!r}; choose one of {', '.join(CONFIGS)}.")
-        if bundle_file is None:
-            return cls(Bundle.load(default_bundle_dir(config)))
-        if bundle_file.suffix == ".mag":
-            from generation.families.pianoroll.magenta import read_pianoroll_mag
+        from generation.families.pianoroll.magenta import read_pianoroll_mag
 
-            return cls(read_pianoroll_mag(bundle_file))
-        folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
-        if not (folder / "bundle.json").is_file():
-            raise InputError(f"bundle {str(bundle_file)!r} is neither a .mag file nor a model folder "
-                             "with bundle.json.")
-        return cls(Bundle.load(folder))
+        return cls(load_bundle(config, bundle_file, read_pianoroll_mag))
 
     def generate(self, primer: Sequence[frozenset[int]], num_steps: int, num_outputs: int,
                  search: SearchSettings, seed: int, voice_leading: bool | None = None) -> list[list[frozenset[int]]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generation.engine.bundle import Bundle, default_bundle_dir
+from generation.engine.bundle import Bundle, load_bundle
 from generation.engine.rnn import EventRnn
 from generation.engine.sampling import SearchSettings
 from generation.errors import InputError
@@ -46,20 +46,9 @@ class PolyphonyGenerator:
         Raises:
             InputError: no readable Polyphony RNN bundle there.
         """
-        if bundle_file is None:
-            return cls(Bundle.load(default_bundle_dir(CONFIG)))
-        if not bundle_file.exists():
-            raise InputError(f"bundle {str(bundle_file)!r} does not exist (leave out --bundle_file to use "
-                             "our model).")
-        if bundle_file.suffix == ".mag":
-            from generation.families.polyphony.magenta import read_polyphony_mag
+        from generation.families.polyphony.magenta import read_polyphony_mag
 
-            return cls(read_polyphony_mag(bundle_file))
-        folder = bundle_file.parent if bundle_file.name == "bundle.json" else bundle_file
-        if not (folder / "bundle.json").is_file():
-            raise InputError(f"bundle {str(bundle_file)!r} is neither a .mag file nor a model folder "
-                             "with bundle.json.")
-        return cls(Bundle.load(folder))
+        return cls(load_bundle(CONFIG, bundle_file, read_polyphony_mag))
 
     def generate(
         self,
