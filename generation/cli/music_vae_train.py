@@ -1,0 +1,113 @@
+"""`music_vae_train`: train a MusicVAE config (cat-mel_2bar on lead-sheet and POP909 melodies, cat-drums_2bar on
+the Groove MIDI Dataset) on 2-bar windows; write its bundle + model card."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from generation.cli.train_flags import add_loop_flags, parse_hparams, start_training
+from generation.families.music_vae.config import ALIASES, CONFIGS, resolve
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+FOLDERS = {"nottingham": "nottingham/ABC_cleaned", "openewld": "openewld/dataset", "pop909": "pop909/POP909"}
+# Magenta's hparam names (music_vae/lstm_models.get_default_hparams); grad_clip is the loop's clip_norm.
+HPARAMS = {"batch_size": int, "z_size": int, "enc_rnn_size": list, "dec_rnn_size": list, "free_bits": float,
+           "max_beta": float, "learning_rate": float, "grad_clip": float}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="music_vae_train", description=__doc__.splitlines()[0])
+    p.add_argument("--config", choices=[*CONFIGS, *ALIASES], required=True,
+                   help="Magenta's _small/_big spellings train the same config")
+    p.add_argument("--hparams", default="", help="Magenta's form, e.g. 'batch_size=64,z_size=128,enc_rnn_size=[256],"
+                   f"dec_rnn_size=[256,256]' ({', '.join(HPARAMS)}; defaults: the config's, see its card)")
+    p.add_argument("--datasets_dir", type=Path, default=SHARED, help="melodies: the shared datasets folder")
+    p.add_argument("--sources", default=",".join(FOLDERS), help=f"melodies: some of {', '.join(FOLDERS)}")
+    p.add_argument("--groove_dir", type=Path, default=SHARED / "groove", help="drums: the Groove MIDI Dataset")
+    p.add_argument("--eval_windows", type=int, default=300,
+                   help="held-out windows reconstructed by argmax decoding for the card")
+    p.add_argument("--prior_samples", type=int, default=200, help="prior samples per temperature for the card")
+    p.add_argument("--run_dir", type=Path, help="Magenta's name for --output_dir")
+    add_loop_flags(p, steps=20000, learning_rate=None, final_learning_rate=None, eval_every=100, clip_norm=None,
+                   init_help="carry on training a bundle of the same config")
+    args = p.parse_args(argv)
+    config = resolve(args.config)
+    try:
+        hp = parse_hparams(args.hparams, HPARAMS)
+    except argparse.ArgumentTypeError as e:
+        p.error(str(e))
+    config = dataclasses.replace(
+        config, batch_size=hp.get("batch_size", config.batch_size), z_size=hp.get("z_size", config.z_size),
+        encoder_sizes=tuple(hp.get("enc_rnn_size", config.encoder_sizes)),
+        decoder_sizes=tuple(hp.get("dec_rnn_size", config.decoder_sizes)),
+        free_bits=hp.get("free_bits", config.free_bits), beta=hp.get("max_beta", config.beta))
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+    if config.kind == "melody":
+        if not sources or set(sources) - set(FOLDERS):
+            p.error(f"--sources takes some of {', '.join(FOLDERS)}, not {args.sources!r}")
+        missing = [s for s in sources if not (args.datasets_dir / FOLDERS[s]).is_dir()]
+        if missing:
+            p.error(f"no {', '.join(missing)} data under {args.datasets_dir} (expected "
+                    f"{', '.join(FOLDERS[s] for s in missing)}); pass --datasets_dir or leave them out of --sources")
+    elif not (args.groove_dir / "info.csv").is_file():
+        p.error(f"no Groove MIDI Dataset at {args.groove_dir} (info.csv missing); pass --groove_dir")
+    args.learning_rate = args.learning_rate or hp.get("learning_rate", config.learning_rate)
+    args.final_learning_rate = args.final_learning_rate or args.learning_rate / 10
+    args.clip_norm = args.clip_norm or hp.get("grad_clip", config.clip_norm)
+    settings = start_training(args)  # TensorFlow loads here
+
+    from generation.engine.bundle import default_bundle_dir
+    from generation.engine.training import run
+    from generation.errors import InputError
+    from generation.families.music_vae.train import MusicVaeTrainer, VaeSettings
+
+    windows, data_info = (melody_data(args.datasets_dir, sources, config) if config.kind == "melody"
+                          else drum_data(args.groove_dir))
+    options = VaeSettings(batch_size=config.batch_size, eval_windows=args.eval_windows,
+                          prior_samples=args.prior_samples)
+    try:
+        trainer = MusicVaeTrainer(config, windows, data_info, options)
+        run(trainer, settings, args.output_dir or args.run_dir or default_bundle_dir(config.name), args.init_from,
+            args.card_only)
+    except InputError as e:
+        raise SystemExit(f"error: {e}") from None
+    return 0
+
+
+def melody_data(datasets_dir: Path, sources: Sequence[str], config: Any) -> tuple[Any, dict[str, Any]]:
+    """The melody family's melodies as 2-bar windows, and what the card says of them."""
+    from generation.families.melody.dataset import SOURCES, load_melodies
+    from generation.families.music_vae.data import melody_set
+
+    stats: Counter[str] = Counter()
+    melodies = load_melodies(datasets_dir, stats, sources)
+    info = {"sources": {s: {"pieces": stats[f"{s}: pieces"], "licence": SOURCES[s],
+                            "melodies": sum(m.source == s for m in melodies)} for s in sources},
+            "split": "the melody family's: 10% of pieces held out by a hash of the piece name",
+            "augmentation": "each training window drawn in a random transposition of -5..+6 semitones that stays "
+                            "within MIDI 21-108 (Magenta's cat-mel_2bar: -5..+5); held-out windows as they are"}
+    return melody_set(melodies, config), info
+
+
+def drum_data(groove_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """Groove's 2-bar windows (train: from every bar line; validation: not overlapping), and the card's words."""
+    from generation.families.drums.groove import LICENCE, read_takes, windows
+    from generation.families.music_vae.data import drum_set
+
+    takes = read_takes(groove_dir, ("train", "validation"))
+    train = [t for t in takes if t.split == "train"]
+    valid = [t for t in takes if t.split == "validation"]
+    info = {"dataset": "Groove MIDI Dataset (magenta/groove), 4/4 takes, beats and fills", "licence": LICENCE,
+            "takes": {"train": len(train), "validation": len(valid)},
+            "split": "Groove's own (info.csv): train for training, validation held out",
+            "augmentation": "none (drums have no key)"}
+    return drum_set((w.events for w in windows(train, bars=2, hop=1)), (w.events for w in windows(valid, 2))), info
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""MusicVAE configs (Magenta's `music_vae/configs.py` names), their encodings and our network sizes. No TensorFlow.
+
+Magenta ships each 2-bar config in a `_small` and a `_big` size; we train one size per config (sized to train on
+a 2-core CPU in about 25 minutes), and accept both of Magenta's spellings as aliases of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from generation.engine.bundle import default_bundle_dir
+from generation.errors import InputError
+
+Kind = Literal["melody", "drums"]
+STEPS_PER_BAR = 16
+MIN_PITCH, MAX_PITCH = 21, 109  # Magenta's OneHotMelodyConverter: MIDI 21-108, the 88 piano keys (+ 2 = 90 classes)
+NUM_DRUM_CLASSES = 9
+TRAIN_COMMAND = "music_vae_train"
+
+
+@dataclass(frozen=True)
+class MusicVaeConfig:
+    """One MusicVAE configuration.
+
+    Attributes:
+        name: the config id (Magenta's, without `_small`/`_big`).
+        kind: "melody" (one-hot of no event, note off, MIDI 21-108: 90 classes) or "drums" (the 9 drum classes
+            struck at a step as one of 512 classes; the inputs are the 9-bit roll, Magenta's roll_input).
+        steps: 16th-note steps per sequence.
+        z_size: latent dimensions.
+        encoder_sizes: units of each bidirectional LSTM layer, each way.
+        decoder_sizes: units of each decoder LSTM layer.
+        beta: weight of the KL term past the free bits.
+        free_bits: KL (in bits, as Magenta's hparam; ln 2 nats each) the posterior may spend before it costs.
+        batch_size, learning_rate, clip_norm: training defaults.
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    steps: int = 2 * STEPS_PER_BAR
+    z_size: int = 256
+    encoder_sizes: tuple[int, ...] = (256,)
+    decoder_sizes: tuple[int, ...] = (256, 256)
+    beta: float = 0.2
+    free_bits: float = 48.0
+    batch_size: int = 128
+    learning_rate: float = 0.001
+    clip_norm: float = 1.0
+
+    @property
+    def num_classes(self) -> int:
+        return MAX_PITCH - MIN_PITCH + 2 if self.kind == "melody" else 2**NUM_DRUM_CLASSES
+
+    @property
+    def input_size(self) -> int:
+        """Width of one input row: the one-hot for melodies, the 9-bit roll for drums."""
+        return self.num_classes if self.kind == "melody" else NUM_DRUM_CLASSES
+
+    @property
+    def bars(self) -> int:
+        return self.steps // STEPS_PER_BAR
+
+
+CONFIGS: dict[str, MusicVaeConfig] = {
+    c.name: c
+    for c in (
+        # Magenta's cat-mel_2bar_small: z 256, encoder 512, decoder 2 x 256, beta 0.2 annealed over ~100k steps
+        # from 0, no free bits. Our runs are a few thousand steps, where that anneal keeps beta near 0; a fixed
+        # beta past 48 free bits (Magenta's drums setting) lets the same amount of information through.
+        MusicVaeConfig("cat-mel_2bar", "melody",
+                       "MusicVAE of 2-bar melodies: encode, decode, sample and interpolate monophonic melodies "
+                       "(MIDI 21-108, 16th notes)."),
+        # Magenta's cat-drums_2bar_small: z 256, encoder 512, decoder 2 x 256, beta 0.2, 48 free bits.
+        MusicVaeConfig("cat-drums_2bar", "drums",
+                       "MusicVAE of 2-bar drum patterns: the 9 drum classes of Magenta's drum models, any "
+                       "combination per 16th note."),
+    )
+}
+ALIASES: dict[str, str] = {f"{name}_{size}": name for name in CONFIGS for size in ("small", "big")}
+
+
+def resolve(config: str) -> MusicVaeConfig:
+    """The config of an id or one of Magenta's `_small`/`_big` spellings.
+
+    Raises:
+        InputError: no such config.
+    """
+    name = ALIASES.get(config, config)
+    if name not in CONFIGS:
+        raise InputError(f"unknown MusicVAE config {config!r}; choose one of {', '.join(CONFIGS)} "
+                         f"(or Magenta's {', '.join(ALIASES)}).")
+    return CONFIGS[name]
+
+
+def installed_model(config: str) -> Path:
+    """The folder of our trained model for `config` (an alias resolves; no TensorFlow needed to ask).
+
+    Raises:
+        InputError: unknown config, or none installed; the message names the command that trains one.
+    """
+    name = resolve(config).name
+    folder = default_bundle_dir(name)
+    if not (folder / "bundle.json").is_file():
+        raise InputError(f"no trained {name} model is installed (expected {folder / 'bundle.json'}). Train one "
+                         f"with {TRAIN_COMMAND} --config={name}, or pass --bundle_file with a model folder of ours.")
+    return folder

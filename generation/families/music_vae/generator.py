@@ -1,0 +1,131 @@
+"""MusicVAE generation: encode tracks to z, decode z to tracks, sample from the prior, interpolate by slerp.
+
+Every draw is seeded: z from the prior and the per-step Gumbel noise of decoding come from
+`numpy.random.default_rng(seed)`, so the same seed gives the same tracks. Decoding runs the 32 steps of all rows
+in one compiled function (rows = outputs); temperature 0 or below decodes by argmax.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from generation.engine.bundle import Bundle, load_bundle
+from generation.engine.tf_runtime import tf
+from generation.errors import InputError
+from generation.families.music_vae.config import MusicVaeConfig, installed_model, resolve
+from generation.families.music_vae.encoding import Track, class_tracks, track_classes
+from generation.families.music_vae.network import MusicVae
+
+FAMILY = "music_vae"
+MAX_OUTPUTS = 512  # rows decoded in one call
+
+
+def config_of(bundle: Bundle) -> MusicVaeConfig:
+    """The bundle's config with the sizes it was trained with."""
+    info = bundle.info
+    return dataclasses.replace(resolve(bundle.config), z_size=int(info["z_size"]),
+                               encoder_sizes=tuple(int(u) for u in info["encoder_sizes"]),
+                               decoder_sizes=tuple(int(u) for u in bundle.layer_sizes),
+                               beta=float(info.get("beta", 0.0)), free_bits=float(info.get("free_bits", 0.0)))
+
+
+def slerp(a: np.ndarray, b: np.ndarray, num: int) -> np.ndarray:
+    """`num` points from a to b (both included) by spherical interpolation of the vectors themselves, as Magenta's
+    `_slerp`; straight interpolation where a and b point the same way (the sine of their angle is 0)."""
+    t = np.linspace(0.0, 1.0, num)[:, None]
+    cos = float(np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        out = (1 - t) * a + t * b
+    else:
+        out = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+    out[0], out[-1] = a, b  # exactly the encodings at the ends
+    return out.astype(np.float32)
+
+
+class MusicVaeGenerator:
+    """A loaded MusicVAE.
+
+    Args:
+        bundle: a trained bundle of the music_vae family.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        if bundle.family != FAMILY:
+            raise InputError(f"bundle is a {bundle.family}/{bundle.config} model, not a MusicVAE.")
+        self.bundle = bundle
+        self.config: MusicVaeConfig = config_of(bundle)
+        self.model = MusicVae(self.config, weights=bundle.weights)
+
+    @classmethod
+    def load(cls, config: str, bundle_file: Path | None = None) -> MusicVaeGenerator:
+        """Our installed model for `config` (Magenta's `_small`/`_big` spellings too), or the given bundle folder.
+
+        Raises:
+            InputError: unknown config, no model installed (naming the command that trains one), or a bundle
+                that is not a MusicVAE of this config.
+        """
+        name = resolve(config).name
+        if bundle_file is None:
+            return cls(Bundle.load(installed_model(name)))
+
+        def no_mag(path: Path) -> Bundle:
+            raise InputError(f"{path.name}: Magenta's MusicVAE checkpoints are not .mag bundles; pass a model "
+                             "folder written by music_vae_train.")
+
+        bundle = load_bundle(name, bundle_file, no_mag)
+        if bundle.family != FAMILY or resolve(bundle.config).name != name:
+            raise InputError(f"bundle {str(bundle_file)!r} is a {bundle.family}/{bundle.config} model, not {name}.")
+        return cls(bundle)
+
+    def encode(self, tracks: Sequence[Track]) -> np.ndarray:
+        """The posterior means of the tracks, [n, z_size].
+
+        Raises:
+            InputError: no tracks, too many, or a track the config cannot encode (length, pitch range).
+        """
+        _check_count(len(tracks))
+        classes = track_classes(tracks, self.config)
+        mu, _ = self.model.posterior(tf.constant(classes))
+        return mu.numpy()
+
+    def decode(self, z: np.ndarray, temperature: float, seed: int) -> list[Track]:
+        """One track per row of z [n, z_size]; temperature 0 or below takes the most likely class at each step."""
+        z = np.asarray(z, np.float32)
+        if z.ndim != 2 or z.shape[1] != self.config.z_size:
+            raise InputError(f"z must be [n, {self.config.z_size}], not {list(z.shape)}.")
+        _check_count(len(z))
+        return self._decode(z, temperature, np.random.default_rng(seed))
+
+    def sample(self, n: int, temperature: float, seed: int) -> list[Track]:
+        """n tracks decoded from z ~ N(0, I)."""
+        _check_count(n)
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((n, self.config.z_size)).astype(np.float32)
+        return self._decode(z, temperature, rng)
+
+    def interpolate(self, a: Track, b: Track, num_outputs: int, temperature: float, seed: int) -> list[Track]:
+        """num_outputs tracks decoded along the slerp from z(a) to z(b), both ends included."""
+        if num_outputs < 2:
+            raise InputError(f"an interpolation has at least 2 outputs (its two ends), not {num_outputs}.")
+        _check_count(num_outputs)
+        za, zb = self.encode([a, b])
+        return self._decode(slerp(za, zb, num_outputs), temperature, np.random.default_rng(seed))
+
+    def _decode(self, z: np.ndarray, temperature: float, rng: np.random.Generator) -> list[Track]:
+        shape = (len(z), self.config.steps, self.config.num_classes)
+        if temperature > 0:
+            noise, inv_temperature = rng.gumbel(size=shape).astype(np.float32), 1.0 / temperature
+        else:
+            noise, inv_temperature = np.zeros(shape, np.float32), 1.0
+        classes = self.model.decode(tf.constant(z), tf.constant(noise), tf.constant(inv_temperature, tf.float32))
+        return class_tracks(classes.numpy(), self.config)
+
+
+def _check_count(n: int) -> None:
+    if not 1 <= n <= MAX_OUTPUTS:
+        raise InputError(f"{n} tracks asked; MusicVAE takes 1 to {MAX_OUTPUTS} at a time.")

@@ -1,0 +1,240 @@
+"""The MusicVAE network: a bidirectional LSTM encoder to q(z | x), and an LSTM decoder of x from z.
+
+As Magenta's `BidirectionalLstmEncoder` + `CategoricalLstmDecoder` (music_vae/lstm_models.py, base_model.py):
+the encoder's last forward and backward outputs, concatenated, give mu (dense) and sigma (dense, softplus) of a
+diagonal Gaussian; the decoder's LSTM state starts as a dense tanh of z, and each step's input is the previous
+output's row (zeros before the first step) with z beside it; a dense layer gives the logits. LSTM math is the
+event RNN's (gates i, j, f, o; forget bias +1.0 at run time) and variables carry Magenta's scope names.
+
+The decoder is its own class with two entries, `logits` (teacher-forced) and `sample` (one draw per step, the
+whole loop in the graph), both taking z: a hierarchical decoder (a conductor LSTM giving one embedding per bar
+to a core decoder) can later stand in its place without touching the encoder, the loss or the generator.
+Inputs are class indices [B, T]; a class's input row comes from a fixed table (one-hot or drum roll), so the
+first layer's input projection is a row gather of table @ kernel instead of a matmul over one-hot rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from generation.engine.rnn import FORGET_BIAS
+from generation.engine.tf_runtime import tf
+from generation.families.music_vae.config import MusicVaeConfig
+from generation.families.music_vae.encoding import input_table
+
+ENC = "encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
+MU, SIGMA = "encoder/mu/", "encoder/sigma/"
+DEC = "decoder/multi_rnn_cell/cell_{}/lstm_cell/"
+Z_STATE = "decoder/z_to_initial_state/"
+OUT = "decoder/output_projection/"
+SIGMA_FLOOR = 1e-6  # keeps log(sigma) finite when the softplus underflows
+State = list[tuple[tf.Tensor, tf.Tensor]]
+
+
+def weight_shapes(config: MusicVaeConfig) -> dict[str, tuple[int, ...]]:
+    """Every variable's name and shape for a network of the config's sizes."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    size_in = config.input_size
+    for k, units in enumerate(config.encoder_sizes):
+        for way in ("fw", "bw"):
+            shapes[ENC.format(k, way) + "kernel"] = (size_in + units, 4 * units)
+            shapes[ENC.format(k, way) + "bias"] = (4 * units,)
+        size_in = 2 * units
+    for name in (MU, SIGMA):
+        shapes[name + "kernel"] = (size_in, config.z_size)
+        shapes[name + "bias"] = (config.z_size,)
+    size_in = config.input_size + config.z_size
+    for k, units in enumerate(config.decoder_sizes):
+        shapes[DEC.format(k) + "kernel"] = (size_in + units, 4 * units)
+        shapes[DEC.format(k) + "bias"] = (4 * units,)
+        size_in = units
+    shapes[Z_STATE + "kernel"] = (config.z_size, 2 * sum(config.decoder_sizes))
+    shapes[Z_STATE + "bias"] = (2 * sum(config.decoder_sizes),)
+    shapes[OUT + "kernel"] = (size_in, config.num_classes)
+    shapes[OUT + "bias"] = (config.num_classes,)
+    return shapes
+
+
+def _scan_lstm(projected: tf.Tensor, recurrent: tf.Tensor, c: tf.Tensor, h: tf.Tensor) -> tf.Tensor:
+    """Outputs [T, B, U] of an LSTM whose input projections (+ bias) are `projected` [T, B, 4U]."""
+
+    def cell(carry: tuple[tf.Tensor, tf.Tensor], x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        c, h = carry
+        c, h = _cell(x + tf.matmul(h, recurrent), c)
+        return c, h
+
+    _, hs = tf.scan(cell, projected, initializer=(c, h))
+    return hs
+
+
+def _cell(gates: tf.Tensor, c: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    i, j, f, o = tf.split(gates, 4, axis=1)
+    c = c * tf.sigmoid(f + FORGET_BIAS) + tf.sigmoid(i) * tf.tanh(j)
+    return c, tf.tanh(c) * tf.sigmoid(o)
+
+
+class BidirectionalEncoder:
+    """Stacked bidirectional LSTM over the classes [B, T] -> (mu, sigma) [B, z_size]."""
+
+    def __init__(self, v: Mapping[str, tf.Variable], table: tf.Tensor, sizes: Sequence[int]) -> None:
+        self.v, self.table, self.sizes = v, table, tuple(sizes)
+
+    def __call__(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        batch = tf.shape(classes)[0]
+        time_major = tf.transpose(classes)  # [T, B]
+        x: tf.Tensor | None = None
+        last: list[tf.Tensor] = []
+        for k, units in enumerate(self.sizes):
+            outs = []
+            for way in ("fw", "bw"):
+                kernel, bias = self.v[ENC.format(k, way) + "kernel"], self.v[ENC.format(k, way) + "bias"]
+                size_in = kernel.shape[0] - units
+                if x is None:  # first layer: a row of table @ kernel per class
+                    projected = tf.gather(tf.matmul(self.table, kernel[:size_in]), time_major) + bias
+                else:
+                    projected = tf.einsum("tbi,ig->tbg", x, kernel[:size_in]) + bias
+                if way == "bw":
+                    projected = tf.reverse(projected, [0])
+                zeros = tf.zeros([batch, units])
+                hs = _scan_lstm(projected, kernel[size_in:], zeros, zeros)
+                last.append(hs[-1])
+                outs.append(hs if way == "fw" else tf.reverse(hs, [0]))
+            x = tf.concat(outs, axis=2)
+            last = last[-2:]
+        final = tf.concat(last, axis=1)  # the last layer's final forward and backward outputs
+        mu = tf.matmul(final, self.v[MU + "kernel"]) + self.v[MU + "bias"]
+        sigma = tf.nn.softplus(tf.matmul(final, self.v[SIGMA + "kernel"]) + self.v[SIGMA + "bias"]) + SIGMA_FLOOR
+        return mu, sigma
+
+
+class CategoricalDecoder:
+    """LSTM decoder of one categorical class per step, conditioned on z (initial state and every input)."""
+
+    def __init__(self, v: Mapping[str, tf.Variable], table: tf.Tensor, sizes: Sequence[int], steps: int) -> None:
+        self.v, self.table, self.sizes, self.steps = v, table, tuple(sizes), steps
+        self.start = int(table.shape[0]) - 1  # the zero row: the input before the first step
+
+    def initial_state(self, z: tf.Tensor) -> State:
+        flat = tf.tanh(tf.matmul(z, self.v[Z_STATE + "kernel"]) + self.v[Z_STATE + "bias"])
+        parts = tf.split(flat, [u for units in self.sizes for u in (units, units)], axis=1)
+        return [(parts[2 * k], parts[2 * k + 1]) for k in range(len(self.sizes))]  # (c, h) per layer
+
+    def _first_layer(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """(table @ input kernel [classes + 1, 4U], z's projection + bias [B, 4U], recurrent kernel)."""
+        kernel = self.v[DEC.format(0) + "kernel"]
+        rows, z_size = int(self.table.shape[1]), int(z.shape[1])
+        return (tf.matmul(self.table, kernel[:rows]),
+                tf.matmul(z, kernel[rows:rows + z_size]) + self.v[DEC.format(0) + "bias"], kernel[rows + z_size:])
+
+    def logits(self, z: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        """Teacher-forced logits [B, T, classes]: step t sees target t - 1."""
+        batch = tf.shape(targets)[0]
+        previous = tf.concat([tf.fill([batch, 1], self.start), targets[:, :-1]], axis=1)
+        table_proj, z_proj, recurrent = self._first_layer(z)
+        x = tf.gather(table_proj, tf.transpose(previous)) + z_proj  # [T, B, 4U]
+        state = self.initial_state(z)
+        for k, units in enumerate(self.sizes):
+            if k:
+                kernel = self.v[DEC.format(k) + "kernel"]
+                x = tf.einsum("tbi,ig->tbg", x, kernel[:-units]) + self.v[DEC.format(k) + "bias"]
+                recurrent = kernel[-units:]
+            x = _scan_lstm(x, recurrent, *state[k])
+        logits = tf.einsum("tbu,uc->tbc", x, self.v[OUT + "kernel"]) + self.v[OUT + "bias"]
+        return tf.transpose(logits, [1, 0, 2])
+
+    def sample(self, z: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor) -> tf.Tensor:
+        """Classes [B, T], each step argmax(logits * inv_temperature + noise[:, t]) fed back as the next input.
+
+        With Gumbel noise that is a draw from softmax(logits / temperature); with zeros it is the argmax.
+        """
+        table_proj, z_proj, recurrent0 = self._first_layer(z)
+        later = [(self.v[DEC.format(k) + "kernel"], self.v[DEC.format(k) + "bias"])
+                 for k in range(1, len(self.sizes))]
+        batch = tf.shape(z)[0]
+
+        def step(carry: tuple, noise_t: tf.Tensor) -> tuple:
+            previous, state = carry
+            c, h = _cell(tf.gather(table_proj, previous) + z_proj + tf.matmul(state[0][1], recurrent0), state[0][0])
+            new_state = [(c, h)]
+            for k, (kernel, bias) in enumerate(later, 1):
+                c, h = _cell(tf.matmul(tf.concat([h, state[k][1]], 1), kernel) + bias, state[k][0])
+                new_state.append((c, h))
+            logits = tf.matmul(h, self.v[OUT + "kernel"]) + self.v[OUT + "bias"]
+            drawn = tf.argmax(logits * inv_temperature + noise_t, axis=1, output_type=tf.int32)
+            return drawn, new_state
+
+        start = (tf.fill([batch], self.start), self.initial_state(z))
+        drawn, _ = tf.scan(step, tf.transpose(noise, [1, 0, 2]), initializer=start)
+        return tf.transpose(drawn)
+
+
+class MusicVae(tf.Module):
+    """Encoder, latent head and decoder, with their variables by name.
+
+    Args:
+        config: the sizes (z_size, encoder_sizes, decoder_sizes) and encoding.
+        weights: named arrays to start from; None draws Glorot-uniform kernels (mu and sigma: N(0, 0.001), as
+            Magenta's) and zero biases.
+        seed: for the initial draw.
+    """
+
+    def __init__(self, config: MusicVaeConfig, weights: Mapping[str, np.ndarray] | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(name="music_vae")
+        self.config = config
+        rng = np.random.default_rng(seed)
+        self.vars: dict[str, tf.Variable] = {}
+        for name, shape in weight_shapes(config).items():
+            if weights is not None:
+                if name not in weights:
+                    raise ValueError(f"the bundle has no weight {name}: not a {config.name} network of these sizes")
+                value = np.asarray(weights[name], np.float32)
+                if value.shape != shape:
+                    raise ValueError(f"weight {name} has shape {value.shape}, expected {shape}")
+            elif name.endswith("bias"):
+                value = np.zeros(shape, np.float32)
+            elif name in (MU + "kernel", SIGMA + "kernel"):
+                value = rng.normal(0.0, 0.001, shape).astype(np.float32)
+            else:
+                limit = np.sqrt(6.0 / (shape[0] + shape[1]))
+                value = rng.uniform(-limit, limit, shape).astype(np.float32)
+            self.vars[name] = tf.Variable(value, name=name.replace("/", "__"))
+        table = tf.constant(input_table(config))
+        self.encoder = BidirectionalEncoder(self.vars, table, config.encoder_sizes)
+        self.decoder = CategoricalDecoder(self.vars, table, config.decoder_sizes, config.steps)
+        self.free_nats = config.free_bits * float(np.log(2.0))
+        classes = tf.TensorSpec([None, config.steps], tf.int32)
+        self.posterior = tf.function(self.encoder.__call__, input_signature=[classes])
+        self.evaluate = tf.function(self._evaluate, input_signature=[classes])
+        self.decode = tf.function(self.decoder.sample, input_signature=[
+            tf.TensorSpec([None, config.z_size], tf.float32),
+            tf.TensorSpec([None, config.steps, config.num_classes], tf.float32), tf.TensorSpec([], tf.float32)])
+
+    def numpy_weights(self) -> dict[str, np.ndarray]:
+        return {name: v.numpy() for name, v in self.vars.items()}
+
+    def kl(self, mu: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
+        """KL(q(z | x) || N(0, I)) in nats, [B]."""
+        return tf.reduce_sum(0.5 * (tf.square(mu) + tf.square(sigma) - 1.0) - tf.math.log(sigma), axis=1)
+
+    def objective(self, recon: tf.Tensor, kl: tf.Tensor) -> tf.Tensor:
+        """Per-step loss: (reconstruction NLL + beta * max(KL - free nats, 0)) / steps, averaged over the batch."""
+        cost = recon + self.config.beta * tf.maximum(kl - self.free_nats, 0.0)
+        return tf.reduce_mean(cost) / self.config.steps
+
+    def loss(self, classes: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
+        """The training loss of a batch: classes [B, T], eps [B, z_size] ~ N(0, I) (z = mu + sigma * eps)."""
+        mu, sigma = self.encoder(classes)
+        logits = self.decoder.logits(mu + sigma * eps, classes)
+        recon = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=logits), 1)
+        return self.objective(recon, self.kl(mu, sigma))
+
+    def _evaluate(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """With z the posterior mean: reconstruction NLL [B] (nats), KL [B], teacher-forced correct steps [B]."""
+        mu, sigma = self.encoder(classes)
+        logits = self.decoder.logits(mu, classes)
+        recon = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=logits), 1)
+        correct = tf.reduce_sum(tf.cast(tf.argmax(logits, axis=2, output_type=tf.int32) == classes, tf.float32), 1)
+        return recon, self.kl(mu, sigma), correct

@@ -1,0 +1,143 @@
+"""Train a MusicVAE config with the shared loop (engine/training.py) on 2-bar windows (data.py).
+
+The loss is Magenta's: reconstruction NLL of the window (teacher-forced, z drawn from q(z | x) with the
+reparameterisation; the loop's seeded generator draws the noise with the batch) + beta * max(KL - free nats, 0),
+here divided by the 32 steps so the curve reads in nats per step. Validation scores held-out windows with z the
+posterior mean; the loop keeps the weights of the best validation loss. The stored weights are then scored on
+every held-out window, teacher-forced and by argmax decoding from the posterior mean (the reconstruction a user
+gets), and prior samples are measured beside held-out human windows (card.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from generation.engine.bundle import Bundle
+from generation.engine.tf_runtime import tf
+from generation.engine.training import Task
+from generation.errors import InputError
+from generation.families.music_vae.config import MusicVaeConfig
+from generation.families.music_vae.data import WindowSet
+from generation.families.music_vae.encoding import track_classes
+from generation.families.music_vae.network import MusicVae
+
+EVAL_BATCH = 256
+LOOP_VALIDATION_WINDOWS = 2000  # the loop validates on this many held-out windows (spread evenly); the card on all
+
+
+@dataclass(frozen=True)
+class VaeSettings:
+    """Batches and the card's samples (the network's sizes, beta and free bits live in the config).
+
+    Attributes:
+        batch_size: windows per Adam update.
+        eval_windows: held-out windows reconstructed by argmax decoding for the card.
+        prior_samples: tracks sampled from the prior (temperature 1) for the card's figures.
+    """
+
+    batch_size: int = 128
+    eval_windows: int = 300
+    prior_samples: int = 200
+
+
+def scores(model: MusicVae, classes: np.ndarray) -> dict[str, float]:
+    """Figures of windows [N, T] with z the posterior mean: the loss as trained (nats/step), its reconstruction
+    part (nats/step), mean KL (nats per window) and teacher-forced accuracy."""
+    recon, kl, correct = [], [], []
+    for k in range(0, len(classes), EVAL_BATCH):
+        r, d, c = model.evaluate(tf.constant(classes[k:k + EVAL_BATCH], tf.int32))
+        recon.append(r.numpy())
+        kl.append(d.numpy())
+        correct.append(c.numpy())
+    r, d, c = np.concatenate(recon), np.concatenate(kl), np.concatenate(correct)
+    steps = model.config.steps
+    cost = r + model.config.beta * np.maximum(d - model.free_nats, 0.0)
+    return {"valid_nll": float(cost.mean() / steps), "valid_recon_nll": float(r.mean() / steps),
+            "valid_kl": float(d.mean()), "valid_accuracy": float(c.mean() / steps)}
+
+
+def spread(n: int, k: int) -> np.ndarray:
+    """k indices spread evenly over range(n) (all of them when k >= n)."""
+    return np.arange(n) if k >= n else np.linspace(0, n - 1, k).round().astype(np.int64)
+
+
+class MusicVaeTrainer:
+    """A MusicVAE config's side of a training run (see engine/training.Recipe)."""
+
+    family = "music_vae"
+    attn_length = 0
+
+    def __init__(self, config: MusicVaeConfig, windows: WindowSet, data_info: dict[str, Any],
+                 settings: VaeSettings) -> None:
+        if len(windows.train) == 0 or len(windows.valid) == 0:
+            raise InputError(f"{len(windows.train)} training and {len(windows.valid)} held-out windows: both "
+                             "sides of the split need some (add data or sources)")
+        self.cfg = config
+        self.windows = windows
+        self.options = settings
+        self.data_info = {**data_info, **windows.info}
+        self._sizes()
+
+    def _sizes(self) -> None:
+        c = self.cfg
+        self.config = c.name
+        self.layer_sizes = c.decoder_sizes
+        self.bundle_info: dict[str, Any] = {"z_size": c.z_size, "encoder_sizes": list(c.encoder_sizes),
+                                            "beta": c.beta, "free_bits": c.free_bits, "kind": c.kind,
+                                            "steps": c.steps}
+        self.settings = {**dataclasses.asdict(self.options), "z_size": c.z_size,
+                         "encoder_sizes": list(c.encoder_sizes), "layer_sizes": list(c.decoder_sizes),
+                         "beta": c.beta, "free_bits": c.free_bits}
+
+    def task(self, start: Bundle | None, seed: int) -> Task:
+        from generation.families.music_vae.generator import config_of
+
+        if start is not None:
+            if start.family != self.family or config_of(start).name != self.cfg.name:
+                raise InputError(f"--init_from takes a {self.cfg.name} model, not {start.family}/{start.config}")
+            self.cfg = config_of(start)  # carrying on: the bundle's sizes, beta and free bits win
+            self._sizes()
+        model = MusicVae(self.cfg, weights=start.weights if start is not None else None, seed=seed)
+        size, z_size = self.options.batch_size, self.cfg.z_size
+
+        def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+            return self.windows.batch(rng, size), rng.standard_normal((size, z_size)).astype(np.float32)
+
+        valid = self.windows.valid
+        # Every held-out melody window takes ~12 s on this CPU; a fixed spread of them ranks weights as well.
+        in_loop = valid[spread(len(valid), LOOP_VALIDATION_WINDOWS)]
+        self.data_info["loop_validation_windows"] = len(in_loop)
+        return Task(model.vars, batch, model.loss, lambda: scores(model, in_loop),
+                    started_from_weights=start is not None)
+
+    def score(self, bundle: Bundle) -> dict[str, Any]:
+        from generation.families.music_vae.card import quality_figures
+        from generation.families.music_vae.generator import MusicVaeGenerator
+
+        generator = MusicVaeGenerator(bundle)
+        self.cfg = generator.config  # the card describes the stored network (--card_only may not name its sizes)
+        valid = self.windows.valid
+        teacher = scores(generator.model, valid)
+        picked = valid[spread(len(valid), self.options.eval_windows)]
+        mu, _ = generator.model.posterior(tf.constant(picked))
+        # Through the generator's own decode (argmax) and back to classes: what a user's reconstruction is.
+        decoded = track_classes(generator.decode(mu.numpy(), 0.0, seed=0), generator.config)
+        steps_right = (decoded == picked).mean(axis=1)
+        sampled = {"windows": len(picked), "accuracy": float(steps_right.mean()),
+                   "standard_error": float(steps_right.std(ddof=1) / np.sqrt(len(picked))) if len(picked) > 1
+                   else float("nan"), "exact": float((steps_right == 1).mean())}
+        return {"stored_weights_validation": {"windows": len(valid), "loss": teacher["valid_nll"],
+                                              "nll": teacher["valid_recon_nll"], "kl": teacher["valid_kl"],
+                                              "accuracy": teacher["valid_accuracy"], "argmax_decoded": sampled},
+                "quality": quality_figures(generator, valid, self.options.prior_samples)}
+
+    def write_card(self, folder: Path, info: dict[str, Any]) -> None:
+        from generation.engine.model_card import write_card
+        from generation.families.music_vae.card import card
+
+        write_card(folder, card(self.cfg, info), info)
