@@ -14,19 +14,20 @@ import secrets
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.commands import attachment_reader, help_text, parse_command
+from bot.attachments import Attachment, builder_input, check_size, read_files, share_tokens
+from bot.commands import help_text, parse_command
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.store import JobRecord, JobStore, StoreUnavailable
 from generation.engine.bundle import installed_configs
 from generation.errors import InputError
 from generation.jobs.base import JobEvent, JobQueue
-from generation.music.primer_sandbox import AttachedPrimer, read_primer_attachment
+from generation.music.primer_sandbox import AttachedPrimer
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -138,26 +139,33 @@ class Service:
         await self.store.update(job_id, delivery=delivery)
 
     async def submit(self, *, platform: str, user_id: str, text: str, channel: str = "",
-                     attachment: bytes | None = None, attachment_name: str = "",
-                     delivery: dict[str, Any] | None = None, address: str = "") -> Submitted:
+                     attachments: Sequence[Attachment] = (), delivery: dict[str, Any] | None = None,
+                     address: str = "") -> Submitted:
         """Check and queue one command.
 
         `address` is the caller's network address where there is one (web chat, HTTP API): limits apply to
-        it as well as to `user_id`, so a caller cannot dodge them by changing names. An attachment is read
-        only after the limits pass, in a bounded subprocess.
+        it as well as to `user_id`, so a caller cannot dodge them by changing names. Attached files (and earlier
+        results named by their share links) are read only after the limits pass, in a bounded subprocess.
 
         Raises:
             CommandError: the command is malformed (points at the token).
             Refused: rate limit, full queue, or an unusable attachment.
         """
         seed = secrets.randbelow(2**31)
-        primer = None
-        if attachment is not None:
-            self.check_attachment(attachment_name or "", len(attachment))
-            await self._check_limits(user_id, address)  # before any work on the file
-            primer = await self._attachment_primer(attachment, attachment_name, text)
-        parsed = parse_command(text, primer_from_attachment=primer.events if primer else None,
-                               primer_qpm=primer.qpm if primer else None, default_seed=seed,
+        words = text
+        primers: tuple[AttachedPrimer, ...] = ()
+        if attachments or share_tokens(text)[1]:
+            for a in attachments:
+                self.check_attachment(a.name, len(a.data))
+            await self._check_limits(user_id, address)  # before any work on the files
+            try:
+                read = await read_files(text, attachments, self.settings.max_attachment_bytes,
+                                        self.store.by_share_token, self.artifacts)
+            except InputError as e:
+                raise Refused(str(e)) from None
+            words, primers = read.text, read.primers
+        parsed = parse_command(words, primer_from_attachment=builder_input(words, primers),
+                               primer_qpm=primers[0].qpm if primers else None, default_seed=seed,
                                installed=self.installed)
         if parsed.name == "help" or parsed.request is None:
             return Submitted("help", help=help_text(parsed.topic))
@@ -205,20 +213,8 @@ class Service:
     # --- internals --------------------------------------------------------------------------------------
     def check_attachment(self, name: str, size: int) -> None:
         """Refuse an attachment by its size before anyone downloads it."""
-        limit = self.settings.max_attachment_bytes
-        if size > limit:
-            raise Refused(f"the attachment {name} is {size / 1e6:.1f} MB; a MIDI primer may be at most "
-                          f"{limit / 1e6:.1f} MB.")
-
-    async def _attachment_primer(self, data: bytes, name: str, text: str) -> AttachedPrimer:
-        command, reader = attachment_reader(text)
-        if not reader:
-            raise Refused(f"/{command} takes no attached file; type its primer instead (see /help {command}).")
-        if not data.startswith(b"MThd"):
-            raise Refused(f"the attachment {name or ''} is not a MIDI file (.mid); attach a MIDI file to "
-                          "start from, or type a primer.")
-        try:  # hard limits first, then a memory- and time-limited child process: never parsed in the bot
-            return await read_primer_attachment(data, name or "the attachment", reader)
+        try:
+            check_size(name, size, self.settings.max_attachment_bytes)
         except InputError as e:
             raise Refused(str(e)) from None
 
@@ -352,3 +348,4 @@ class Service:
     def _workers_ready(self) -> bool:
         ready = getattr(self.queue, "ready", None)
         return ready.is_set() if ready is not None else True
+

@@ -16,8 +16,9 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.attachments import Attachment
 from bot.commands import CHAT_COMMANDS, OPTIONS_OF, ChatCommand, CommandError, Option, help_text, parse_command
-from bot.service import JobView, Refused, Service
+from bot.service import JobView, Service
 from bot.settings import Settings
 from bot.store import StoreUnavailable
 from generation.errors import InputError
@@ -92,15 +93,14 @@ class DiscordFrontEnd:
 
     # --- commands -----------------------------------------------------------------------------------
     async def run_command(self, interaction: discord.Interaction, name: str, words: str, values: dict[str, Any],
-                          midi: discord.Attachment | None) -> None:
+                          midis: list[discord.Attachment]) -> None:
         """Check the command (a typo is answered at once, privately), defer, then queue it."""
         text = command_text(name, words, values)
-        limit = self.settings.max_attachment_bytes
         try:
-            if midi is not None and midi.size > limit:
-                raise Refused(f"the attachment {midi.filename} is {midi.size / 1e6:.1f} MB; a MIDI primer may be "
-                              f"at most {limit / 1e6:.1f} MB.")
-            parse_command(text)  # the grammar alone, no side effects; submit() parses again with the primer
+            for midi in midis:
+                self.service.check_attachment(midi.filename, midi.size)
+            if CHAT_COMMANDS[name].attachments <= 1:  # a command reading several files needs them to parse
+                parse_command(text)  # the grammar alone, no side effects; submit() parses again with the primer
         except InputError as e:
             await interaction.response.send_message(error_text(e), ephemeral=True)
             return
@@ -108,17 +108,17 @@ class DiscordFrontEnd:
         key = str(interaction.id)
         self._live[key] = interaction
         try:
-            data = await midi.read() if midi is not None else None
+            files = [Attachment(await midi.read(), midi.filename) for midi in midis]
             submitted = await self.service.submit(
                 platform=PLATFORM, user_id=f"discord:{interaction.user.id}", channel=str(interaction.channel_id or ""),
-                text=text, attachment=data, attachment_name=midi.filename if midi else "",
+                text=text, attachments=files,
                 delivery={"interaction_id": key, "application_id": str(interaction.application_id),
                           "token": interaction.token, "channel_id": str(interaction.channel_id or ""),
                           "created": interaction.created_at.timestamp()})
         except Exception as e:
             self._live.pop(key, None)
             if isinstance(e, discord.HTTPException):
-                message = f"I could not download {midi.filename if midi else 'the attachment'}; please try again."
+                message = "I could not download the attachment; please try again."
             else:
                 message = error_text(e)
             await _private_after_defer(interaction, message)
@@ -229,12 +229,15 @@ def _app_command(front: DiscordFrontEnd, command: ChatCommand) -> app_commands.C
     """An app command whose signature discord.py reads: (interaction, WORDS, each option..., midi)."""
     words = command.positional_name
     by_slash = {_slash_name(o): o for o in command.options}
+    # Discord's attachment options: midi, or midi1, midi2, ... for a command reading several files
+    files = ([] if not command.takes_attachment else ["midi"] if command.attachments == 1
+             else [f"midi{i + 1}" for i in range(command.attachments)])
 
     async def callback(interaction: discord.Interaction, **given: Any) -> None:
-        midi = given.pop("midi", None)
+        midis = [m for m in (given.pop(f, None) for f in files) if m is not None]
         text = given.pop(words, None) or ""
         values = {by_slash[k].name: v for k, v in given.items() if k in by_slash}
-        await front.run_command(interaction, command.name, text, values, midi)
+        await front.run_command(interaction, command.name, text, values, midis)
 
     Param = inspect.Parameter
     params = [Param("interaction", Param.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction),
@@ -243,9 +246,10 @@ def _app_command(front: DiscordFrontEnd, command: ChatCommand) -> app_commands.C
     params += [Param(_slash_name(o), Param.KEYWORD_ONLY, annotation=_slash_type(o) | None, default=None)
                for o in command.options]
     descriptions = {words: command.positional_help[:100], **{_slash_name(o): _describe(o) for o in command.options}}
-    if command.takes_attachment:
-        params.append(Param("midi", Param.KEYWORD_ONLY, annotation=discord.Attachment | None, default=None))
-        descriptions["midi"] = f"{command.attachment_help} (instead of typing {words})"[:100]
+    for i, f in enumerate(files):
+        params.append(Param(f, Param.KEYWORD_ONLY, annotation=discord.Attachment | None, default=None))
+        descriptions[f] = (f"{command.attachment_help} (instead of typing {words})" if len(files) == 1
+                           else f"{command.attachment_help}: file {i + 1} of {len(files)}")[:100]
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     choices = {_slash_name(o): [app_commands.Choice(name=c, value=c) for c in o.choices]
                for o in command.options if o.choices and o.kind is str}

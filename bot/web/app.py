@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
 
+from bot.attachments import Attachment
 from bot.commands import CHAT_COMMANDS, CommandError
 from bot.service import Refused, Service
 from bot.store import StoreUnavailable
@@ -34,6 +35,7 @@ USER_COOKIE = "tunesmith_user"
 MAX_JSON_BYTES = 64 * 1024  # a command is at most 4,000 characters; JSON around it is small
 MAX_TEXT_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 8
+MAX_FILES = 2  # MIDI files one command reads at most (/interpolate: two)
 CONTENT_TYPES = {".ogg": "audio/ogg", ".mp3": "audio/mpeg", ".wav": "audio/wav", ".mid": "audio/midi",
                  ".png": "image/png"}
 USAGE = 'send JSON like {"text": "/improv C G Am F primer:60"}'
@@ -49,8 +51,8 @@ CHAT_HTML = _chat_html()
 
 
 def create_app(service: Service, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
-    # The largest body we take is a multipart with one MIDI attachment; everything else is far smaller.
-    max_body = service.settings.max_attachment_bytes + MAX_TEXT_FIELD_BYTES
+    # The largest body we take is a multipart with MAX_FILES MIDI files; everything else is far smaller.
+    max_body = MAX_FILES * service.settings.max_attachment_bytes + MAX_TEXT_FIELD_BYTES
     app = web.Application(client_max_size=max_body, middlewares=[_guard(service.settings.public_url, max_body)])
     app[SERVICE] = service
     app[SECRET] = _secret_key(service.settings.data_dir)
@@ -177,10 +179,9 @@ async def post_command(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(service.settings.request_timeout_s):  # half-sent bodies
             if request.content_type.startswith("multipart/"):
-                data, attachment, attachment_name = await _read_multipart(request, service.settings
-                                                                          .max_attachment_bytes)
+                data, files = await _read_multipart(request, service.settings.max_attachment_bytes)
             else:
-                data, attachment, attachment_name = await _read_json(request), None, ""
+                data, files = await _read_json(request), []
     except TimeoutError:
         return _error(408, f"the request body did not arrive within {service.settings.request_timeout_s:g} s")
     except _BadBody as e:
@@ -193,8 +194,8 @@ async def post_command(request: web.Request) -> web.Response:
     # The chat's signed identity; else the API caller's own label, kept apart per address.
     user = _chat_user(request) or (f"{address}/{label[:64]}" if isinstance(label, str) and label else address)
     try:
-        submitted = await service.submit(platform="web", user_id=f"web:{user}", text=text, attachment=attachment,
-                                         attachment_name=attachment_name, address=address)
+        submitted = await service.submit(platform="web", user_id=f"web:{user}", text=text, attachments=files,
+                                         address=address)
     except CommandError as e:
         return _error(400, str(e), pointer=e.pointer(), token=e.token)
     except Refused as e:
@@ -236,17 +237,17 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     return data
 
 
-async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, Any], bytes | None, str]:
-    """The text fields and the one `primer` file of a multipart body, each read within its limit."""
+async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, Any], list[Attachment]]:
+    """The text fields and the `primer` files (at most MAX_FILES) of a multipart body, each read within its
+    limit."""
     data: dict[str, Any] = {}
-    attachment: bytes | None = None
-    attachment_name = ""
+    files: list[Attachment] = []
     try:
         reader = await request.multipart()
         for _ in range(MAX_PARTS + 1):
             part = await reader.next()
             if part is None:
-                return data, attachment, attachment_name
+                return data, files
             if not isinstance(part, BodyPartReader) or part.name is None:
                 continue
             is_file = part.name == "primer" and bool(part.filename)
@@ -261,17 +262,19 @@ async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, A
                     raise _BadBody(f"the form field {part.name[:40]!r} is over {cap:,} bytes", 413)
                 chunks.append(chunk)
             if is_file:
-                attachment, attachment_name = b"".join(chunks), str(part.filename)[:200]
+                if len(files) == MAX_FILES:
+                    raise _BadBody(f"more than {MAX_FILES} `primer` files; a command reads at most {MAX_FILES}")
+                files.append(Attachment(b"".join(chunks), str(part.filename)[:200]))
             else:
                 data[part.name] = b"".join(chunks).decode("utf-8", "replace")
-        raise _BadBody(f"the form has more than {MAX_PARTS} parts; send `text` and at most one `primer` file")
+        raise _BadBody(f"the form has more than {MAX_PARTS} parts; send `text` and at most {MAX_FILES} `primer` files")
     except _BadBody:
         raise
     except (ValueError, AssertionError, KeyError, RuntimeError, UnicodeError, LookupError) as e:
         # aiohttp's multipart reader raises these for a missing boundary or a garbled body
         log.info("malformed multipart body from %s: %s", request.remote, type(e).__name__)
-        raise _BadBody("the multipart body is malformed: send a form with a `text` field and an optional "
-                       "`primer` MIDI file") from None
+        raise _BadBody("the multipart body is malformed: send a form with a `text` field and optional "
+                       "`primer` MIDI files") from None
 
 
 async def get_job(request: web.Request) -> web.Response:

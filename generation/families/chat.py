@@ -197,7 +197,8 @@ class CommandLine:
 
 
 # (line, option values, the other words with columns, what the command's attachment reader read from an
-# attached MIDI: melody events for most) -> the request's "config" and the family's params fields
+# attached MIDI: melody events for most; for a command taking several files, one such tuple per file, in the
+# order given) -> the request's "config" and the family's params fields
 Builder = Callable[[CommandLine, dict[str, Any], list[tuple[str, int]], tuple[Any, ...] | None], dict[str, Any]]
 
 
@@ -220,6 +221,7 @@ class ChatCommand:
     # into what `build` gets as `attached`; "" when the command takes no attachment.
     attachment_reader: str = MELODY_READER
     attachment_help: str = "a MIDI melody to start from"
+    attachments: int = 1  # the most MIDI files one command reads (/interpolate: 2)
     default_qpm: float = 120.0
     # (the command's words as a short phrase, or "" when none; the config) -> (share page headline, a line
     # for link previews, what one output is called)

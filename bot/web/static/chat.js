@@ -107,14 +107,15 @@ form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const text = input.value.trim();
   if (!text) return;
-  say("user", esc(text) + (primer.files.length ? ` <i>+ ${esc(primer.files[0].name)}</i>` : ""));
+  const names = Array.from(primer.files, (f) => esc(f.name)).join(", ");
+  say("user", esc(text) + (names ? ` <i>+ ${names}</i>` : ""));
   input.value = "";
   let res;
   try {
     if (primer.files.length) {
       const body = new FormData();
       body.append("text", text);
-      body.append("primer", primer.files[0]);
+      for (const f of primer.files) body.append("primer", f);
       res = await fetch("/api/commands", {method: "POST", body});
       primer.value = "";
     } else {
