@@ -157,6 +157,8 @@ def test_training_counts_lead_sheets_into_a_bundle_with_a_card(tmp_path: Path) -
     assert info["held_out_chords"]["opening_8_bars"]["chord"] > 0.3  # far above chance (1 in ~40 states)
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert "GPL-3.0" in card and "MIT licence" in card and "Quality beside human" in card
+    # The quality report's harmonize rows, for this model and for Magenta's path beside it.
+    assert "[leadsheet_harmonizer] |" in card and "[polyphony] |" in card and "How generation is steered" in card
     made = LeadSheetHarmonizer.load(tmp_path).harmonize(melody_events_notes(TWINKLE), 32)[0]
     assert made.harmony and parse_chord(made.chords[0][1]).root == 0
 
@@ -171,7 +173,8 @@ def test_the_shipped_tables_were_counted_on_the_whole_training_split_and_carry_a
     assert info["data"]["datasets"]["openewld"]["pieces"] >= 480
     assert info["held_out_chords"]["opening_8_bars"]["tones"] >= 0.7
     card = (folder / "MODEL_CARD.md").read_text()
-    for must in ("Licence: Nottingham", "GPL-3.0", "Quality beside human", "Nottingham, chords picked"):
+    for must in ("Licence: Nottingham", "GPL-3.0", "Quality beside human", "Nottingham, chords picked",
+                 "bass on a chord tone, strong beats [polyphony]"):
         assert must in card, must
 
 

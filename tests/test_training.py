@@ -38,14 +38,16 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _commands(data: Path, cache: Path) -> dict[str, tuple[Any, list[str]]]:
     return {
         "basic_improv": (improv_rnn_train, ["--config=basic_improv", f"--datasets_dir={data}", "--layer_sizes=16",
-                                            "--batch_size=8", "--eval_outputs=1"]),
+                                            "--batch_size=8", "--eval_outputs=1", "--quality_samples=2"]),
         "polyphony": (polyphony_rnn_train, [f"--data={data / 'jsb_chorales/Jsb16thSeparated.json'}",
-                                            "--layer_sizes=16", "--batch_size=4", "--card_outputs=2"]),
+                                            "--layer_sizes=16", "--batch_size=4", "--card_outputs=2",
+                                            f"--datasets_dir={data}", "--quality_samples=2"]),
         "rnn-nade-bach": (pianoroll_rnn_nade_train, ["--config=rnn-nade-bach", f"--datasets_dir={data}",
-                                                     "--layer_sizes=16", "--nade_hidden=8", "--batch_size=4"]),
+                                                     "--layer_sizes=16", "--nade_hidden=8", "--batch_size=4",
+                                                     "--quality_samples=2"]),
         "performance": (performance_rnn_train, ["--config=performance", f"--datasets_dir={data}", f"--cache={cache}",
                                                 "--layer_sizes=16", "--window=50", "--batch_size=4",
-                                                "--eval_outputs=1"]),
+                                                "--eval_outputs=1", "--quality_outputs=2"]),
     }
 
 
@@ -87,6 +89,27 @@ def test_each_trainer_trains_through_the_shared_loop_and_writes_bundle_and_card(
     card = (out / "MODEL_CARD.md").read_text()
     assert "Licence:" in card and "Adam (Keras)" in card and "| 20 |" in card
     assert any(s.startswith("Quality beside human") for s in _card_sections(out))
+    # The config's rows of the quality report, on the card beside the human figures, and how it is steered.
+    rows = info["quality_rows"]
+    assert rows and all(r["ours"]["n"] > 0 for r in rows)
+    assert "How generation is steered:" in card and f"| {rows[0]['figure']} | " in card
+
+
+def test_card_only_rescores_and_rewrites_the_card_but_not_the_weights(datasets: Path, tmp_path: Path) -> None:
+    module, flags = _commands(datasets, tmp_path / "asap.npz")["basic_improv"]
+    out = tmp_path / "improv"
+    assert module.main([*flags, *SMOKE, f"--output_dir={out}"]) == 0
+    weights = out / "weights.npz"
+    before, stamp = weights.read_bytes(), weights.stat().st_mtime_ns
+    info = json.loads((out / "bundle.json").read_text())["info"]
+    (out / "MODEL_CARD.md").unlink()
+    assert module.main([*flags, "--card_only", f"--output_dir={out}"]) == 0
+    assert weights.read_bytes() == before and weights.stat().st_mtime_ns == stamp
+    after = json.loads((out / "bundle.json").read_text())["info"]
+    assert after["training"] == info["training"]  # the run's record is kept, not re-run
+    assert after["stored_weights_validation"]["nll"] == pytest.approx(info["stored_weights_validation"]["nll"])
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "| 20 |" in card and "notes per bar [basic_improv" in card
 
 
 def test_a_run_stopped_by_max_minutes_writes_a_bundle_that_loads_and_a_card(datasets: Path, tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layer_sizes", default="", help="e.g. 128,128 (default: the config's)")
     parser.add_argument("--eval_outputs", type=int, default=100,
                         help="melodies per progression for the card (5 progressions)")
+    parser.add_argument("--quality_samples", type=int, default=100,
+                        help="held-out lead-sheet openings per corpus at most for the card's quality report rows "
+                        "(default: the report's 100, i.e. all of them)")
     add_loop_flags(parser, steps=3000, learning_rate=0.005, final_learning_rate=0.0005, eval_every=250,
                    init_help="start from a trained bundle: the same config's (carry on training), or for an "
                    "attention config a plain one of the same sizes (e.g. models/basic_improv), which it begins as "
@@ -45,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, group in sheets.items():
         if not group:
             raise SystemExit(f"error: no {name} lead sheets under {args.datasets_dir}; pass --datasets_dir")
-    trainer = ImprovTrainer(config, sheets, ImprovSettings(args.batch_size, eval_outputs=args.eval_outputs))
+    trainer = ImprovTrainer(config, sheets, ImprovSettings(args.batch_size, eval_outputs=args.eval_outputs,
+                                                           quality_samples=args.quality_samples))
     try:
         run(trainer, settings, args.output_dir or default_bundle_dir(config.name), args.init_from, args.card_only)
     except InputError as e:

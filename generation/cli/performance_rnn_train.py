@@ -28,6 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=200, help="events per training window")
     parser.add_argument("--layer_sizes", default="", help="e.g. 256,256 (default: the config's)")
     parser.add_argument("--eval_outputs", type=int, default=4, help="outputs per control request for the card")
+    parser.add_argument("--quality_outputs", type=int, default=32,
+                        help="outputs of 30 s for the card's quality report rows (default: the report's 32)")
     add_loop_flags(parser, steps=1000, learning_rate=0.003, final_learning_rate=0.0003, eval_every=100,
                    clip_norm=3.0, init_help="start from a trained bundle of any performance config (e.g. "
                    "models/performance_with_dynamics): control rows start at zero, vocabularies are mapped")
@@ -56,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not train_corpus.sequences or not valid_corpus.sequences:
         raise SystemExit(f"error: ASAP gives {len(train_corpus.sequences)} training and "
                          f"{len(valid_corpus.sequences)} held-out performances; both are needed")
-    options = PerformanceSettings(batch_size=args.batch_size, window=args.window, eval_outputs=args.eval_outputs)
+    options = PerformanceSettings(batch_size=args.batch_size, window=args.window, eval_outputs=args.eval_outputs,
+                                  quality_outputs=args.quality_outputs)
     data_info: dict[str, Any] = {
         "dataset": "asap", "licence": LICENCE,
         "pieces": len(pieces), "performances": sum(len(g) for g in pieces.values()),
@@ -69,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "time stretch",
         "train_events": train_corpus.num_events, "validation_events": valid_corpus.num_events,
     }
-    trainer = PerformanceTrainer(config, train_corpus, valid_corpus, data_info, options)
+    trainer = PerformanceTrainer(config, train_corpus, valid_corpus, data_info, options, args.datasets_dir / "asap")
     try:
         run(trainer, settings, args.output_dir or default_bundle_dir(config.name), args.init_from, args.card_only)
     except InputError as e:

@@ -35,6 +35,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--max_shift", type=int, default=6, help="transposition augmentation, +- semitones")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: TensorFlow decides)")
     p.add_argument("--pop909_cache", type=Path, default=POP909_CACHE, help="where POP909's rolls are cached")
+    p.add_argument("--quality_samples", type=int, default=100,
+                   help="chorales generated for the card's quality report rows (JSB configs; default: the report's "
+                   "100)")
     add_loop_flags(p, steps=1500, learning_rate=0.002, final_learning_rate=0.0002, eval_every=100,
                    init_help="carry on training this bundle (same config; its sizes win)")
     args = p.parse_args(argv)
@@ -53,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     splits, data_info, eval_window, eval_chunks = _data(config.name, args.datasets_dir, args.pop909_cache)
     options = PianorollSettings(batch_size=args.batch_size, window=args.window or (
         4096 if config.name == "rnn-nade-bach" else 128), dropout=args.dropout, max_shift=args.max_shift,
-        eval_window=eval_window, eval_chunks=eval_chunks)
+        eval_window=eval_window, eval_chunks=eval_chunks, quality_samples=args.quality_samples)
     trainer = PianorollTrainer(config, splits, data_info, options)
     try:
         run(trainer, settings, args.output_dir or default_bundle_dir(config.name), args.init_from, args.card_only)

@@ -42,9 +42,11 @@ def start_training(args: argparse.Namespace) -> Any:
     from generation.engine.tf_runtime import set_thread_pools, use_training_threads
 
     threads = getattr(args, "threads", 0)  # a command may offer --threads
+    # A --card_only run only scores: it keeps inference's pools, as the quality report does, so that the card's
+    # samples are the report's own (other pools sum in another order, and a 3000-step sample drifts from there).
     if threads:
         set_thread_pools(threads, threads)
-    else:
+    elif not getattr(args, "card_only", False):
         use_training_threads()  # every core for training's batches (inference uses one thread)
     from generation.engine.training import LoopSettings
 

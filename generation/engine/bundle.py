@@ -36,6 +36,13 @@ class Bundle:
     info: dict[str, Any] = field(default_factory=dict)
 
     def save(self, folder: Path) -> None:
+        self.save_info(folder)
+        # float16 halves the file; the network runs in float32. The card scores the stored (rounded) weights.
+        halves: dict[str, Any] = {k: v.astype(np.float16) for k, v in self.weights.items()}
+        np.savez_compressed(folder / "weights.npz", **halves)
+
+    def save_info(self, folder: Path) -> None:
+        """bundle.json alone: a re-scored card must leave weights.npz as it is (a new zip differs in its dates)."""
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "family": self.family,
@@ -45,9 +52,6 @@ class Bundle:
             "info": self.info,
         }
         (folder / "bundle.json").write_text(json.dumps(meta, indent=2) + "\n")
-        # float16 halves the file; the network runs in float32. The card scores the stored (rounded) weights.
-        halves: dict[str, Any] = {k: v.astype(np.float16) for k, v in self.weights.items()}
-        np.savez_compressed(folder / "weights.npz", **halves)
 
     @classmethod
     def load(cls, folder: Path) -> Bundle:

@@ -112,13 +112,40 @@ def training_lines(training: dict[str, Any], unit: str) -> list[str]:
     while isinstance(run, dict) and "bundle" in run:
         earlier = run.get("history") or []
         steps = run.get("steps_run", run.get("steps", 0))
+        settings = _settings(run.get("settings", {}))
         lines += ["", f"Started from `{run['bundle']}` ({run.get('config', 'the same config')}), itself trained "
-                  f"{steps} steps" + (f" and kept at step {run['best_step']}" if "best_step" in run else "")
+                  f"{steps} steps" + (f" ({settings})" if settings else "")
+                  + (f" and kept at step {run['best_step']}" if "best_step" in run else "")
                   + (":" if earlier else "."), *(["", *_curve(earlier, unit)] if earlier else [])]
+        for old in run.get("earlier_runs", []):  # older bundles listed the run that made the start here
+            lines += ["", f"That run: {_settings(old) or 'settings not recorded'}"
+                      + (":" if old.get("history") else "."), *(["", *_curve(old["history"], unit)]
+                                                                if old.get("history") else [])]
         run = run.get("earlier")
     if isinstance(run, str):
         lines += ["", f"Before that: {run}."]
+        start = training.get("validation_at_start")
+        if start:
+            lines.append(f"The starting weights scored {_f(start.get('nll'))} nats/{unit} on the held-out data"
+                         + (f", accuracy {_f(start.get('accuracy'), 3)}." if "accuracy" in start else "."))
+        for old in training.get("earlier_runs") or []:  # a summary only: bundles before the shared loop
+            lines.append(f"Earlier run of this model: {old.get('steps')} steps in {old.get('minutes', 0):.0f} min; "
+                         f"validation {_f(old.get('valid_nll'))} nats/{unit}, accuracy "
+                         f"{_f(old.get('valid_accuracy'), 3)}.")
     return lines
+
+
+def _settings(s: dict[str, Any]) -> str:
+    """A run's recorded settings in a few words ("" if none were recorded)."""
+    parts = [f"batch {s['batch_size']}"] if "batch_size" in s else []
+    if "learning_rate" in s:
+        parts.append(f"learning rate {s['learning_rate']}"
+                     + (f" cosine-decayed to {s['final_learning_rate']}" if "final_learning_rate" in s else "")
+                     + (f" over {s['steps']} steps" if "steps" in s else "")
+                     + (f" or {s['max_minutes']:g} minutes" if s.get("max_minutes") else ""))
+    parts += [f"{name} {s[key]}" for key, name in (("dropout", "dropout"), ("clip_norm", "gradient clip"))
+              if key in s]
+    return ", ".join(parts)
 
 
 def write_card(folder: Path, card: Card, info: dict[str, Any]) -> None:
@@ -133,8 +160,11 @@ def write_card(folder: Path, card: Card, info: dict[str, Any]) -> None:
     weights = folder / "weights.npz"
     size_kb = weights.stat().st_size / 1024 if weights.is_file() else 0
     training = dict(info.get("training", {}))
-    if not training.get("initialised_from"):  # bundles trained before the shared loop kept it with the data
-        training["initialised_from"] = info.get("data", {}).get("initialised_from")
+    data = info.get("data", {})
+    if not training.get("initialised_from"):  # bundles trained before the shared loop kept these with the data
+        training["initialised_from"] = data.get("initialised_from")
+        training.setdefault("validation_at_start", data.get("validation_at_start"))
+        training.setdefault("earlier_runs", data.get("earlier_runs"))
     lines = [f"# {card.config}: model card", "",
              f"_Written by `{card.command}`; the figures below come from the run that produced `weights.npz`._", "",
              card.description, "", "## Model", *card.model,

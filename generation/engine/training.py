@@ -361,7 +361,8 @@ def run(recipe: Recipe, settings: LoopSettings, out: Path, init_from: Path | Non
     bundle = Bundle.load(out)
     info = {**bundle.info, "parameters": int(sum(w.size for w in bundle.weights.values()))}
     info.update(recipe.score(bundle))
-    Bundle(bundle.family, bundle.config, bundle.layer_sizes, bundle.attn_length, bundle.weights, info).save(out)
+    # The weights stored are those scored: only bundle.json is rewritten (the same weights.npz, byte for byte).
+    Bundle(bundle.family, bundle.config, bundle.layer_sizes, bundle.attn_length, bundle.weights, info).save_info(out)
     recipe.write_card(out, info)
     log.info("wrote %s", out / "MODEL_CARD.md")
     return info

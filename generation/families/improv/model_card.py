@@ -6,6 +6,15 @@ from typing import Any
 
 from generation.engine.model_card import Card, Dataset, Section, table
 from generation.families.improv.config import ImprovConfig
+from generation.quality.common import quality_lines
+
+STEERING = (
+    "note density, at sampling time (generation/families/improv/steering.py; which pitch, hence the chord tones, "
+    "stays the model's choice): every note-on logit moves by -1.0 x log(recent rate / target) - 1.0 x (bars' worth "
+    "of notes ahead of the target so far), weighted by place in the bar (weak 16ths thinned first, beats 1 and 3 "
+    "never forced). The default target is the human figure for such chords (5.1 notes per bar when all chords are "
+    "triads or dominant 7ths, else 3.3), each output's drawn around it (log sd 0.3); `notes_per_bar:` (chat) or "
+    "`--notes_per_bar` asks for another, and `improv_rnn_generate --no_steering` samples exactly as Magenta does.")
 
 
 def card(config: ImprovConfig, info: dict[str, Any]) -> Card:
@@ -24,7 +33,14 @@ def card(config: ImprovConfig, info: dict[str, Any]) -> Card:
     if "train_steps" in data:
         lines.append(f"- Training steps of music: {data['train_steps']:,} (16th notes, all transpositions); "
                      f"validation: {data.get('validation_steps', 0):,}.")
+    if data.get("corpus_notes"):
+        lines.append("- Corpus building: " + "; ".join(f"{k} {v:,}" for k, v in data["corpus_notes"].items()) + ".")
     extra = [f"- Batch {training.get('batch_size')} windows of {training.get('window')} steps."]
+    start = training.get("initialised_from") or data.get("initialised_from")
+    base = start.get("config") if isinstance(start, dict) else start.split(" ")[0] if isinstance(start, str) else None
+    if base and base != config.name and config.attn_length:
+        extra.append(f"- Started from {base}: the attention wrapper starts as a pass-through, computing exactly what "
+                     f"{base} did, before it learns to use attention.")
     stored = info.get("stored_weights_validation", {})
     validation = [f"The shipped float16 weights on the held-out pieces ({stored.get('steps', 0):,} steps): "
                   f"**NLL {stored.get('nll', float('nan')):.4f} nats/step, accuracy "
@@ -49,7 +65,9 @@ def card(config: ImprovConfig, info: dict[str, Any]) -> Card:
     return Card(
         config=config.name, command="improv_rnn_train", description=config.description, unit="step", model=model,
         datasets=datasets, data=lines, training=extra, validation=validation,
-        quality=[Section("Quality beside human: chord-tone ratio", quality)],
+        quality=[*([Section("Quality beside human", quality_lines(info["quality_rows"], STEERING))]
+                   if info.get("quality_rows") else []),
+                 Section("Quality beside human: chord-tone ratio", quality)],
         limits=["- Trained on folk tunes and standards in 4/4, 3/4 and 6/8; it knows nothing of swing feel or "
                 "rhythm beyond 16th notes.",
                 "- The model sees one chord per step and no bar position; bar lines are implied by chord changes.",

@@ -31,6 +31,7 @@ class ImprovSettings:
     batch_size: int = 64
     window: int = 128  # 8 bars of 4/4 in 16th notes
     eval_outputs: int = 100  # melodies per progression for the card (5 progressions)
+    quality_samples: int = 100  # held-out openings per corpus at most, for the card's quality report rows
 
 
 def evaluate(model: EventRnn, corpus: Corpus, windows: list[tuple[int, int]], window: int,
@@ -97,9 +98,12 @@ class ImprovTrainer:
 
     def score(self, bundle: Bundle) -> dict[str, Any]:
         from generation.families.improv.generator import ImprovGenerator
+        from generation.quality.common import rows_to_json
         from generation.quality.improv_report import evaluate_generator, human_reference
+        from generation.quality.leadsheet_rows import improv_config_rows, improv_openings
 
         generator = ImprovGenerator(bundle)
+        rows = improv_config_rows(generator, self.config, self.options.quality_samples, improv_openings(self.sheets))
         nll, acc, _ = nll_and_accuracy(generator.model, self._valid_batches())
         steps = self.valid_corpus.num_steps
         outputs = self.options.eval_outputs
@@ -109,6 +113,7 @@ class ImprovTrainer:
             "human": {"nottingham": human_reference(self.sheets["nottingham"]),
                       "openewld_4_4": human_reference(self.sheets["openewld"], four_four_only=True),
                       "validation_pieces": human_reference(self.valid_sheets)},
+            "quality_rows": rows_to_json(rows),
         }
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:

@@ -6,7 +6,16 @@ from typing import Any
 
 from generation.engine.model_card import Card, Dataset, Section
 from generation.families.performance.config import PerformanceConfig
+from generation.quality.common import quality_lines
 from generation.quality.performance_controls import HEADER, table_lines
+
+STEERING = (
+    "at sampling time, on the logits only (generation/families/performance/steering.py; the network is Magenta's): "
+    "the model's whole note-off probability goes to notes that are sounding (a note held long, or among more than "
+    "6 sounding, is let go sooner), and every note ends by 5 s (Magenta's max_note_duration); without a pitch "
+    "request each output is steered toward a key (the primer's, else one drawn from the seed){controls}. No flag "
+    "turns this off (generate_notes(steer=False), for comparisons, drops the key and request steering but keeps "
+    "the note-offs).")
 
 
 def card(config: PerformanceConfig, info: dict[str, Any]) -> Card:
@@ -38,12 +47,14 @@ def card(config: PerformanceConfig, info: dict[str, Any]) -> Card:
     extra = [f"- Batch {training.get('batch_size')} windows of {training.get('window')} events"
              + (f", {training.get('disable_prob', 0):.0%} of windows with conditioning off"
                 if config.optional_conditioning else "") + "."]
-    start = training.get("initialised_from")
-    if isinstance(start, dict) and start.get("config") != config.name:
+    start = training.get("initialised_from") or data.get("initialised_from")
+    base = start.get("config") if isinstance(start, dict) else start.split(" ")[0] if isinstance(start, str) else None
+    if base and base != config.name:
         how = ("velocity classes dropped, the shared note and time-shift classes kept" if not config.num_velocity_bins
                else "modulo input rows fitted by least squares to the base's one-hot rows" if config.modulo
                else "control input rows zero, so it starts as that model")
-        extra.append(f"- Started from {start.get('config')} ({how}); step 0 of the curve scores that start.")
+        scored = any(h.get("step") == 0 for h in training.get("history", []))
+        extra.append(f"- Started from {base} ({how})" + ("; step 0 of the curve scores that start." if scored else "."))
     stored = info.get("stored_weights_validation", {})
     validation = [f"The shipped float16 weights on the held-out pieces ({stored.get('windows', 0)} windows of "
                   f"{stored.get('window', 0)} events): **NLL {stored.get('nll', float('nan')):.4f} nats/event, "
@@ -63,6 +74,13 @@ def card(config: PerformanceConfig, info: dict[str, Any]) -> Card:
             lines_ += ["", f"Human reference: the {human['performances']} held-out performances play "
                        f"{human['mean']:.2f} ± {human['standard_error']:.2f} note-ons per second."]
         quality.append(Section("Quality beside human: controls honoured?", lines_))
+    if info.get("quality_rows"):
+        asked = {"notes_per_second": "density (--notes_per_second)",
+                 "pitch_class_histogram": "pitch-class histogram (--pitch_class_histogram)"}
+        controls = (f"; a requested {' or '.join(asked.get(c, c) for c in config.controls)} is steered toward as well "
+                    "as fed to the conditioning input") if config.controls else ""
+        quality.insert(0, Section("Quality beside human", quality_lines(info["quality_rows"],
+                                                                    STEERING.format(controls=controls))))
     return Card(
         config=config.name, command="performance_rnn_train", description=config.description, unit="event",
         model=model, datasets=[Dataset(data["dataset"], data["pieces"], data["licence"], non_commercial=True)],
@@ -70,4 +88,4 @@ def card(config: PerformanceConfig, info: dict[str, Any]) -> Card:
         limits=["- Small and briefly trained: expect plausible piano texture and dynamics, not long-range form.",
                 "- Classical piano performances only (ASAP: Bach to Ravel); no other instruments or styles.",
                 "- Without a request, density configs are conditioned on Magenta's default 15 notes/s and a uniform "
-                "pitch-class histogram, and nothing is steered."])
+                "pitch-class histogram; density is then not steered, and each output is steered toward a key."])

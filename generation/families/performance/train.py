@@ -28,6 +28,7 @@ class PerformanceSettings:
     disable_prob: float = 0.25  # optional conditioning: share of windows trained with controls off
     valid_windows: int = 160
     eval_outputs: int = 4  # outputs per control request for the card
+    quality_outputs: int = 32  # outputs of 30 s for the card's quality report rows (the report's own count)
 
 
 def initial_weights(config: PerformanceConfig, base_config: PerformanceConfig,
@@ -84,7 +85,7 @@ class PerformanceTrainer:
     attn_length = 0
 
     def __init__(self, config: PerformanceConfig, train_corpus: Corpus, valid_corpus: Corpus,
-                 data_info: dict[str, Any], settings: PerformanceSettings) -> None:
+                 data_info: dict[str, Any], settings: PerformanceSettings, asap: Path | None = None) -> None:
         self.cfg = config
         self.config = config.name
         self.layer_sizes = config.layer_sizes
@@ -94,6 +95,7 @@ class PerformanceTrainer:
         self.bundle_info: dict[str, Any] = {}
         self.data_info = data_info
         self.valid = valid_corpus.fixed_windows(settings.window, settings.valid_windows)
+        self.asap = asap  # the ASAP folder, read (pedal applied) for the human side of the quality rows
 
     def task(self, start: Bundle | None, seed: int) -> Task:
         init = None
@@ -117,9 +119,13 @@ class PerformanceTrainer:
 
     def score(self, bundle: Bundle) -> dict[str, Any]:
         from generation.families.performance.generator import PerformanceGenerator
+        from generation.quality.common import rows_to_json
         from generation.quality.performance_controls import control_figures
+        from generation.quality.texture_rows import human_performance, performance_config_rows
 
+        self.cfg = dataclasses.replace(self.cfg, layer_sizes=tuple(bundle.layer_sizes))  # the card says what ships
         generator = PerformanceGenerator(bundle)
+        human, source = human_performance(self.asap) if self.asap else human_performance()
         nll, acc, _ = nll_and_accuracy(generator.model, _windows(self.valid_corpus, self.valid, self.options.window))
         held_out = [density_of(np.asarray(s)) for s in self.valid_corpus.sequences]
         return {"stored_weights_validation": {"nll": nll, "accuracy": acc, "windows": len(self.valid),
@@ -127,7 +133,9 @@ class PerformanceTrainer:
                 "controls": control_figures(generator, outputs=self.options.eval_outputs),
                 "human_density": {"performances": len(held_out), "mean": float(np.mean(held_out)),
                                   "standard_error": float(np.std(held_out, ddof=1) / np.sqrt(len(held_out)))
-                                  if len(held_out) > 1 else float("nan")}}
+                                  if len(held_out) > 1 else float("nan")},
+                "quality_rows": rows_to_json(performance_config_rows(
+                    generator, self.config, self.options.quality_outputs, human, source))}
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:
         from generation.engine.model_card import write_card

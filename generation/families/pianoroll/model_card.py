@@ -12,9 +12,17 @@ from generation.engine.bundle import Bundle
 from generation.engine.model_card import Card, Dataset, Section, table
 from generation.families.pianoroll.config import MIN_PITCH, PianorollConfig
 from generation.families.pianoroll.dataset import Roll, eval_picks
+from generation.quality.common import quality_lines
 
 CARD_OUTPUTS = 10
 PUBLISHED_JSB_NLL = 5.19  # RNN-NADE, Boulanger-Lewandowski et al. 2012, nats per time step on the test split
+STEERING = (
+    "voice leading at sampling time (generation/families/pianoroll/sampler.py and voice_leading.py; network and "
+    "weights untouched): each step draws 4 frames from the NADE, scores each -1000 per parallel 5th/octave with "
+    "the last chord plus 0.5 x its fit to the Krumhansl key of the music so far, and keeps one by Gumbel-max "
+    "(sampling-importance-resampling towards p(frame) x exp(0.5 x fit), without parallels). "
+    "`pianoroll_rnn_nade_generate --no_voice_leading` samples exactly as Magenta does.")
+PLAIN = "none: Magenta's NADE sampling (`pianoroll_rnn_nade_generate --voice_leading` turns on voice leading)."
 
 
 def roll_figures(rolls: Sequence[np.ndarray]) -> dict[str, float]:
@@ -26,9 +34,10 @@ def roll_figures(rolls: Sequence[np.ndarray]) -> dict[str, float]:
             "highest_pitch": int(keys[-1] + MIN_PITCH) if len(keys) else 0, "frames": int(len(stacked))}
 
 
-def score_bundle(bundle: Bundle, splits: dict[str, list[Roll]], eval_window: int, eval_chunks: int
-                 ) -> dict[str, Any]:
-    """NLL per frame on each split with the stored weights, and figures of generated music beside the data's."""
+def score_bundle(bundle: Bundle, splits: dict[str, list[Roll]], eval_window: int, eval_chunks: int,
+                 quality_samples: int = 0) -> dict[str, Any]:
+    """NLL per frame on each split with the stored weights, and figures of generated music beside the data's;
+    with quality_samples, the quality report's chorale rows beside the test split (JSB configs)."""
     from generation.engine.sampling import SearchSettings
     from generation.families.pianoroll.generator import PianorollGenerator
     from generation.families.pianoroll.train import evaluate
@@ -50,6 +59,12 @@ def score_bundle(bundle: Bundle, splits: dict[str, list[Roll]], eval_window: int
         out["generated"][f"temperature_{temperature}"] = {**roll_figures(rolls), "outputs": CARD_OUTPUTS,
                                                           "steps": steps}
     out["data_figures"] = roll_figures(splits["valid"])
+    if quality_samples:
+        from generation.quality.common import rows_to_json
+        from generation.quality.texture_rows import pianoroll_rows
+
+        out["quality_rows"] = rows_to_json(pianoroll_rows(quality_samples, generator, splits.get("test", []),
+                                                          bundle.config))
     if "test" in splits:
         out["published_jsb_test_nll"] = PUBLISHED_JSB_NLL
     return out
@@ -96,7 +111,11 @@ def card(config: PianorollConfig, info: dict[str, Any]) -> Card:
         config=config.name, command="pianoroll_rnn_nade_train", description=config.description + ".",
         unit="frame", model=model,
         datasets=[Dataset(name, d["pieces"], d["licence"]) for name, d in data["datasets"].items()], data=lines,
-        training=extra, validation=validation, quality=[Section("Quality beside human: generated rolls", quality)],
+        training=extra, validation=validation,
+        quality=[*([Section("Quality beside human", quality_lines(info["quality_rows"],
+                                                               STEERING if config.voice_leading else PLAIN))]
+                   if info.get("quality_rows") else []),
+                 Section("Quality beside human: generated rolls", quality)],
         limits=["- A frame says which keys sound, not when they were struck: a key held over several frames and a "
                 "key repeated every frame look the same, and both are written as one long note.",
                 "- No velocity, no pedal, no meter: every note is written at velocity 100."])

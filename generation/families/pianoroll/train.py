@@ -31,6 +31,7 @@ class PianorollSettings:
         dropout: rate on every LSTM layer's output while training.
         max_shift: transposition augmentation, +-semitones (only shifts that keep the piece on 88 keys).
         eval_window, eval_chunks: validation scores chunks of this many frames, at most this many per piece.
+        quality_samples: outputs for the card's quality report rows (JSB-trained configs: 8-bar chorales).
     """
 
     batch_size: int = 16
@@ -39,6 +40,7 @@ class PianorollSettings:
     max_shift: int = 6
     eval_window: int = 4096
     eval_chunks: int = 10**9
+    quality_samples: int = 100  # chorales for the card's quality report rows (the report's own count)
 
 
 def piece_log_probs(model: RnnNade, frames: np.ndarray) -> np.ndarray:
@@ -120,7 +122,12 @@ class PianorollTrainer:
     def score(self, bundle: Bundle) -> dict[str, Any]:
         from generation.families.pianoroll.model_card import score_bundle
 
-        return score_bundle(bundle, self.splits, self.options.eval_window, self.options.eval_chunks)
+        # The card says what ships: a --card_only run has not read the bundle's sizes through task().
+        self.cfg = dataclasses.replace(self.cfg, layer_sizes=tuple(bundle.layer_sizes),
+                                       nade_hidden=int(bundle.info.get("nade_hidden", self.cfg.nade_hidden)))
+        chorales = "jsb_chorales" in self.data_info.get("datasets", {})
+        return score_bundle(bundle, self.splits, self.options.eval_window, self.options.eval_chunks,
+                            self.options.quality_samples if chorales else 0)
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:
         from generation.engine.model_card import write_card

@@ -12,10 +12,17 @@ from generation.data.leadsheet import LeadSheet
 from generation.engine.model_card import table
 from generation.families.polyphony.harmonizer import CONFIG, LeadSheetHarmonizer
 from generation.music.notes import melody_events_notes
+from generation.quality.common import quality_lines
 
 BARS, BAR = 8, 16
 SEED = 2024
 CORPORA = {"nottingham": "Nottingham", "openewld": "OpenEWLD"}
+STEERING = (
+    "not sampled note by note. The chords are the HMM's best (key, chord path) (Viterbi; further outputs are drawn "
+    "from the chord posterior), and the voicing is a dynamic programme that keeps the bass on the root, the 3rd and "
+    "7th present and the melody on top, and avoids parallel 5ths/octaves and overlaps: nothing to turn off. The "
+    "[polyphony] rows are /harmonize's `config:polyphony` path (Magenta's: the shipped Polyphony RNN with the "
+    "melody injected), sampled with that model's voice leading (`--no_voice_leading` turns it off).")
 FIGURES = ("harmony in the tune's key (share of 4-bar segments)", "harmony notes belonging to the chord symbol",
            "bass on the chord root, strong beats", "bass on a chord tone, strong beats",
            "parallel 5ths/octaves per 100 chord changes (melody + harmony)")
@@ -24,9 +31,10 @@ FIGURES = ("harmony in the tune's key (share of 4-bar segments)", "harmony notes
 def harmonize_figures(harmonizer: LeadSheetHarmonizer, tunes: Sequence[LeadSheet], given: bool) -> dict[str, Any]:
     """The report's harmonize figures over the first 8 bars of each tune (report.held_out_openings), the chords
     picked by the model, or (`given`) the tune's own voiced by our voicer; plus the tunes' own chord symbols
-    voiced plainly for the key figure (human). Values are report.Stat."""
+    voiced plainly for the key figure (human). Values are common.Stat."""
     from generation.quality import texture as tx
-    from generation.quality.report import mean_stat, parse_steps, ratio_stat, voiced_chords
+    from generation.quality.common import mean_stat, ratio_stat
+    from generation.quality.leadsheet_rows import parse_steps, voiced_chords
 
     steps = BARS * BAR
     strong = [b + o for b in range(0, steps, BAR) for o in (0, 8)]
@@ -49,7 +57,7 @@ def harmonize_figures(harmonizer: LeadSheetHarmonizer, tunes: Sequence[LeadSheet
 
 def held_out_quality(harmonizer: LeadSheetHarmonizer, sheets: dict[str, list[LeadSheet]]) -> dict[str, Any]:
     """Per corpus: figures with chords picked by the model and with the tunes' own chords, as JSON."""
-    from generation.quality.report import held_out_openings
+    from generation.quality.leadsheet_rows import held_out_openings
 
     out: dict[str, Any] = {}
     for corpus, label in CORPORA.items():
@@ -62,8 +70,19 @@ def held_out_quality(harmonizer: LeadSheetHarmonizer, sheets: dict[str, list[Lea
     return out
 
 
+def report_rows(harmonizer: LeadSheetHarmonizer, sheets: dict[str, list[LeadSheet]], samples: int
+                ) -> list[dict[str, Any]]:
+    """The quality report's harmonize rows (as JSON) for this harmoniser and, beside it, the Polyphony RNN path."""
+    from generation.families.polyphony.generator import PolyphonyGenerator
+    from generation.quality.common import rows_to_json
+    from generation.quality.leadsheet_rows import by_harmonizer, by_polyphony, harmonize_rows, held_out_openings
+
+    paths = {CONFIG: by_harmonizer(harmonizer), "polyphony": by_polyphony(PolyphonyGenerator.load())}
+    return rows_to_json(harmonize_rows(samples, paths, held_out_openings(sheets["nottingham"])))
+
+
 def _stat(d: dict[str, Any]) -> str:
-    from generation.quality.report import Stat
+    from generation.quality.common import Stat
 
     return str(Stat(**d))
 
@@ -114,6 +133,8 @@ def card_lines(info: dict[str, Any], command: str) -> list[str]:
               *table(["tunes' part", "half bars", "same chord", "same root", "our chord tones in theirs"],
                      [[k.replace("_", " "), v["segments"], f"{v['chord']:.3f}", f"{v['root']:.3f}",
                        f"{v['tones']:.3f}"] for k, v in held.items() if isinstance(v, dict)]),
+              *(["", "## Quality beside human", *quality_lines(info["quality_rows"], STEERING)]
+                if info.get("quality_rows") else []),
               "", "## Quality beside human: harmonising held-out tunes",
               "The quality report's harmonize measures (generation/quality/texture.py; settings as "
               "`python -m generation.quality.report --only harmonize`): the first 8 bars of each held-out 4/4 tune. "

@@ -53,7 +53,7 @@ def load_sheets(datasets: Path) -> dict[str, list[LeadSheet]]:
 
 def record(sheet: LeadSheet) -> Record:
     """Segments, chord states and key of a lead sheet (the key as the quality report reads a lead sheet's)."""
-    from generation.quality.report import voiced_chords
+    from generation.quality.leadsheet_rows import voiced_chords
     from generation.quality.texture import estimate_key
 
     chords = hmm.parse_figures(sheet.chords)
@@ -149,16 +149,25 @@ def train(sheets: dict[str, list[LeadSheet]], smoothing: hmm.Smoothing | None = 
 
 def write(result: TrainResult, folder: Path, sheets: dict[str, list[LeadSheet]], command: str) -> dict[str, Any]:
     """Save the bundle, score the stored (float16) tables on held-out tunes, and write the card."""
-    from generation.families.polyphony.harmonizer_card import held_out_quality, write_card
-
     result.bundle.save(folder)
+    return rescore(folder, sheets, command)
+
+
+def rescore(folder: Path, sheets: dict[str, list[LeadSheet]], command: str, quality_samples: int = 100
+            ) -> dict[str, Any]:
+    """Score the stored tables in `folder` on held-out tunes and rewrite bundle.json (not the tables) and the card.
+    The quality report's harmonize rows (the first `quality_samples` held-out Nottingham openings) cover this
+    model and, beside it, Magenta's path through the shipped Polyphony RNN."""
+    from generation.families.polyphony.harmonizer_card import held_out_quality, report_rows, write_card
+
     stored = LeadSheetHarmonizer.load(folder)
     held_records = [record(s) for v in sheets.values() for s in v if is_validation(s.name, HELD_OUT)]
-    info = dict(result.bundle.info)
+    info = dict(stored.bundle.info)
     info["held_out_chords"] = {"opening_8_bars": chord_accuracy(stored.hmm, held_records, DEV_BARS),
                                "whole_tunes": chord_accuracy(stored.hmm, held_records, None),
                                "tunes": len(held_records)}
     info["quality"] = held_out_quality(stored, sheets)
-    Bundle(result.bundle.family, CONFIG, (), 0, result.bundle.weights, info).save(folder)
+    info["quality_rows"] = report_rows(stored, sheets, quality_samples)
+    Bundle(stored.bundle.family, CONFIG, (), 0, stored.bundle.weights, info).save_info(folder)
     write_card(folder, info, command)
     return info

@@ -11,9 +11,17 @@ import numpy as np
 from generation.engine.model_card import Card, Dataset, Section, table
 from generation.families.polyphony.encoding import melody_primer_notes
 from generation.music.notes import Note, pianoroll_of
+from generation.quality.common import quality_lines
 
 TWINKLE = (60, -2, 60, -2, 67, -2, 67, -2, 69, -2, 69, -2, 67, -2, -2, -2)
 CARD_STEPS = 128
+STEERING = (
+    "voice leading at sampling time, on the logits only (generation/families/polyphony/steering.py; network and "
+    "weights untouched). A step's notes are drawn highest first; each new note's logit gains 0.5 x the Krumhansl "
+    "profile of the key of the music so far, and loses 2.0 for a clash (m2, M2, tritone, M7) with a note struck "
+    "above it in the step, 0.5 for one with a held note, and 6.0 per parallel 5th/octave it would make with the "
+    "last chord; notes given (primer, an injected melody) are kept as they are. `polyphony_rnn_generate "
+    "--no_voice_leading` (generate(voice_leading=False)) samples exactly as Magenta does.")
 
 
 def texture_figures(pieces: Sequence[Sequence[Note]], steps: Sequence[int]) -> dict[str, float]:
@@ -89,7 +97,9 @@ def card(info: dict[str, Any]) -> Card:
         unit="event", model=model,
         datasets=[Dataset(data["dataset"], sum(data["pieces"].values()), data["licence"])], data=lines,
         training=[f"- Batch {training.get('batch_size')} windows."], validation=validation,
-        quality=[Section("Quality beside human: texture of generated music", texture)],
+        quality=[*([Section("Quality beside human", quality_lines(info["quality_rows"], STEERING))]
+                   if info.get("quality_rows") else []),
+                 Section("Quality beside human: texture of generated music", texture)],
         limits=["- Bach chorales only: four voices, mostly quarter and eighth notes, church-mode harmony; other "
                 "styles come out as chorales.",
                 "- The data does not tell a held note from a repeated one: a voice repeating a pitch is read as "

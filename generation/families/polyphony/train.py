@@ -33,6 +33,7 @@ class PolyphonySettings:
     window_events: int = 320
     transpose: tuple[int, int] = (-5, 6)  # semitones, inclusive
     card_outputs: int = 20
+    quality_samples: int = 100  # chorales and tunes for the card's quality report rows (the report's own count)
 
 
 def evaluate(model: EventRnn, data: Windows, batch_size: int = 16) -> tuple[float, float]:
@@ -53,8 +54,10 @@ class PolyphonyTrainer:
     config = CONFIG
     attn_length = 0
 
-    def __init__(self, pieces: dict[str, list[list[Note]]], settings: PolyphonySettings) -> None:
+    def __init__(self, pieces: dict[str, list[list[Note]]], settings: PolyphonySettings,
+                 datasets: Path | None = None) -> None:
         self.pieces = pieces
+        self.datasets = datasets  # holds nottingham/: the held-out tunes the Magenta /harmonize path is scored on
         self.options = settings
         self.layer_sizes = settings.layer_sizes
         self.settings = dataclasses.asdict(settings)
@@ -94,11 +97,19 @@ class PolyphonyTrainer:
     def score(self, bundle: Bundle) -> dict[str, Any]:
         from generation.families.polyphony.generator import PolyphonyGenerator
         from generation.families.polyphony.model_card import quality_figures
+        from generation.quality.common import rows_to_json
+        from generation.quality.leadsheet_rows import by_polyphony, harmonize_rows, nottingham_openings
+        from generation.quality.texture_rows import polyphony_rows
 
         generator = PolyphonyGenerator(bundle)
         nll, acc, events = nll_and_accuracy(generator.model, _rows(self.valid))
+        samples = self.options.quality_samples
+        tunes = nottingham_openings(self.datasets) if self.datasets else nottingham_openings()
+        rows = (polyphony_rows(samples, generator, self.pieces.get("test", []))
+                + harmonize_rows(samples, {CONFIG: by_polyphony(generator)}, tunes))
         return {"stored_weights_validation": {"nll": nll, "accuracy": acc, "events": events},
-                "quality": quality_figures(generator, self.options.card_outputs, self.pieces["valid"])}
+                "quality": quality_figures(generator, self.options.card_outputs, self.pieces["valid"]),
+                "quality_rows": rows_to_json(rows)}
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:
         from generation.engine.model_card import write_card
