@@ -111,7 +111,7 @@ def parse_command(text: str, *, primer_from_attachment: tuple[Any, ...] | None =
     request = GenerationRequest(
         family, config, plugin.params(**fields),
         qpm=values.get("qpm", _within(primer_qpm, QPM) if primer_qpm else command.default_qpm),
-        temperature=values.get("temperature", 1.0),
+        temperature=values.get("temperature", command.default_temperature),
         num_outputs=values.get("outputs", 1),
         seed=values.get("seed", default_seed),
     )

@@ -223,6 +223,7 @@ class ChatCommand:
     attachment_help: str = "a MIDI melody to start from"
     attachments: int = 1  # the most MIDI files one command reads (/interpolate: 2)
     default_qpm: float = 120.0
+    default_temperature: float = 1.0
     # (the command's words as a short phrase, or "" when none; the config) -> (share page headline, a line
     # for link previews, what one output is called)
     describe: Callable[[str, str], tuple[str, str, str]] = lambda words, config: ("A piece", "A piece", "Piece")

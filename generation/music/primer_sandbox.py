@@ -34,9 +34,13 @@ _ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "HOME
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
+PARTS = ("melody", "bass", "drums")  # the parts a reader of several (MusicVAE's) may name
+
+
 @dataclass(frozen=True)
 class AttachedPrimer:
-    """What a command's reader made of an attached MIDI file: its events (or steps) and the file's tempo."""
+    """What a command's reader made of an attached MIDI file: its events (or steps) and the file's tempo; a
+    reader of named parts gives ((part, events), ...) in PARTS order."""
 
     events: tuple[Any, ...]
     qpm: float
@@ -64,13 +68,24 @@ async def read_primer_attachment(data: bytes, name: str, reader: str = MELODY_RE
         raise InputError(str(reply["refused"]))
     events, qpm = reply.get("events"), reply.get("qpm")
     qpm = float(qpm) if isinstance(qpm, int | float) and 0 < qpm < 10_000 else 120.0
-    if isinstance(events, list) and events and all(type(e) is int and -2 <= e <= 127 for e in events):
-        return AttachedPrimer(tuple(events), qpm)
-    if isinstance(events, list) and events and all(
-            isinstance(e, list) and all(type(p) is int and 0 <= p <= 127 for p in e) for e in events):
-        return AttachedPrimer(tuple(tuple(e) for e in events), qpm)
+    if isinstance(events, dict) and events and all(k in PARTS for k in events):  # a reader of named parts
+        checked = {k: _checked(v) for k, v in events.items()}
+        if all(v is not None for v in checked.values()):
+            return AttachedPrimer(tuple((k, checked[k]) for k in PARTS if k in checked), qpm)
+    elif (checked_events := _checked(events)) is not None:
+        return AttachedPrimer(checked_events, qpm)
     log.warning("primer reader answered %r for %s", str(reply)[:200], what)
     raise InputError(f"{what} could not be read as a primer; attach a MIDI file, or type the primer.")
+
+
+def _checked(events: Any) -> tuple[Any, ...] | None:
+    """Melody events (ints -2..127) or steps (lists of pitches 0..127) as a tuple; None for anything else."""
+    if isinstance(events, list) and events and all(type(e) is int and -2 <= e <= 127 for e in events):
+        return tuple(events)
+    if isinstance(events, list) and events and all(
+            isinstance(e, list) and all(type(p) is int and 0 <= p <= 127 for p in e) for e in events):
+        return tuple(tuple(e) for e in events)
+    return None
 
 
 async def _run_child(data: bytes, name: str, what: str, reader: str) -> dict[str, object]:
@@ -102,6 +117,13 @@ async def _run_child(data: bytes, name: str, what: str, reader: str) -> dict[str
     return reply
 
 
+def _plain(events: Any) -> Any:
+    """JSON form of a reader's answer: events or steps as lists, or {part: that} for a reader of parts."""
+    if isinstance(events, dict):
+        return {k: _plain(v) for k, v in events.items()}
+    return [e if isinstance(e, int) else sorted(e) for e in events]
+
+
 def _printable(name: str) -> str:
     """A file name safe to show and to pass as an argument: printable characters, at most 80."""
     return "".join(c for c in name if c.isprintable())[:80].strip()
@@ -128,7 +150,7 @@ def main() -> int:
     try:
         read = getattr(importlib.import_module(module), function)  # after the limits: readers import pretty_midi
         events, qpm = read(data, what, name)
-        reply: dict[str, object] = {"events": [e if isinstance(e, int) else sorted(e) for e in events], "qpm": qpm}
+        reply: dict[str, object] = {"events": _plain(events), "qpm": qpm}
     except InputError as e:
         reply = {"refused": str(e)}
     except MemoryError:

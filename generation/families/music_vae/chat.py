@@ -1,0 +1,68 @@
+"""/interpolate: MusicVAE's chat command (two MIDI files in, the latent path between them out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.families.chat import QPM, SEED, ChatCommand, CommandLine, Option, numeric
+from generation.families.music_vae.config import CONFIGS, STEPS_PER_BAR, resolve
+
+MELODY, DRUMS = "cat-mel_2bar", "cat-drums_2bar"
+PART_OF_KIND = {"melody": "melody", "drums": "drums"}
+MAX_INPUT_BARS = 16  # kept of each file; the model uses its first two (the worker aligns them)
+ORDINAL = ("first", "second")
+OPTIONS: tuple[Option, ...] = (
+    numeric("steps", "pieces on the path, both files included", 5, int, 2, 11),
+    Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files)", MELODY,
+           lambda text: resolve(text).name, " | ".join(CONFIGS), choices=tuple(CONFIGS)),
+    QPM,
+    numeric("temperature", "randomness of each decoded piece (0.5 = Magenta's)", 0.5, float, 0.1, 1.5,
+            "0.1-1.5"),
+    SEED,
+)
+WHERE = ("attach two MIDI files (web chat: pick both; Discord: midi1 and midi2) or give the share links of two "
+         "earlier results")
+
+
+def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]],
+          attached: tuple[Any, ...] | None) -> dict[str, Any]:
+    if words:
+        raise line.error(words[0][0], f"/interpolate reads two MIDI files, not typed notes: {WHERE}", words[0][1])
+    files = [dict(parts) for parts in attached or ()]
+    if len(files) != 2:
+        raise line.error(line.tokens[0], f"/interpolate needs two MIDI files and got {len(files)}: {WHERE}", 0)
+    # Unless told: the part both files have, melody first
+    config = values.get("config") or (DRUMS if all("drums" in f for f in files) and not all("melody" in f for f in
+                                                                                        files) else MELODY)
+    part = PART_OF_KIND[CONFIGS[config].kind]
+    for i, f in enumerate(files):
+        if part not in f:
+            found = " and ".join(f) or "no notes"
+            why = ("no notes on MIDI channel 10 and no track that plays drum-kit keys" if part == "drums"
+                   else "only drums")
+            raise line.error(line.tokens[0], f"the {ORDINAL[i]} file has no {part} part ({why}; it has {found}); "
+                             f"{config} needs one in each file", 0)
+        if len(f[part]) < STEPS_PER_BAR:
+            raise line.error(line.tokens[0], f"the {ORDINAL[i]} file's {part} is {len(f[part])} 16th notes long; "
+                             f"/interpolate needs at least one bar ({STEPS_PER_BAR} 16th notes) of each", 0)
+    ends = tuple(tuple(f[part][:MAX_INPUT_BARS * STEPS_PER_BAR]) for f in files)
+    return {"config": config, "steps": values.get("steps", 5), "melodies": ends if part == "melody" else (),
+            "drums": ends if part == "drums" else ()}
+
+
+COMMANDS = (ChatCommand(
+    name="interpolate",
+    usage="/interpolate [option:value ...]  + two MIDI files - MusicVAE walks from the first to the second",
+    example="e.g. /interpolate steps:5  (attach two MIDI files)    /interpolate https://.../s/A https://.../s/B",
+    positional="nothing to type: the two MIDI files are attached, or named by the share links of two results",
+    options=OPTIONS, build=build,
+    description="Morph one MIDI clip into another with MusicVAE (attach two files)",
+    positional_name="links",
+    positional_help="share links of two earlier results, instead of attaching files",
+    attachment_reader="generation.families.music_vae.inputs:read_parts_bytes",
+    attachment_help="a MIDI clip (melody, or drums on channel 10)",
+    attachments=2,
+    default_temperature=0.5,
+    describe=lambda words, config: ("An interpolation by MusicVAE",
+                                    f"MusicVAE ({config}) morphing one clip into another", "Path"),
+),)
