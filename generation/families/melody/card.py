@@ -2,8 +2,10 @@
 held-out human ones, and its part of MODEL_CARD.md (the shared writer, engine/model_card.py, lays it out).
 
 Repetition: an 8-bar melody repeats when its bars 5-6 repeat bars 1-2 note for note with a similarity of at
-least 0.5. The similarity of two 2-bar stretches is the number of notes they share (same pitch, same 16th-note
-onset within the stretch) over the number of notes in the fuller one: 1 for an exact repeat, 0.5 when half the
+least 0.5 (a 4-bar period, as in an AABA tune). The same figure 2 bars on (bars 3-4 against bars 1-2) is the
+repetition lookback_rnn is built for: its inputs and repeat classes reach 1 and 2 bars back, never 4.
+The similarity of two 2-bar stretches is the number of notes they share (same pitch, same 16th-note onset within
+the stretch) over the number of notes in the fuller one: 1 for an exact repeat, 0.5 when half the
 notes come back where they were. Human 8-bar stretches are the held-out melodies' non-overlapping 8-bar windows
 from their first bar line (melodies start on one).
 """
@@ -32,9 +34,9 @@ def _notes(events: Sequence[int], first_bar: int, bars: int = 2) -> set[tuple[in
     return {(t - start, int(e)) for t, e in enumerate(events[start:start + bars * STEPS_PER_BAR], start) if e >= 0}
 
 
-def similarity(events: Sequence[int]) -> float | None:
-    """Note-for-note similarity of bars 5-6 to bars 1-2 of an 8-bar melody; None when both are silent."""
-    first, again = _notes(events, 0), _notes(events, 4)
+def similarity(events: Sequence[int], lag: int = 4) -> float | None:
+    """Note-for-note similarity of the 2 bars `lag` bars on (bars 5-6) to bars 1-2; None when both are silent."""
+    first, again = _notes(events, 0), _notes(events, lag)
     if not first and not again:
         return None
     return len(first & again) / max(len(first), len(again))
@@ -45,9 +47,10 @@ def eight_bar_windows(melodies: Iterable[Sequence[int]]) -> list[Sequence[int]]:
     return [m[k:k + size] for m in melodies for k in range(0, len(m) - size + 1, size)]
 
 
-def repetition(melodies: Iterable[Sequence[int]]) -> dict[str, float]:
-    """Share of 8-bar melodies whose bars 5-6 repeat bars 1-2 (similarity >= 0.5), with its standard error."""
-    scores = [s for s in (similarity(m) for m in melodies) if s is not None]
+def repetition(melodies: Iterable[Sequence[int]], lag: int = 4) -> dict[str, float]:
+    """Share of 8-bar melodies whose bars 5-6 (lag 4; lag 2: bars 3-4) repeat bars 1-2 (similarity >= 0.5), with
+    its standard error."""
+    scores = [s for s in (similarity(m, lag) for m in melodies) if s is not None]
     n = len(scores)
     share = sum(s >= SIMILAR for s in scores) / n if n else float("nan")
     return {"share": share, "standard_error": math.sqrt(share * (1 - share) / n) if n else float("nan"),
@@ -61,7 +64,10 @@ def notes_per_bar(melodies: Iterable[Sequence[int]]) -> float:
 
 
 def figures(melodies: Sequence[Sequence[int]]) -> dict[str, float]:
-    return {**repetition(melodies), "notes_per_bar": notes_per_bar(melodies)}
+    melodies = list(melodies)
+    two_bars = repetition(melodies, lag=2)
+    return {**repetition(melodies), "share_2_bars": two_bars["share"], "standard_error_2_bars":
+            two_bars["standard_error"], "notes_per_bar": notes_per_bar(melodies)}
 
 
 def quality_figures(generator: Any, held_out: Sequence[Melody], outputs: int, seed: int = 7) -> dict[str, Any]:
@@ -114,13 +120,16 @@ def card(config: MelodyConfig, info: dict[str, Any]) -> Card:
                          [[k, v["melodies"], f"{v['steps']:,}", f"{v['nll']:.4f}", f"{v['accuracy']:.3f}"]
                           for k, v in stored.items()])]
     rows = [[name, q["melodies"], f"{q['share']:.3f} ± {q['standard_error']:.3f}", f"{q['mean_similarity']:.3f}",
+             f"{q['share_2_bars']:.3f} ± {q['standard_error_2_bars']:.3f}" if "share_2_bars" in q else "-",
              f"{q['notes_per_bar']:.2f}"] for name, q in info.get("quality", {}).items()]
     quality = [f"Our rows: {training.get('eval_outputs', '?')} melodies of 8 bars from Magenta's default primer (one "
                "middle C), seed 7. Human rows: the held-out melodies' 8-bar windows. An 8-bar melody counts as "
                "repeating when bars 5-6 repeat bars 1-2 note for note with similarity >= 0.5 (shared notes, same "
                "pitch and onset, over the notes of the fuller stretch; `generation/families/melody/card.py`); "
-               "± is one standard error.", "",
-               *table(["set", "8-bar melodies", "bars 5-6 repeat bars 1-2", "mean similarity", "notes per bar"],
+               "the same measure 2 bars on (bars 3-4 against 1-2) is the repetition lookback_rnn's inputs reach "
+               "(1 and 2 bars back, never 4); ± is one standard error.", "",
+               *table(["set", "8-bar melodies", "bars 5-6 repeat bars 1-2", "mean similarity",
+                       "bars 3-4 repeat bars 1-2", "notes per bar"],
                       rows)]
     return Card(
         config=config.name, command="melody_rnn_train", description=config.description, unit="step", model=model,
