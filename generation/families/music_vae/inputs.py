@@ -1,0 +1,378 @@
+"""A user's MIDI file read for MusicVAE: its melody, bass and drum parts on 16th steps, fitted to the model's bars.
+
+What Magenta users trip over is handled here rather than refused: drums written on a channel other than 10, the
+tune inside a piano part, files longer or shorter than the model's 2 bars, a note held over the bar line where a
+file is cut, two inputs in different keys (MusicVAE's z is pitch by pitch, so a tune a third away encodes as a
+different tune), notes outside MIDI 21-108. No TensorFlow; pretty_midi only where a file is read.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from generation.data.leadsheet import NO_EVENT, NOTE_OFF
+from generation.errors import InputError
+from generation.families.drums.encoding import DrumStep
+from generation.families.melody.dataset import notes_to_events
+from generation.families.music_vae.config import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Kind, MusicVaeConfig
+from generation.music.midi_limits import PRIMER_LIMITS, check_size, count_events
+from generation.music.notes import melody_events_notes
+from generation.quality.texture import Key, estimate_key
+
+if TYPE_CHECKING:
+    import pretty_midi
+
+Track = tuple[Any, ...]  # melody events or DrumSteps, one per 16th step
+GridNote = tuple[int, int, int]  # (onset step, end step, pitch)
+MAX_STEPS = 64 * STEPS_PER_BAR  # read at most 64 bars: the model uses the first bars with notes
+DRUM_KEYS = range(35, 82)  # General MIDI's percussion key map, Acoustic Bass Drum to Open Triangle
+KIT_KEYS = frozenset({35, 36, 37, 38, 40, 42, 44, 46, 49, 51, 57})  # kicks, snares, hi-hats, crash, ride
+DRUM_NAME = re.compile(r"drum|kit|perc|kick|snare|hi-?hat|cymbal|beat", re.IGNORECASE)
+DRUM_PROGRAMS = range(112, 120)  # GM's percussive family (agogo, woodblock, taiko, synth drum ...)
+BASS_PROGRAMS = range(32, 40)  # GM's basses
+_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The parts of one MIDI file on a common grid of 16th steps, step 0 on the bar line before its first note.
+
+    Attributes:
+        melody: the top line of the highest pitched instrument, as melody events (-2 hold, -1 off, 0-127 on).
+        bass: the bottom line of the lowest other instrument (or the low register of a lone two-handed part).
+        drums: the pitches struck at each step (channel 10, or a track that plays drums on another channel).
+        qpm: the file's first tempo.
+        steps_per_bar: 16 (4/4 bars, as MusicVAE's).
+        notes: what was guessed, for the user (drums found on another channel, a bass split from one part ...).
+    """
+
+    melody: tuple[int, ...] | None
+    bass: tuple[int, ...] | None
+    drums: tuple[DrumStep, ...] | None
+    qpm: float
+    steps_per_bar: int = STEPS_PER_BAR
+    notes: tuple[str, ...] = ()
+
+
+def read_parts(midi: pretty_midi.PrettyMIDI, what: str) -> Parts:
+    """The melody, bass and drum parts of a parsed MIDI file (`what` names it in messages).
+
+    Raises:
+        InputError: the file has no notes.
+    """
+    instruments = [i for i in midi.instruments if i.notes]
+    if not instruments:
+        raise InputError(f"{what} has no notes.")
+    _, tempi = midi.get_tempo_changes()
+    qpm = round(float(tempi[0]), 3) if len(tempi) else 120.0  # 100, not 99.99999999999999
+    quarter = float(midi.resolution)
+
+    def step(t: float) -> float:  # ticks, so a tempo change later in the file keeps the bars where they are
+        return midi.time_to_tick(t) * 4 / quarter
+
+    first = min(n.start for i in instruments for n in i.notes)
+    downbeats = [b for b in midi.get_downbeats() if b <= first + 1e-6]
+    origin = step(float(downbeats[-1])) if downbeats else 0.0
+    grid: dict[int, list[GridNote]] = {}
+    for i, inst in enumerate(instruments):
+        ons = [(round(step(n.start) - origin), round(step(n.end) - origin), n.pitch) for n in inst.notes]
+        grid[i] = [(on, max(on + 1, end), p) for on, end, p in ons if on < MAX_STEPS]
+    notes: list[str] = []
+    last_end = max((end for g in grid.values() for _, end, _ in g), default=1)
+    file_end = round(step(midi.get_end_time()) - origin)
+    # To the file's end (a 2-bar loop keeps its silent last beat), not past the bar of its last note.
+    length = min(-(-last_end // STEPS_PER_BAR) * STEPS_PER_BAR, max(last_end, file_end), MAX_STEPS)
+    if last_end > MAX_STEPS:
+        notes.append(f"{what}: only its first {MAX_STEPS // STEPS_PER_BAR} bars are read")
+    signatures = midi.time_signature_changes
+    if signatures and signatures[0].numerator * 16 != STEPS_PER_BAR * signatures[0].denominator:
+        notes.append(f"{what} is in {signatures[0].numerator}/{signatures[0].denominator}; it is read in bars "
+                     "of 4/4, MusicVAE's")
+
+    drum_ids = [i for i, inst in enumerate(instruments) if inst.is_drum]
+    if not drum_ids:
+        drum_ids = [i for i, inst in enumerate(instruments) if _plays_drums(inst, grid[i], step)]
+        for i in drum_ids:
+            notes.append(f"{what}: {_track_name(instruments[i], i)} is not on MIDI channel 10 but plays drums "
+                         "(drum-kit keys, short hits); it is read as the drum part")
+    drums = None
+    if any(grid[i] for i in drum_ids):
+        hits: list[set[int]] = [set() for _ in range(length)]
+        for i in drum_ids:
+            for on, _, pitch in grid[i]:
+                if on < length:
+                    hits[on].add(pitch)
+        drums = tuple(frozenset(h) for h in hits)
+
+    pitched = [i for i in grid if i not in drum_ids and grid[i]]
+    melody = bass = None
+    if pitched:
+        mean = {i: float(np.mean([p for _, _, p in grid[i]])) for i in pitched}
+        is_bass = {i: instruments[i].program in BASS_PROGRAMS for i in pitched}
+        top = max([i for i in pitched if not is_bass[i]] or pitched, key=lambda i: mean[i])
+        melody = _pad(_line(grid[top], lowest=False), length)
+        others = [i for i in pitched if i != top]
+        if others:  # GM's bass programs first, then the lowest instrument
+            low = min([i for i in others if is_bass[i]] or others, key=lambda i: mean[i])
+            bass = _pad(_line(grid[low], lowest=True), length)
+        elif is_bass[top]:
+            bass = _pad(_line(grid[top], lowest=True), length)
+        else:
+            split = _register_split(grid[top], length)
+            if split is not None:
+                bass = _pad(_line([n for n in grid[top] if n[2] < split], lowest=True), length)
+                notes.append(f"{what}: one instrument plays in two registers; its notes below "
+                             f"{_pitch_name(split)} are read as the bass")
+    return Parts(melody, bass, drums, qpm, STEPS_PER_BAR, tuple(notes))
+
+
+def read_parts_bytes(data: bytes, what: str, name: str) -> tuple[dict[str, list[Any]], float]:
+    """`read_parts` of an attachment's bytes, in the form the sandboxed reader answers: ({"melody": [events],
+    "bass": [events], "drums": [[pitches] per step]} with only the parts found, qpm). `what` ("the attachment
+    tune.mid") names the file in refusals.
+
+    Raises:
+        InputError: beyond a limit, not MIDI, or without notes.
+    """
+    parts = _parse(data, what)
+    found: dict[str, list[Any]] = {}
+    if parts.melody is not None:
+        found["melody"] = list(parts.melody)
+    if parts.bass is not None:
+        found["bass"] = list(parts.bass)
+    if parts.drums is not None:
+        found["drums"] = [sorted(s) for s in parts.drums]
+    return found, parts.qpm
+
+
+def read_parts_file(path: Path, name: str = "") -> Parts:
+    """`read_parts` of a file on disk, held to the primer limits before pretty_midi reads it.
+
+    Raises:
+        InputError: missing, beyond a limit, not MIDI, or without notes.
+    """
+    name = name or path.name
+    if not path.is_file():
+        raise InputError(f"MIDI file {str(path)!r} does not exist.")
+    check_size(path.stat().st_size, f"the MIDI file {name}", PRIMER_LIMITS)
+    return _parse(path.read_bytes(), name)
+
+
+def needed_part(parts: Parts, config: MusicVaeConfig, what: str) -> Track:
+    """The part `config` encodes: the drums of a drum config, else the melody.
+
+    Raises:
+        InputError: naming the file and the part it lacks.
+    """
+    if config.kind == "drums":
+        if parts.drums is None:
+            raise InputError(f"{what} has no drum part (no track on MIDI channel 10 and none that looks like "
+                             f"drums); {config.name} needs one.")
+        return parts.drums
+    if parts.melody is None:
+        raise InputError(f"{what} has no melody (it holds only drums); {config.name} needs one.")
+    return parts.melody
+
+
+def align(tracks: Sequence[tuple[str, Sequence[Any]]], kind: Kind, steps: int, transpose: bool
+          ) -> tuple[list[Track], list[str]]:
+    """Fit each (file name, part) to the model's `steps`: from the first bar line with a note, trimmed to `steps`
+    or looped in whole bars to fill them; melodies moved by octaves into MIDI 21-108 and, with `transpose`, the
+    second and later ones to the first one's key. Returns the tracks and notes saying what was done.
+
+    Raises:
+        InputError: a part with less than one bar of music (naming the file), or a melody wider than 88 keys.
+    """
+    fitted: list[Track] = []
+    notes: list[str] = []
+    for name, events in tracks:
+        part = [int(e) for e in events] if kind == "melody" else [frozenset(int(p) for p in e) for e in events]
+        track, note = _fit_length(name, part, kind, steps)
+        fitted.append(track)
+        notes += note
+    if kind == "melody":
+        fitted, moved = _fit_pitches([name for name, _ in tracks], fitted, transpose)
+        notes += moved
+    return fitted, notes
+
+
+def join_tracks(tracks: Sequence[Sequence[Any]], kind: Kind) -> Track:
+    """Tracks end to end; a melody's note that would run on into a next track starting without an event stops."""
+    out: list[Any] = []
+    for track in tracks:
+        part = list(track)
+        if kind == "melody" and part and part[0] == NO_EVENT and _sounding(out):
+            part[0] = NOTE_OFF
+        out += part
+    return tuple(out)
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+def _parse(data: bytes, what: str) -> Parts:
+    """Count the events against the limits (bounding the parser's work), then parse and read the parts."""
+    import pretty_midi
+
+    count_events(data, what, PRIMER_LIMITS)
+    try:
+        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    except Exception as e:  # pretty_midi/mido raise many types for corrupt files
+        raise InputError(f"{what} is not a readable MIDI file ({type(e).__name__}).") from e
+    return read_parts(midi, what)
+
+
+def _plays_drums(inst: pretty_midi.Instrument, notes: Sequence[GridNote], step: Any) -> bool:
+    """A track on another channel that is drums: all its keys in GM's drum map, and a drum name or program, or
+    short hits mostly on the kit's keys (kick, snare, hats, cymbals) with hits together or three kit pieces."""
+    pitches = [p for _, _, p in notes]
+    if not pitches or not all(p in DRUM_KEYS for p in pitches):
+        return False
+    if DRUM_NAME.search(inst.name or "") or inst.program in DRUM_PROGRAMS:
+        return True
+    on_kit = sum(p in KIT_KEYS for p in pitches) / len(pitches)
+    short = median(step(n.end) - step(n.start) for n in inst.notes) <= 1.0
+    together = len({on for on, _, _ in notes}) < len(notes)
+    return on_kit >= 0.8 and short and (together or len(set(pitches) & KIT_KEYS) >= 3)
+
+
+def _line(notes: Sequence[GridNote], lowest: bool) -> list[int]:
+    """A monophonic line: the highest (or lowest) note of each onset, each note cut at the next onset."""
+    chosen: dict[int, GridNote] = {}
+    for note in notes:
+        held = chosen.get(note[0])
+        if held is None or (note[2] < held[2] if lowest else note[2] > held[2]):
+            chosen[note[0]] = note
+    return notes_to_events(chosen.values())
+
+
+def _register_split(notes: Sequence[GridNote], length: int) -> float | None:
+    """The pitch between a lone instrument's low and high registers, if it plays two at once: at a quarter or
+    more of its onsets several notes sound, and the lowest of them lies an octave or more under the highest."""
+    roll = np.zeros((max(length, 1), 128), bool)
+    for on, end, pitch in notes:
+        roll[on:end, pitch] = True
+    onsets = sorted({on for on, _, _ in notes if on < length})
+    rows = roll[onsets]
+    poly = rows.sum(axis=1) >= 2
+    if not onsets or poly.mean() < 0.25:
+        return None
+    low = np.argmax(rows[poly], axis=1)
+    high = 127 - np.argmax(rows[poly][:, ::-1], axis=1)
+    low_median, high_median = float(np.median(low)), float(np.median(high))
+    return (low_median + high_median) / 2 if high_median - low_median >= 12 else None
+
+
+def _pad(events: list[int], length: int) -> tuple[int, ...]:
+    """Events cut or extended with silence to `length` (a note sounding at the end stops there)."""
+    if len(events) >= length:
+        return tuple(events[:length])
+    tail = [NOTE_OFF] if _sounding(events) else []
+    return tuple((events + tail + [NO_EVENT] * length)[:length])
+
+
+def _sounding(events: Sequence[int]) -> bool:
+    """Whether a note is still sounding after the last event."""
+    return next((e >= 0 for e in reversed(events) if e != NO_EVENT), False)
+
+
+def _track_name(inst: pretty_midi.Instrument, index: int) -> str:
+    return f"the track {inst.name.strip()!r}" if inst.name.strip() else f"track {index + 1}"
+
+
+def _pitch_name(pitch: float) -> str:
+    p = int(np.ceil(pitch))
+    return f"{_NAMES[p % 12]}{p // 12 - 1}"
+
+
+# --- fitting to the model ---------------------------------------------------------------------------------------
+def _fit_length(name: str, events: list[Any], kind: Kind, steps: int) -> tuple[Track, list[str]]:
+    """The part from its first bar line with a note, trimmed or looped (whole bars) to `steps`."""
+    bar = STEPS_PER_BAR
+    struck = [t for t, e in enumerate(events) if (e >= 0 if kind == "melody" else e)]
+    if not struck:
+        raise InputError(f"{name} has no notes in its {'melody' if kind == 'melody' else 'drum part'}.")
+    # Cut at the bar line of the first note: no note is held over the cut, so step 0 stays a valid event.
+    start = struck[0] // bar * bar
+    body = events[start:]
+    # Whole bars, rounded: a file often ends with its last note, short of the bar line (no end marker), and a
+    # last note held a little over the bar line adds no bar.
+    bars = int(len(body) / bar + 0.5)
+    if bars < 1:
+        raise InputError(f"{name} has {len(body)} sixteenth notes of music from its first bar line with a note, "
+                         f"less than one bar; MusicVAE needs at least one 4/4 bar (16 sixteenth notes; a bar "
+                         f"at least half played counts) to loop to {steps // bar} bars.")
+    body = list(_pad(body, bars * bar)) if kind == "melody" else (body + [frozenset()] * bar)[:bars * bar]
+    was = f"{name} was {len(events[start:]) / bar:.3g} bar{'s' if len(events[start:]) != bar else ''}"
+    opening = f"from bar {start // bar + 1}, " if start else ""
+    if len(body) >= steps:
+        note = [f"{was}: {opening}its first {steps // bar} bars are used"] if len(body) > steps or start else []
+        return tuple(body[:steps]), note
+    times = -(-steps // len(body))
+    looped = join_tracks([body] * times, kind)[:steps]
+    return looped, [f"{was}: {opening}looped {times} times to fill {steps // bar} bars"]
+
+
+def _fit_pitches(names: Sequence[str], tracks: list[Track], transpose: bool) -> tuple[list[Track], list[str]]:
+    """Melodies in MIDI 21-108, the second and later ones (with `transpose`) in the first one's key."""
+    keys = [estimate_key(melody_events_notes(t)) for t in tracks]
+    out: list[Track] = []
+    notes: list[str] = []
+    for i, (name, track) in enumerate(zip(names, tracks, strict=True)):
+        to_key = 0
+        if transpose and i > 0 and keys[0].clarity > 0 and keys[i].clarity > 0:
+            # Compare the scales (a minor key by its relative major), and move the shorter way round.
+            to_key = (_scale(keys[0]) - _scale(keys[i]) + 6) % 12 - 6
+        pitches = [e + to_key for e in track if e >= 0]
+        octaves = _octaves_into_range(pitches)
+        shift = to_key + 12 * octaves
+        moved = tuple(_fold(e + shift) if e >= 0 else e for e in track)
+        folded = sum(e + shift != m for e, m in zip(track, moved, strict=True) if e >= 0)
+        direction = "up" if shift > 0 else "down"
+        if to_key:
+            key = Key((keys[i].tonic + to_key) % 12, keys[i].minor, keys[i].clarity)
+            octave_note = " (by octaves into MusicVAE's range, MIDI 21-108)" if octaves else ""
+            notes.append(f"{name} transposed {direction} {_count(abs(shift), 'semitone')} to {key}{octave_note}")
+        elif octaves:
+            notes.append(f"{name} moved {direction} {_count(abs(octaves), 'octave')} into MusicVAE's range "
+                         "(MIDI 21-108)")
+        if folded:
+            notes.append(f"{name}: {_count(folded, 'note')} outside MIDI 21-108 folded in by octaves")
+        out.append(moved)
+    return out, notes
+
+
+def _scale(key: Key) -> int:
+    return (key.tonic + 3) % 12 if key.minor else key.tonic
+
+
+def _octaves_into_range(pitches: Sequence[int]) -> int:
+    """The octave shift that leaves the fewest pitches outside MIDI 21-108 (the smallest such shift)."""
+    if not pitches:
+        return 0
+    lo, hi = min(pitches), max(pitches)
+    if lo >= MIN_PITCH and hi < MAX_PITCH:
+        return 0
+
+    def outside(k: int) -> int:
+        return sum(not MIN_PITCH <= p + 12 * k < MAX_PITCH for p in pitches)
+
+    return min(range(-10, 11), key=lambda k: (outside(k), abs(k)))
+
+
+def _fold(pitch: int) -> int:
+    while pitch < MIN_PITCH:
+        pitch += 12
+    while pitch >= MAX_PITCH:
+        pitch -= 12
+    return pitch
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
