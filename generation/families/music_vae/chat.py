@@ -42,12 +42,19 @@ def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]
                    else "only drums")
             raise line.error(line.tokens[0], f"the {ORDINAL[i]} file has no {part} part ({why}; it has {found}); "
                              f"{config} needs one in each file", 0)
-        if len(f[part]) < STEPS_PER_BAR:
-            raise line.error(line.tokens[0], f"the {ORDINAL[i]} file's {part} is {len(f[part])} 16th notes long; "
-                             f"/interpolate needs at least one bar ({STEPS_PER_BAR} 16th notes) of each", 0)
+        if _music_steps(f[part]) < STEPS_PER_BAR // 2:
+            raise line.error(line.tokens[0], f"the {ORDINAL[i]} file's {part} has {_music_steps(f[part])} 16th "
+                             f"notes from its first bar line with a note; /interpolate needs at least one 4/4 bar "
+                             f"of each ({STEPS_PER_BAR} 16th notes; a bar at least half played counts)", 0)
     ends = tuple(tuple(f[part][:MAX_INPUT_BARS * STEPS_PER_BAR]) for f in files)
     return {"config": config, "steps": values.get("steps", 5), "melodies": ends if part == "melody" else (),
             "drums": ends if part == "drums" else ()}
+
+
+def _music_steps(events: tuple[Any, ...]) -> int:
+    """Steps from the bar line before the first note to the end (as the worker's alignment counts them)."""
+    struck = [t for t, e in enumerate(events) if (e >= 0 if isinstance(e, int) else e)]
+    return len(events) - struck[0] // STEPS_PER_BAR * STEPS_PER_BAR if struck else 0
 
 
 COMMANDS = (ChatCommand(

@@ -46,7 +46,8 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
     kind = generator.config.kind
     ends = [list(e) for e in params.melodies] if kind == "melody" else [
         [frozenset(s) for s in e] for e in params.drums]
-    (a, b), _ = align(ends, kind, generator.config.steps, True)
+    (a, b), _ = align(list(zip(("the first file", "the second file"), ends, strict=True)), kind,
+                      generator.config.steps, True)
     path = generator.interpolate(a, b, params.steps, request.temperature, request.seed)
     whole = [x for piece in path for x in piece]  # the path end to end, as Magenta Studio writes it
     midi = melody_midi(whole, request.qpm) if kind == "melody" else drums_midi(whole, request.qpm)
