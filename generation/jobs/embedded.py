@@ -2,16 +2,14 @@
 
 Each child loads the models once and stays warm; jobs and events cross as JSON lines on its stdin/stdout
 (no pickles). A child that dies or overruns the job timeout fails that job with a message and is replaced.
-Waiting jobs are served in rounds by owner (start-time fair queueing with unit cost): a user's second waiting
-job runs after every other user's first, so one client cannot starve the rest.
+Waiting jobs are served in fair turns by owner (generation/jobs/fair.py): a user's second waiting job runs
+after every other user's first, so one client cannot starve the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
-import itertools
 import json
 import logging
 import os
@@ -20,11 +18,11 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generation.jobs.base import EventHandler, JobEvent
+from generation.jobs.fair import FairTurns
 from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -32,16 +30,6 @@ log = logging.getLogger(__name__)
 # 9.6 s. Used until this bot has measured its own warm-up (see `warmup_record`).
 DEFAULT_WARMUP_S = 10.0
 SCRATCH = ".scratch"  # the renderer's temp folder inside a job's out_dir; removed here if the worker dies
-
-
-@dataclass(frozen=True, order=True)
-class _Waiting:
-    round: int  # the owner's turn this job takes; served in (round, seq) order
-    seq: int
-    job_id: str = field(compare=False)
-    owner: str = field(compare=False)
-    request: GenerationRequest = field(compare=False)
-    out_dir: Path = field(compare=False)
 
 
 class EmbeddedQueue:
@@ -62,10 +50,7 @@ class EmbeddedQueue:
         self._warm = warm_configs
         self._timeout = job_timeout_s
         self._cmd = worker_cmd or [sys.executable, "-m", "generation.worker"]
-        self._pending: list[_Waiting] = []  # in serving order
-        self._seq = itertools.count()
-        self._round = 0  # the round of the job served last
-        self._owner_round: dict[str, int] = {}  # the round of each owner's latest waiting job
+        self._pending = FairTurns()
         self._wakeup = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._procs: set[asyncio.subprocess.Process] = set()
@@ -103,17 +88,11 @@ class EmbeddedQueue:
         await asyncio.to_thread(shutil.rmtree, _temp_base(os.getpid()), True)
 
     async def submit(self, job_id: str, request: GenerationRequest, out_dir: Path, owner: str = "") -> None:
-        owner = owner or job_id
-        turn = max(self._round, self._owner_round.get(owner, 0)) + 1
-        self._owner_round[owner] = turn
-        bisect.insort(self._pending, _Waiting(turn, next(self._seq), job_id, owner, request, out_dir))
+        self._pending.add(job_id, request, out_dir, owner)
         self._wakeup.set()
 
     def position(self, job_id: str) -> int | None:
-        for i, waiting in enumerate(self._pending, 1):
-            if waiting.job_id == job_id:
-                return i
-        return None
+        return self._pending.position(job_id)
 
     @property
     def waiting(self) -> int:
@@ -161,10 +140,7 @@ class EmbeddedQueue:
                 return None
             self._wakeup.clear()
             await self._wakeup.wait()
-        first = self._pending.pop(0)
-        self._round = first.round
-        # Owners with nothing left in later rounds start afresh from the current round (bounded memory).
-        self._owner_round = {o: r for o, r in self._owner_round.items() if r > self._round}
+        first = self._pending.pop()
         return first.job_id, first.request, first.out_dir
 
     async def _spawn(self, slot: int) -> asyncio.subprocess.Process | None:
