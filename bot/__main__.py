@@ -13,14 +13,25 @@ from bot.service import Service
 from bot.settings import Settings
 from bot.store import JobStore, StoreUnavailable
 from bot.web.app import create_app
+from generation.jobs.base import JobQueue
+from generation.jobs.broker import Broker, BrokerError
 from generation.jobs.embedded import EmbeddedQueue
 
 log = logging.getLogger("bot")
 
 
+def make_queue(settings: Settings) -> JobQueue:
+    """The embedded queue (worker processes here), or the broker queue when TUNESMITH_QUEUE names a broker."""
+    if settings.queue == "embedded":
+        return EmbeddedQueue(workers=settings.workers, job_timeout_s=settings.job_timeout_s,
+                             warmup_record=settings.data_dir / "warmup.json")
+    from generation.jobs.arq_queue import ArqQueue
+
+    return ArqQueue(settings.queue)
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    queue = EmbeddedQueue(workers=settings.workers, job_timeout_s=settings.job_timeout_s,
-                          warmup_record=settings.data_dir / "warmup.json")
+    queue = make_queue(settings)
     service = Service(settings, JobStore(settings.data_dir / "jobs.sqlite3"), queue)
     try:
         await service.start()
@@ -29,6 +40,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if isinstance(e, StoreUnavailable):
             raise SystemExit(f"Tunesmith cannot start: the job database {settings.data_dir / 'jobs.sqlite3'} "
                              f"cannot be used ({e.cause or e}).") from None
+        if isinstance(e, BrokerError):
+            raise SystemExit(f"Tunesmith cannot start: {e}. Is TUNESMITH_QUEUE right, and the broker up?") from None
         raise
     routes: list[web.RouteDef] = []
     closers = []
@@ -50,9 +63,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(create_app(service, routes), keepalive_timeout=settings.request_timeout_s)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
-    # The estimate is the last warm-up measured on this data folder (7.5-10 s on the 2-core dev machine).
-    print(f"Tunesmith is up: open {settings.public_url}/ (the models take about {queue.warmup_expected_s:.0f} s "
-          "to warm up; jobs sent meanwhile wait, and the chat shows the progress)", flush=True)
+    if isinstance(queue, EmbeddedQueue):
+        # The estimate is the last warm-up measured on this data folder (7.5-10 s on the 2-core dev machine).
+        print(f"Tunesmith is up: open {settings.public_url}/ (the models take about {queue.warmup_expected_s:.0f} s "
+              "to warm up; jobs sent meanwhile wait, and the chat shows the progress)", flush=True)
+    else:
+        print(f"Tunesmith is up: open {settings.public_url}/ (jobs go to the model workers taking them from "
+              f"{Broker.parse(settings.queue).redacted()}: start them with tunesmith-worker --broker URL)", flush=True)
     try:
         await stop.wait()
     finally:

@@ -265,6 +265,13 @@ class Service:
                       event.kind)
 
     async def _record(self, event: JobEvent) -> None:
+        record = await self.store.get(event.job_id)
+        if record is None or record.status in ("done", "failed"):
+            # A job runs at least once: a second run's events (a duplicate delivery, a job handed again after a
+            # restart) must not reopen, re-post or overwrite what the user already has.
+            log.info("job %s: ignoring a %s event (the job is %s)", event.job_id, event.kind,
+                     record.status if record else "unknown")
+            return
         if event.kind == "started":
             await self.store.update(event.job_id, status="running", stage="generating", progress={})
         elif event.kind == "progress":

@@ -20,6 +20,7 @@ class Settings:
     data_dir: Path = Path("data")
     share_base_url: str = ""  # public address for share links; default http://host:port
     workers: int = 1
+    queue: str = "embedded"  # or a broker address (redis://HOST:6379/0): model workers on any host
     rate_limit_per_minute: int = 6  # jobs a user may start per minute
     max_active_per_user: int = 2  # queued + running jobs per user
     queue_cap: int = 50  # jobs waiting, all users
@@ -56,12 +57,21 @@ class Settings:
         if not 0 <= keep_days < 1e6:
             raise SystemExit(f"TUNESMITH_KEEP_DAYS={env.get('TUNESMITH_KEEP_DAYS')!r}: give the days to keep finished "
                              "jobs, e.g. 30, or 0 to keep them forever")
+        queue = env.get("TUNESMITH_QUEUE", "").strip() or "embedded"
+        if queue != "embedded":
+            from generation.jobs.broker import Broker, BrokerError
+
+            try:
+                Broker.parse(queue)
+            except BrokerError as e:
+                raise SystemExit(f"TUNESMITH_QUEUE: {e} (or 'embedded', the default)") from None
         return cls(
             host=env.get("TUNESMITH_HOST", "127.0.0.1"),
             port=int(num("TUNESMITH_PORT", 8080)),
             data_dir=Path(env.get("TUNESMITH_DATA_DIR", "data")),
             share_base_url=env.get("SHARE_BASE_URL", ""),
             workers=int(num("TUNESMITH_WORKERS", 1)),
+            queue=queue,
             rate_limit_per_minute=int(num("TUNESMITH_RATE_LIMIT_PER_MINUTE", 6)),
             max_active_per_user=int(num("TUNESMITH_MAX_ACTIVE_PER_USER", 2)),
             queue_cap=int(num("TUNESMITH_QUEUE_CAP", 50)),
