@@ -33,6 +33,7 @@ from generation.request import GenerationRequest
 log = logging.getLogger("tunesmith.worker")
 ALIVE_EVERY_S = 5.0  # how often a worker tells the bot it is alive (the bot counts it gone after 15 s)
 EVENTS_KEPT = 10_000  # the events stream is trimmed to about this many entries
+CHAT_SECRETS = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
 
 class ModelWorker:
@@ -162,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         broker = Broker.parse(args.broker)
     except BrokerError as e:
         parser.error(str(e))
+    for name in CHAT_SECRETS:  # started beside a bot with its env file: the models still never see the tokens
+        os.environ.pop(name, None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     make_worker(broker, warm=tuple(args.models), job_timeout_s=args.job_timeout, max_tries=args.max_tries,
                 lease_s=args.lease).run()
