@@ -249,11 +249,11 @@ def _failure_text(payload: Any, job_try: int) -> str:
     """What the user reads when arq itself failed the job."""
     message = payload.get("message", "") if isinstance(payload, dict) else str(payload)
     kind = payload.get("__exception__", "") if isinstance(payload, dict) else ""
-    tries = re.search(r"max (\d+) retries exceeded", message)
-    if tries:
-        return (f"the model worker running this was lost {tries.group(1)} times (it crashed, was stopped, or its "
-                "machine went away), so it was not tried again. This is logged for the bot's operator; try a "
-                "smaller request, or again later")
+    if re.search(r"max \d+ retries exceeded", message):
+        lost = max(job_try - 1, 1)  # the refused try is not counted
+        return (f"the model worker running this was lost {lost} time{'s' if lost > 1 else ''} (it crashed, was "
+                "stopped, or its machine went away), so it was not tried again. This is logged for the bot's "
+                "operator; try a smaller request, or again later")
     if kind in ("TimeoutError", "CancelledError"):
         return "this took too long on the model worker and was stopped; try fewer outputs or bars"
     if "expired" in message:

@@ -68,8 +68,9 @@ class ModelWorker:
 
     async def generate(self, ctx: dict[str, Any], job_id: str, request_json: str) -> dict[str, Any]:
         """The job: {"result", "files"} on success, {"error": user text} when the job itself failed."""
-        await self.emit(job_id, "started", attempt=ctx.get("job_try", 1), worker=self.name)
+        await self._renew_lease(job_id)  # before anything else: arq's own lease lasts the whole job timeout
         lease = asyncio.create_task(self._hold_lease(job_id))
+        await self.emit(job_id, "started", attempt=ctx.get("job_try", 1), worker=self.name)
         out_dir = Path(tempfile.mkdtemp(prefix="tunesmith-job-"))
         try:
             try:
@@ -90,7 +91,7 @@ class ModelWorker:
 
     async def finished(self, ctx: dict[str, Any]) -> None:
         """arq's after_job_end (the result is stored): tell the bot to look now rather than at its next poll."""
-        await self.emit(ctx["job_id"], "finished")
+        await self.emit(ctx["job_id"], "finished", worker=self.name)
 
     async def emit(self, job_id: str, kind: str, **data: Any) -> None:
         assert self._redis is not None
@@ -109,13 +110,16 @@ class ModelWorker:
     async def _hold_lease(self, job_id: str) -> None:
         """Keep the job ours while this process lives: a short in-progress lease, renewed. If this host dies,
         the lease lapses within `lease_s` and another worker takes the job (arq counts the try)."""
-        assert self._redis is not None
         while True:
-            try:
-                await self._redis.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
-            except (RedisError, OSError) as e:
-                log.warning("job %s: could not renew its lease: %s", job_id, e)
             await asyncio.sleep(self.lease_s / 4)
+            await self._renew_lease(job_id)
+
+    async def _renew_lease(self, job_id: str) -> None:
+        assert self._redis is not None
+        try:
+            await self._redis.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
+        except (RedisError, OSError) as e:
+            log.warning("job %s: could not renew its lease: %s", job_id, e)
 
     async def _say_alive(self) -> None:
         assert self._redis is not None
