@@ -14,7 +14,6 @@ from bot.settings import Settings
 from bot.store import JobStore, StoreUnavailable
 from bot.web.app import create_app
 from generation.jobs.base import JobQueue
-from generation.jobs.broker import Broker, BrokerError
 from generation.jobs.embedded import EmbeddedQueue
 
 log = logging.getLogger("bot")
@@ -40,8 +39,12 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if isinstance(e, StoreUnavailable):
             raise SystemExit(f"Tunesmith cannot start: the job database {settings.data_dir / 'jobs.sqlite3'} "
                              f"cannot be used ({e.cause or e}).") from None
-        if isinstance(e, BrokerError):
-            raise SystemExit(f"Tunesmith cannot start: {e}. Is TUNESMITH_QUEUE right, and the broker up?") from None
+        if settings.queue != "embedded":
+            from generation.jobs.broker import BrokerError  # arq is loaded only when a broker is configured
+
+            if isinstance(e, BrokerError):
+                raise SystemExit(f"Tunesmith cannot start: {e}. Is TUNESMITH_QUEUE right, and the broker up?") \
+                    from None
         raise
     routes: list[web.RouteDef] = []
     closers = []
@@ -68,6 +71,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         print(f"Tunesmith is up: open {settings.public_url}/ (the models take about {queue.warmup_expected_s:.0f} s "
               "to warm up; jobs sent meanwhile wait, and the chat shows the progress)", flush=True)
     else:
+        from generation.jobs.broker import Broker
+
         print(f"Tunesmith is up: open {settings.public_url}/ (jobs go to the model workers taking them from "
               f"{Broker.parse(settings.queue).redacted()}: start them with tunesmith-worker --broker URL)", flush=True)
     try:

@@ -76,7 +76,8 @@ class ArqQueue:
                                             default_queue_name=self.broker.queue)
             newest = await self._redis.xrevrange(self.broker.events, count=1)
         except (RedisError, OSError) as e:
-            raise BrokerError(f"cannot reach the job broker at {self.broker.redacted()}: {e}") from None
+            why = str(e).rstrip(".")
+            raise BrokerError(f"cannot reach the job broker at {self.broker.redacted()}: {why}") from None
         last_event = newest[0][0] if newest else b"0-0"
         for job in (self._dispatch(), self._read_events(last_event), self._watch_workers()):
             self._spawn(job)
