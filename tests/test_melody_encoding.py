@@ -184,20 +184,21 @@ def test_compiled_loop_builds_the_numpy_inputs(name: str) -> None:
     import tensorflow as tf
 
     from generation.engine.rnn import EventRnn
-    from generation.families.melody.sampler import MelodySampler
+    from generation.families.melody.sampler import WINDOW, MelodySampler
 
     config = CONFIGS[name]
     sampler = MelodySampler(EventRnn(config.input_size, config.num_classes, (8,), config.attn_length), config)
     rng = np.random.default_rng(8)
-    for _ in range(3):
-        events = random_melody(rng, config, 70)
-        _, hist, key = sampler.start(np.array([events[0]], np.int32), len(events))
-        hist = tf.constant([events], tf.int32)
+    for steps in (70, 200):  # 200: past the step counters' period
+        events = random_melody(rng, config, steps)
+        _, _, key = sampler.start(np.array([events[0]], np.int32))
+        padded = [-2] * (WINDOW - 1) + events  # holds before the melody began
         rows = []
         for t in range(len(events)):
             if t:
-                key = sampler._update_key(key, tf.constant([events[t]], tf.int32))
-            rows.append(sampler.row(hist, key, tf.constant(t))[0].numpy())
+                key = sampler.update_key(key, tf.constant([events[t]], tf.int32))
+            window = tf.constant([padded[t:t + WINDOW]], tf.int32)
+            rows.append(sampler.row(window, key, tf.constant(t))[0][0].numpy())
         np.testing.assert_array_equal(np.array(rows), event_inputs(events, config))
 
 

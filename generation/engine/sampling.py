@@ -95,18 +95,21 @@ class OneHotStepper(Stepper):
         self.model = model
         self.num_classes = num_classes
 
+    def model_input(self, last: tf.Tensor, controls: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+        """[B, C + classes]: step s's control row beside the one-hot of each row's last class. Gathers rather
+        than slices and tiles: every op in the loop costs about half a microsecond, however small."""
+        return tf.concat([tf.gather(controls, tf.fill(tf.shape(last), s + 1)), tf.one_hot(last, self.num_classes)],
+                         axis=1)
+
     def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
         state, last = carry
-        controls, _ = inputs
-        x = tf.concat([tf.tile(controls[s + 1][None, :], [tf.shape(last)[0], 1]),
-                       tf.one_hot(last, self.num_classes)], axis=1)
-        logits, state = self.model.step(x, state)
+        logits, state = self.model.step(self.model_input(last, inputs[0], s), state)
         return tf.nn.log_softmax(logits / temperature), state
 
     def take(self, carry: Any, pending: Any, inputs: Any, s: tf.Tensor, drawn: tf.Tensor,
              log_probs: tf.Tensor) -> tuple[Any, tf.Tensor, tf.Tensor]:
-        _, forced = inputs
-        take = tf.where(forced[s + 1] >= 0, tf.zeros_like(drawn) + forced[s + 1], drawn)
+        forced = tf.gather(inputs[1], s + 1)
+        take = tf.where(forced >= 0, forced, drawn)
         return (pending, take), take, tf.gather(log_probs, take, batch_dims=1)
 
     def sample(self, controls: np.ndarray, forced: np.ndarray, num_outputs: int, settings: SearchSettings,

@@ -103,10 +103,7 @@ class DensityStepper(OneHotStepper):
 
     def log_probs(self, carry: Any, inputs: Any, s: tf.Tensor, temperature: tf.Tensor) -> tuple[tf.Tensor, Any]:
         state, last, target, recent, notes, elapsed = carry
-        controls, _ = inputs
-        x = tf.concat([tf.tile(controls[s + 1][None, :], [tf.shape(last)[0], 1]),
-                       tf.one_hot(last, self.num_classes)], axis=1)
-        logits, state = self.model.step(x, state)
+        logits, state = self.model.step(self.model_input(last, inputs[0], s), state)
         bias = density_bias(recent, notes, elapsed, target)
         position = (s + 1) % STEPS_PER_BAR  # of the step being drawn
         bias = bias * tf.where(bias < 0, tf.gather(THIN_WEIGHT, position), tf.gather(FILL_WEIGHT, position))
