@@ -14,7 +14,7 @@ from generation.families.chat import MAX_BARS as MAX_BARS
 from generation.families.chat import QPM, ChatCommand, CommandLine, Option
 from generation.families.chat import CommandError as CommandError  # re-exported: front ends catch it from here
 from generation.families.performance.chat import MAX_SECONDS as MAX_SECONDS
-from generation.families.registry import families
+from generation.families.registry import families, family_of_config
 from generation.music.primer import MELODY_READER
 from generation.request import GenerationRequest
 
@@ -106,10 +106,9 @@ def parse_command(text: str, *, primer_from_attachment: tuple[Any, ...] | None =
     if installed is not None and config not in installed:
         raise CommandError(stripped, f"config:{config}", f"{config} is not installed on this bot; available: "
                            + ", ".join(sorted(installed)), line.column_of("config:"))
-    family = FAMILY_OF_COMMAND[name]
-    plugin = next(p for p in families() if p.name == family)
+    plugin = family_of_config(config)  # the command's own family, or the one its builder handed the file to
     request = GenerationRequest(
-        family, config, plugin.params(**fields),
+        plugin.name, config, plugin.params(**fields),
         qpm=values.get("qpm", _within(primer_qpm, QPM) if primer_qpm else command.default_qpm),
         temperature=values.get("temperature", command.default_temperature),
         num_outputs=values.get("outputs", 1),

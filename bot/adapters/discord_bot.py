@@ -99,7 +99,8 @@ class DiscordFrontEnd:
         try:
             for midi in midis:
                 self.service.check_attachment(midi.filename, midi.size)
-            if CHAT_COMMANDS[name].attachments <= 1:  # a command reading several files needs them to parse
+            command = CHAT_COMMANDS[name]
+            if command.attachments <= 1 and not command.needs_files:  # else the files are needed to parse
                 parse_command(text)  # the grammar alone, no side effects; submit() parses again with the primer
         except InputError as e:
             await interaction.response.send_message(error_text(e), ephemeral=True)
@@ -136,7 +137,8 @@ class DiscordFrontEnd:
 
     # --- delivery -----------------------------------------------------------------------------------
     async def deliver(self, view: JobView) -> None:
-        """The service's deliverer: show each job's views in order, newest wins, without holding up the queue."""
+        """The service's deliverer: show each job's views in order, newest wins, without holding up the queue;
+        for a finished job, returns once its result is posted (the service records that it was)."""
         rank = _RANK.get(view.stage, 0)
         if rank < self._rank.get(view.id, 0):
             return
@@ -144,6 +146,8 @@ class DiscordFrontEnd:
         self._latest[view.id] = view
         if view.id not in self._senders:
             self._senders[view.id] = asyncio.create_task(self._drain(view.id), name=f"discord-deliver-{view.id}")
+        if view.finished:
+            await asyncio.shield(self._senders[view.id])
 
     async def _drain(self, job_id: str) -> None:
         try:

@@ -198,7 +198,8 @@ class CommandLine:
 
 # (line, option values, the other words with columns, what the command's attachment reader read from an
 # attached MIDI: melody events for most; for a command taking several files, one such tuple per file, in the
-# order given) -> the request's "config" and the family's params fields
+# order given) -> the request's "config" and the params fields of the family that runs that config (a command
+# may serve two families: /continue sends drums to the drums family)
 Builder = Callable[[CommandLine, dict[str, Any], list[tuple[str, int]], tuple[Any, ...] | None], dict[str, Any]]
 
 
@@ -222,6 +223,7 @@ class ChatCommand:
     attachment_reader: str = MELODY_READER
     attachment_help: str = "a MIDI melody to start from"
     attachments: int = 1  # the most MIDI files one command reads (/interpolate: 2)
+    needs_files: bool = False  # the builder refuses a line without its files: front ends parse it only with them
     default_qpm: float = 120.0
     default_temperature: float = 1.0
     # (the command's words as a short phrase, or "" when none; the config) -> (share page headline, a line

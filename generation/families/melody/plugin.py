@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from generation.families.melody import chat
+from generation.families.melody import chat, continue_chat
 from generation.families.melody.config import CONFIGS
 from generation.families.plugin import FamilyPlugin, Made
 from generation.request import GenerationRequest
@@ -46,5 +46,5 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 
 PLUGIN = FamilyPlugin(name="melody", configs=tuple(CONFIGS), params=MelodyParams,
                       warm_configs=(chat.DEFAULT_CONFIG,), generate_command="melody_rnn_generate",
-                      train_command="melody_rnn_train", commands=chat.COMMANDS,
+                      train_command="melody_rnn_train", commands=chat.COMMANDS + continue_chat.COMMANDS,
                       load=_load, warm_up=_warm_up, make=_make)
