@@ -48,6 +48,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         raise
     routes: list[web.RouteDef] = []
     closers = []
+    chats: list[str] = []  # the chat platforms whose front ends are up
     if settings.slack_bot_token and settings.slack_signing_secret:
         from bot.adapters.slack_bot import SlackFrontEnd
 
@@ -56,16 +57,20 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if settings.slack_app_token:
             await slack.start_socket_mode()
         closers.append(slack.close)
+        chats.append("slack")
     if settings.discord_token:
         from bot.adapters.discord_bot import DiscordFrontEnd
 
         discord_front = DiscordFrontEnd(settings, service)
         await discord_front.start()
         closers.append(discord_front.close)
+        chats.append("discord")
     # keepalive_timeout also closes a connection that never completes its request headers (half-sent).
     runner = web.AppRunner(create_app(service, routes), keepalive_timeout=settings.request_timeout_s)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
+    for platform in chats:  # results finished while the bot was down (or before its front end was up)
+        await service.deliver_pending(platform)
     if isinstance(queue, EmbeddedQueue):
         # The estimate is the last warm-up measured on this data folder (7.5-10 s on the 2-core dev machine).
         print(f"Tunesmith is up: open {settings.public_url}/ (the models take about {queue.warmup_expected_s:.0f} s "

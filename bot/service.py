@@ -32,6 +32,9 @@ from generation.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_-]+(\.(mid|ogg|mp3|wav|png))?")
+# In a finished job's `delivery` from the moment it finishes until its chat front end has posted the result: a
+# bot killed in between posts it after the restart (deliver_pending), and never twice.
+UNPOSTED = "unposted"
 
 
 class Refused(InputError):
@@ -135,8 +138,17 @@ class Service:
         await self.store.close()
 
     async def set_delivery(self, job_id: str, delivery: dict[str, Any]) -> None:
-        """Remember what a front end needs to reach the user later (e.g. the message it posted)."""
-        await self.store.update(job_id, delivery=delivery)
+        """Remember what a front end needs to reach the user later (e.g. the message it posted); merged into
+        what is stored, so the service's own keys stay."""
+        await self.store.update(job_id, delivery_patch=delivery)
+
+    async def deliver_pending(self, platform: str) -> None:
+        """Call once the platform's front end can post: shows where resumed jobs stand and posts the results a
+        previous run finished but did not post (it was killed first, or finished before this front end was up)."""
+        records = await self.store.unposted(platform)
+        records += [r for r in await self.store.unfinished() if r.platform == platform]
+        for record in records:
+            await self._publish(record.id)
 
     async def submit(self, *, platform: str, user_id: str, text: str, channel: str = "",
                      attachments: Sequence[Attachment] = (), delivery: dict[str, Any] | None = None,
@@ -278,9 +290,11 @@ class Service:
             await self.store.update(event.job_id, stage=event.stage,
                                     progress={"done": event.done, "total": event.total})
         elif event.kind == "done":
-            await self.store.update(event.job_id, status="done", stage="done", result=event.result)
+            await self.store.update(event.job_id, status="done", stage="done", result=event.result,
+                                    delivery_patch={UNPOSTED: True} if record.delivery else None)
         else:
-            await self.store.update(event.job_id, status="failed", stage="failed", error=event.message)
+            await self.store.update(event.job_id, status="failed", stage="failed", error=event.message,
+                                    delivery_patch={UNPOSTED: True} if record.delivery else None)
         await self._publish(event.job_id)
         if event.kind == "started":  # everyone behind moved up one place
             for record in await self.store.unfinished():
@@ -304,11 +318,25 @@ class Service:
         lock = self._job_locks.setdefault(view.id, asyncio.Lock())
         async with lock:
             try:
-                await self._deliverers[view.platform](view)
-            except Exception:  # a front end failing to post must not stop the others
-                log.exception("delivering job %s to %s failed", view.id, view.platform)
+                await self._post(view)
+            except StoreUnavailable:
+                log.error("job %s: whether its result was posted could not be read or recorded", view.id)
         if view.finished and not lock.locked():
             self._job_locks.pop(view.id, None)
+
+    async def _post(self, view: JobView) -> None:
+        """Hand the view to its front end; a chat result only while it is unposted, and only once."""
+        final = view.finished and bool(view.delivery)
+        if final:
+            record = await self.store.get(view.id)
+            if record is None or not record.delivery.get(UNPOSTED):
+                return  # posted already: a catch-up met the live event
+        try:
+            await self._deliverers[view.platform](view)
+        except Exception:  # a front end failing to post must not stop the others
+            log.exception("delivering job %s to %s failed", view.id, view.platform)
+        if final:  # tried once: never again, even if it failed (it may have been half posted)
+            await self.store.update(view.id, delivery_patch={UNPOSTED: None})
 
     async def _recover(self) -> None:
         """Re-queue jobs a previous run left unfinished; report the ones that cannot run again."""

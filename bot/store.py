@@ -136,12 +136,17 @@ class JobStore:
             )
             await self.db.commit()
 
-    async def update(self, job_id: str, **changes: Any) -> None:
+    async def update(self, job_id: str, *, delivery_patch: dict[str, Any] | None = None, **changes: Any) -> None:
+        """Change columns of one job; `delivery_patch` merges keys into `delivery` (None removes a key) in the same
+        statement, so a flag set beside a new status is never seen without it."""
         cols = []
         values: list[Any] = []
         for key, value in changes.items():
             cols.append(f"{key} = ?")
             values.append(json.dumps(value) if key in JSON_FIELDS else value)
+        if delivery_patch is not None:
+            cols.append("delivery = json_patch(CASE WHEN json_valid(delivery) THEN delivery ELSE '{}' END, ?)")
+            values.append(json.dumps(delivery_patch))
         cols.append("updated = ?")
         values += [time.time(), job_id]
         with self._guard("updating a job"):
@@ -161,6 +166,16 @@ class JobStore:
         with self._guard("listing unfinished jobs"):
             async with self.db.execute(
                 "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created"
+            ) as cur:
+                return [_record(row) async for row in cur]
+
+    async def unposted(self, platform: str) -> list[JobRecord]:
+        """Finished jobs of `platform` whose result a chat front end has not posted yet (the bot stopped first)."""
+        with self._guard("listing unposted jobs"):
+            async with self.db.execute(
+                "SELECT * FROM jobs WHERE platform = ? AND status IN ('done', 'failed') "
+                "AND CASE WHEN json_valid(delivery) THEN json_extract(delivery, '$.unposted') END ORDER BY updated",
+                (platform,),
             ) as cur:
                 return [_record(row) async for row in cur]
 
