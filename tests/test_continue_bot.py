@@ -117,3 +117,5 @@ def test_a_file_without_the_part_asked_is_refused_with_what_it_has(bot: BotProce
         body["error"], body
     status, body = post_command(bot, "/continue bars:4", user="cont")
     assert status == 400 and "/continue needs a MIDI file" in body["error"], body
+    status, page = get_bytes(bot.url + "/")
+    assert status == 200 and b"<code>/continue bars:8  (attach a MIDI file)</code>" in page  # the chat's header
