@@ -67,3 +67,14 @@ def _unquote(raw: str) -> str:
     for plain, double, single, escaped in _PIECE.findall(raw):
         out.append(plain or _DQ_ESCAPE.sub(r"\1", double) or single or escaped)
     return "".join(out)
+
+
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """Each word of a (length-checked) command with where it starts and ends in `text` (quotes included), so a
+    command line can be rewritten keeping every other word exactly as typed.
+
+    Raises:
+        CommandError: as `split_words`.
+    """
+    return [(word, start, _WORD.match(text, start).end())  # type: ignore[union-attr]  # split_words matched it
+            for word, start in split_words(text)]

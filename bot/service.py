@@ -181,17 +181,35 @@ class Service:
                                installed=self.installed)
         if parsed.name == "help" or parsed.request is None:
             return Submitted("help", help=help_text(parsed.topic))
+        return await self.submit_request(platform=platform, user_id=user_id, text=text, request=parsed.request,
+                                         channel=channel, delivery=delivery, address=address)
+
+    async def check_limits(self, user_id: str, address: str = "") -> None:
+        """Raise Refused when this user (or address) may not start a job now: before any costly work for one."""
+        await self._check_limits(user_id, address)
+
+    async def submit_request(self, *, platform: str, user_id: str, text: str, request: GenerationRequest,
+                             channel: str = "", delivery: dict[str, Any] | None = None, address: str = "",
+                             recorded: Callable[[str], Awaitable[None]] | None = None) -> Submitted:
+        """Queue a checked request under the limits; `text` is its recipe as shown. `recorded(job_id)` runs once
+        the job is in the store, before it is queued (bot/remix.py records where a remix came from).
+
+        Raises:
+            Refused: rate limit or full queue.
+        """
         async with self._lock:
             await self._check_limits(user_id, address)
             job = JobRecord(id=uuid.uuid4().hex, share_token=secrets.token_urlsafe(18), platform=platform,
                             user_id=user_id, channel=channel, command=text.strip(),
-                            request=parsed.request.to_json(), status="queued", stage="queued",
+                            request=request.to_json(), status="queued", stage="queued",
                             delivery=delivery or {})
             await self.store.add(job)
+            if recorded is not None:
+                await recorded(job.id)
             if address:
                 self._address_starts.setdefault(address, deque()).append(time.monotonic())
                 self._address_active.setdefault(address, set()).add(job.id)
-            await self.queue.submit(job.id, parsed.request, self.artifacts / job.id, owner=address or user_id)
+            await self.queue.submit(job.id, request, self.artifacts / job.id, owner=address or user_id)
         view = await self.view(job.id)
         assert view is not None
         return Submitted("job", job=view)

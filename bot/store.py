@@ -193,11 +193,13 @@ class JobStore:
                 return {str(row[0]): str(row[1]) async for row in cur}
 
     async def delete_finished_before(self, cutoff: float) -> list[str]:
-        """Delete finished jobs last changed before `cutoff` (epoch seconds); returns their ids."""
+        """Delete finished jobs last changed before `cutoff` (epoch seconds), starred ones excepted; returns their
+        ids."""
         with self._guard("deleting old jobs"):
             async with self.db.execute("DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated < ?"
-                                       " RETURNING id", (cutoff,)) as cur:
+                                       " AND id NOT IN (SELECT job_id FROM stars) RETURNING id", (cutoff,)) as cur:
                 ids = [str(row[0]) async for row in cur]
+            await self.db.executemany("DELETE FROM remixes WHERE job_id = ?", [(i,) for i in ids])
             await self.db.commit()
         if ids:
             self._schedule_backup()

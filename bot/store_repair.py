@@ -38,6 +38,17 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, created);
+-- bot/history.py: where a job made from an earlier result came from, and the results users starred
+CREATE TABLE IF NOT EXISTS remixes (
+    job_id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,        -- the job whose result it was made from
+    action TEXT NOT NULL            -- again | vary | longer | harmonise | reply
+);
+CREATE INDEX IF NOT EXISTS remixes_source ON remixes(source_id, action);
+CREATE TABLE IF NOT EXISTS stars (
+    job_id TEXT PRIMARY KEY,        -- starred by its owner: listed as a favourite, kept past TUNESMITH_KEEP_DAYS
+    created REAL NOT NULL
+);
 """
 COLUMNS = ("id", "share_token", "platform", "user_id", "channel", "command", "request", "status", "stage",
             "progress", "result", "error", "delivery", "created", "updated")

@@ -7,8 +7,6 @@ parts; every answer carries security headers; nothing unexpected becomes a trace
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import html
 import json
 import logging
@@ -22,16 +20,16 @@ from aiohttp import BodyPartReader, web
 
 from bot.attachments import Attachment
 from bot.commands import CHAT_COMMANDS, CommandError
+from bot.remix import Remixer
 from bot.service import Refused, Service
 from bot.store import StoreUnavailable
+from bot.web.identity import SECRET, SERVICE, USER_COOKIE, chat_user, secret_key, sign
 from bot.web.pages import share_page
+from bot.web.remix_api import REMIXER, caller, error, job_accepted, jobs_json, remix_routes
 from generation.errors import InputError
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-SERVICE = web.AppKey("service", Service)
-SECRET = web.AppKey("secret", bytes)
-USER_COOKIE = "tunesmith_user"
 MAX_JSON_BYTES = 64 * 1024  # a command is at most 4,000 characters; JSON around it is small
 MAX_TEXT_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 8
@@ -55,12 +53,14 @@ def create_app(service: Service, extra_routes: list[web.RouteDef] | None = None)
     max_body = MAX_FILES * service.settings.max_attachment_bytes + MAX_TEXT_FIELD_BYTES
     app = web.Application(client_max_size=max_body, middlewares=[_guard(service.settings.public_url, max_body)])
     app[SERVICE] = service
-    app[SECRET] = _secret_key(service.settings.data_dir)
+    app[SECRET] = secret_key(service.settings.data_dir)
+    app[REMIXER] = Remixer(service)
     app.add_routes([
         web.get("/", chat_page),
         web.get("/healthz", healthz),
         web.post("/api/commands", post_command),
         web.get("/api/jobs/{job_id}", get_job),
+        *remix_routes(),
         web.get("/s/{token}", get_share_page),
         web.get("/s/{token}/files/{name}", get_file),
         web.static("/static", STATIC),
@@ -90,21 +90,21 @@ def _guard(public_url: str, max_body: int) -> Any:
         try:
             response = await handler(request)
         except web.HTTPRequestEntityTooLarge:
-            response = _error(413, f"the request is too large: at most {max_body:,} bytes "
+            response = error(413, f"the request is too large: at most {max_body:,} bytes "
                               "(a command is short text plus at most one MIDI file)")
         except web.HTTPException as e:  # 404s and the like: answered here, so they get the headers too
             response = web.Response(status=e.status, reason=e.reason, text=e.text,
                                     headers={k: v for k, v in e.headers.items() if k != "Content-Length"})
         except StoreUnavailable as e:  # the store has logged the cause
             if request.path.startswith("/api/"):
-                response = _error(503, str(e))
+                response = error(503, str(e))
             else:
                 response = web.Response(status=503, text=f"Tunesmith: {e}", content_type="text/plain")
         except (asyncio.CancelledError, KeyboardInterrupt):
             raise
         except Exception:
             log.exception("unexpected error answering %s %s", request.method, request.path)
-            response = _error(500, "something went wrong on our side; it has been logged. Try again later.")
+            response = error(500, "something went wrong on our side; it has been logged. Try again later.")
         for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
@@ -112,49 +112,10 @@ def _guard(public_url: str, max_body: int) -> Any:
     return guard
 
 
-def _secret_key(data_dir: Path) -> bytes:
-    """The key that signs chat identities: made once per data folder, readable by the bot's user only."""
-    path = data_dir / "secret.key"
-    try:
-        key = path.read_bytes()
-        if len(key) >= 32:
-            return key
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    path.touch(mode=0o600)
-    path.write_bytes(key)
-    return key
-
-
-def _sign(key: bytes, user: str) -> str:
-    return f"{user}.{hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:32]}"
-
-
-def _chat_user(request: web.Request) -> str | None:
-    """The chat identity from our signed cookie; None when absent or forged."""
-    raw = request.cookies.get(USER_COOKIE, "")
-    user, _, _ = raw.partition(".")
-    if user and len(raw) < 100 and hmac.compare_digest(_sign(request.app[SECRET], user), raw):
-        return user
-    return None
-
-
-def _address(request: web.Request) -> str:
-    """The caller's network address; behind the configured reverse proxy, the address it forwarded."""
-    remote = request.remote or "unknown"
-    proxy = request.app[SERVICE].settings.trusted_proxy
-    if proxy and remote == proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-        return forwarded[:64] or remote
-    return remote
-
-
 async def chat_page(request: web.Request) -> web.StreamResponse:
     response = web.Response(body=CHAT_HTML, content_type="text/html", charset="utf-8")
-    if _chat_user(request) is None:  # new, or a cookie we did not sign: the server picks the identity
-        response.set_cookie(USER_COOKIE, _sign(request.app[SECRET], secrets.token_urlsafe(12)),
+    if chat_user(request) is None:  # new, or a cookie we did not sign: the server picks the identity
+        response.set_cookie(USER_COOKIE, sign(request.app[SECRET], secrets.token_urlsafe(12)),
                             max_age=365 * 86400, samesite="Strict", httponly=True)
     return response
 
@@ -183,31 +144,28 @@ async def post_command(request: web.Request) -> web.Response:
             else:
                 data, files = await _read_json(request), []
     except TimeoutError:
-        return _error(408, f"the request body did not arrive within {service.settings.request_timeout_s:g} s")
+        return error(408, f"the request body did not arrive within {service.settings.request_timeout_s:g} s")
     except _BadBody as e:
-        return _error(e.status, str(e))
+        return error(e.status, str(e))
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
-        return _error(400, 'the command is missing: {"text": "/improv C G Am F primer:60"}')
-    address = _address(request)
-    label = data.get("user")
-    # The chat's signed identity; else the API caller's own label, kept apart per address.
-    user = _chat_user(request) or (f"{address}/{label[:64]}" if isinstance(label, str) and label else address)
+        return error(400, 'the command is missing: {"text": "/improv C G Am F primer:60"}')
+    reply_to = data.get("reply_to") or ""
+    if not isinstance(reply_to, str):
+        return error(400, 'reply_to is the job_id of the result replied to, e.g. {"text": "bars:16", '
+                      '"reply_to": "<job_id>"}')
     try:
-        submitted = await service.submit(platform="web", user_id=f"web:{user}", text=text, attachments=files,
-                                         address=address)
+        submitted = await request.app[REMIXER].submit(caller(request, data.get("user")), text, attachments=files,
+                                                      reply_to=reply_to)
     except CommandError as e:
-        return _error(400, str(e), pointer=e.pointer(), token=e.token)
+        return error(400, str(e), pointer=e.pointer(), token=e.token)
     except Refused as e:
-        return _error(429 if e.busy else 400, str(e))
+        return error(429 if e.busy else 400, str(e))
     except InputError as e:
-        return _error(400, str(e))
+        return error(400, str(e))
     if submitted.kind == "help":
         return web.json_response({"help": submitted.help})
-    assert submitted.job is not None
-    body = submitted.job.to_json()
-    body["status_url"] = f"/api/jobs/{submitted.job.id}"
-    return web.json_response(body, status=202)
+    return await job_accepted(request, submitted)
 
 
 class _BadBody(Exception):
@@ -280,8 +238,8 @@ async def _read_multipart(request: web.Request, limit: int) -> tuple[dict[str, A
 async def get_job(request: web.Request) -> web.Response:
     view = await request.app[SERVICE].view(request.match_info["job_id"])
     if view is None:
-        return _error(404, "no such job")
-    return web.json_response(view.to_json())
+        return error(404, "no such job")
+    return web.json_response((await jobs_json(request, [view]))[0])
 
 
 async def get_share_page(request: web.Request) -> web.Response:
@@ -305,5 +263,3 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers=headers)
 
 
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
