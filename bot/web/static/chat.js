@@ -21,11 +21,11 @@ log.addEventListener("scroll", () => {
 const follower = new ResizeObserver(() => { if (pinned) toBottom(); });
 follower.observe(log);
 
-function say(cls, html) {
+function say(cls, html, into = log) {
   const div = document.createElement("div");
   div.className = "msg " + cls;
   div.innerHTML = html;
-  log.appendChild(div);
+  into.appendChild(div);
   follower.observe(div);
   pinned = true;
   toBottom();
@@ -64,7 +64,7 @@ async function watchWarmup() {
   }
 }
 
-// --- jobs --------------------------------------------------------------------------------------------------
+// --- jobs (the buttons under a result, replies, history and recall are in remix.js) --------------------------------------------------------------------------------------------------
 function showProgress(div, job) {
   const line = div.querySelector(".progress");
   let bar = div.querySelector("progress");
@@ -84,14 +84,22 @@ function showResult(div, job) {
     `<div class="output"><audio controls src="${esc(o.audio_url)}"></audio>` +
     `<img alt="piano roll ${i + 1}" src="${esc(o.pianoroll_url)}">` +
     `<a href="${esc(o.midi_url)}" download>MIDI</a> · <a href="${esc(o.audio_url)}" download>audio</a></div>`).join("");
-  div.innerHTML = `<b>Done</b> · ${esc(job.model)}, seed ${job.seed} · <a class="share" href="${esc(job.share_url)}">share link</a>${outs}`;
+  const recipe = job.origin ? `<div class="recipe">${esc(job.command)}</div>` : "";  // what the button changed
+  div.innerHTML = `<b>Done</b> · ${esc(job.model)}, seed ${job.seed} · <a class="share" href="${esc(job.share_url)}">share link</a>${recipe}${outs}`;
+  div.appendChild(toolbar(job));
+}
+
+function showFailure(div, job) {
+  div.className = "msg error";
+  div.textContent = "Failed: " + job.error;
+  if (job.actions && job.actions.length) div.appendChild(toolbar(job));
 }
 
 async function follow(div, first) {
   let job = first;
   for (;;) {
     if (job.status === "done") return showResult(div, job);
-    if (job.status === "failed") { div.className = "msg error"; div.textContent = "Failed: " + job.error; return; }
+    if (job.status === "failed") return showFailure(div, job);
     showProgress(div, job);
     await sleep(400);
     try {
@@ -103,28 +111,8 @@ async function follow(div, first) {
   }
 }
 
-form.addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const text = input.value.trim();
-  if (!text) return;
-  const names = Array.from(primer.files, (f) => esc(f.name)).join(", ");
-  say("user", esc(text) + (names ? ` <i>+ ${names}</i>` : ""));
-  input.value = "";
-  let res;
-  try {
-    if (primer.files.length) {
-      const body = new FormData();
-      body.append("text", text);
-      for (const f of primer.files) body.append("primer", f);
-      res = await fetch("/api/commands", {method: "POST", body});
-      primer.value = "";
-    } else {
-      res = await fetch("/api/commands", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({text})});
-    }
-  } catch (e) {
-    say("error", "Could not reach the bot: " + esc(e));
-    return;
-  }
+// The bot's answer to a command, a reply or a button: help text, an error under its pointer, or a job to follow.
+async function answered(res) {
   let body;
   try {
     body = await res.json();
@@ -137,6 +125,37 @@ form.addEventListener("submit", async (ev) => {
     return say("error", (body.pointer ? `<pre class="pointer">${esc(body.pointer)}</pre>` : "") + esc(body.error));
   }
   follow(say("bot job", `<span class="progress"></span>`), body);
+}
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  remember(text);
+  const names = Array.from(primer.files, (f) => esc(f.name)).join(", ");
+  const target = replyTo;
+  say("user", (target ? replyLabel(target) : "") + esc(text) + (names ? ` <i>+ ${names}</i>` : ""));
+  input.value = "";
+  endReply();
+  let res;
+  try {
+    if (primer.files.length) {
+      const body = new FormData();
+      body.append("text", text);
+      if (target) body.append("reply_to", target.job_id);
+      for (const f of primer.files) body.append("primer", f);
+      res = await fetch("/api/commands", {method: "POST", body});
+      primer.value = "";
+    } else {
+      const body = target ? {text, reply_to: target.job_id} : {text};
+      res = await fetch("/api/commands", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+    }
+  } catch (e) {
+    say("error", "Could not reach the bot: " + esc(e));
+    return;
+  }
+  answered(res);
 });
 watchWarmup();
+loadHistory();
 input.focus();
