@@ -5,7 +5,8 @@ REST (under /api/v10): GET /gateway/bot, /gateway, /users/@me, /oauth2/applicati
 /webhooks/{app}/{token}/messages/@original; POST /webhooks/{app}/{token}; POST /channels/{id}/messages.
 Files: GET /attachments/{id}/{name} serves attachments the test registered. Gateway (GET /gateway as a
 websocket, JSON text frames): HELLO -> IDENTIFY -> READY, HEARTBEAT -> HEARTBEAT_ACK, RESUME -> RESUMED, and
-INTERACTION_CREATE on demand (`slash`, `autocomplete`).
+INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a message's button, `submit_modal`). Messages
+keep the components (buttons) the bot sent with them.
 """
 
 from __future__ import annotations
@@ -149,6 +150,27 @@ class DiscordStandIn:
                             for k, v in options.items()]}
         return await self._interaction(4, data, "700000000000000001", "800000000000000001")
 
+    async def press(self, message: dict[str, Any], custom_id: str, *, user_id: str = "700000000000000001"
+                    ) -> SentInteraction:
+        """Press the button `custom_id` of a message the bot posted (a MESSAGE_COMPONENT interaction, type 3)."""
+        ids = [b.get("custom_id") for row in message.get("components", []) for b in row.get("components", [])]
+        assert custom_id in ids, f"the message has no button {custom_id!r}; it has {ids}"
+        return await self._interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id,
+                                       str(message["channel_id"]), message=message)
+
+    async def submit_modal(self, custom_id: str, values: dict[str, str], *, user_id: str = "700000000000000001",
+                           channel_id: str = "800000000000000001") -> SentInteraction:
+        """Submit the modal `custom_id` with its text inputs' values (a MODAL_SUBMIT interaction, type 5)."""
+        rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
+        return await self._interaction(5, {"custom_id": custom_id, "components": rows}, user_id, channel_id)
+
+    def posted(self, call: Call) -> dict[str, Any]:
+        """The message a recorded call posted or edited, as Discord would hand it back (with its components)."""
+        channel = self._channels.get(call.path.split("/")[3], "0") if call.path.startswith("/webhooks/") else \
+            call.path.split("/")[2]
+        message = self._message(channel, call.message, call.files)
+        return message
+
     async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 30.0) -> Call:
         """The first recorded call matching `predicate`, waiting up to `timeout` seconds for it."""
         async with asyncio.timeout(timeout), self._changed:
@@ -193,7 +215,8 @@ class DiscordStandIn:
         self._seq += 1
         await self._ws.send_json({"op": DISPATCH, "t": event, "s": self._seq, "d": data})
 
-    async def _interaction(self, kind: int, data: dict[str, Any], user_id: str, channel_id: str) -> SentInteraction:
+    async def _interaction(self, kind: int, data: dict[str, Any], user_id: str, channel_id: str,
+                           message: dict[str, Any] | None = None) -> SentInteraction:
         await asyncio.wait_for(self.identified.wait(), 30)
         sent = SentInteraction(self.snowflake(), f"token-{next(self._ids)}", channel_id, user_id)
         self._channels[sent.token] = channel_id
@@ -206,7 +229,7 @@ class DiscordStandIn:
             "member": {"user": _user(user_id, "player"), "roles": [], "joined_at": now, "deaf": False,
                        "mute": False, "flags": 0, "permissions": "2248473465835073"},
             "app_permissions": "2248473465835073", "entitlements": [], "authorizing_integration_owners": {"0": "1"},
-            "context": 0, "attachment_size_limit": 10 * 2**20})
+            "context": 0, "attachment_size_limit": 10 * 2**20, **({"message": message} if message else {})})
         return sent
 
     # --- REST ---------------------------------------------------------------------------------------
@@ -265,7 +288,8 @@ class DiscordStandIn:
         return {"id": self.snowflake(), "channel_id": channel_id, "type": 0, "content": body.get("content") or "",
                 "author": self.bot_user, "attachments": attachments, "embeds": [], "mentions": [],
                 "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False, "timestamp": now,
-                "edited_timestamp": None, "flags": int(body.get("flags") or 0), "components": []}
+                "edited_timestamp": None, "flags": int(body.get("flags") or 0),
+                "components": body.get("components") or []}
 
     async def _note(self, call: Call) -> None:
         async with self._changed:

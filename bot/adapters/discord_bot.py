@@ -8,6 +8,7 @@ import inspect
 import logging
 import shlex
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -16,9 +17,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.adapters.discord_remix import history_command, result_button, result_buttons
 from bot.attachments import Attachment
 from bot.commands import CHAT_COMMANDS, OPTIONS_OF, ChatCommand, CommandError, Option, help_text, parse_command
-from bot.service import JobView, Service
+from bot.remix import Caller, Remixer
+from bot.service import JobView, Service, Submitted
 from bot.settings import Settings
 from bot.store import StoreUnavailable
 from generation.errors import InputError
@@ -59,8 +62,12 @@ class DiscordFrontEnd:
         self.service = service
         self.client = discord.Client(intents=discord.Intents(guilds=True))
         self.tree = app_commands.CommandTree(self.client)
+        self.remixer = Remixer(service)
         for command in _commands(self):
             self.tree.add_command(command)
+        self.tree.add_command(history_command(self.remixer))
+        self._button = result_button(self)
+        self.client.add_dynamic_items(self._button)  # result buttons, answered by job id (restart-proof)
         self.tree.error(self._on_tree_error)
         self._connection: asyncio.Task[None] | None = None
         self._live: dict[str, discord.Interaction] = {}  # interaction id -> interaction, while its job runs
@@ -105,17 +112,27 @@ class DiscordFrontEnd:
         except InputError as e:
             await interaction.response.send_message(error_text(e), ephemeral=True)
             return
+
+        async def submit(caller: Caller) -> Submitted:
+            files = [Attachment(await midi.read(), midi.filename) for midi in midis]
+            return await self.service.submit(platform=caller.platform, user_id=caller.user_id, channel=caller.channel,
+                                             text=text, attachments=files, delivery=caller.delivery)
+
+        await self.start_job(interaction, submit)
+
+    async def start_job(self, interaction: discord.Interaction,
+                        submit: Callable[[Caller], Awaitable[Submitted]]) -> None:
+        """Defer publicly, then queue the job `submit` makes for this user and channel (a command, a button
+        pressed under a result, a reply) and show it as it moves; a refusal is answered privately."""
         await interaction.response.defer(thinking=True)
         key = str(interaction.id)
         self._live[key] = interaction
+        channel = str(interaction.channel_id or "")
+        caller = Caller(PLATFORM, f"discord:{interaction.user.id}", channel, delivery={
+            "interaction_id": key, "application_id": str(interaction.application_id), "token": interaction.token,
+            "channel_id": channel, "created": interaction.created_at.timestamp()})
         try:
-            files = [Attachment(await midi.read(), midi.filename) for midi in midis]
-            submitted = await self.service.submit(
-                platform=PLATFORM, user_id=f"discord:{interaction.user.id}", channel=str(interaction.channel_id or ""),
-                text=text, attachments=files,
-                delivery={"interaction_id": key, "application_id": str(interaction.application_id),
-                          "token": interaction.token, "channel_id": str(interaction.channel_id or ""),
-                          "created": interaction.created_at.timestamp()})
+            submitted = await submit(caller)
         except Exception as e:
             self._live.pop(key, None)
             if isinstance(e, discord.HTTPException):
@@ -174,19 +191,20 @@ class DiscordFrontEnd:
         self._shown.pop(view.id, None)
         limit = int(getattr(interaction, "filesize_limit", UPLOAD_LIMIT))  # the guild's limit (discord.py >= 2.5)
         content = result_text(view)
+        buttons = result_buttons(view, self._button) or discord.utils.MISSING
         if fresh and d.get("token"):
             try:
                 files = await asyncio.to_thread(self._files, view, limit)
                 if interaction is not None:
-                    await interaction.edit_original_response(content=content, attachments=files)
+                    await interaction.edit_original_response(content=content, attachments=files, view=buttons)
                 else:  # resumed after a restart: the first follow-up takes the place of "thinking..."
                     webhook = discord.Webhook.partial(int(d["application_id"]), str(d["token"]), client=self.client)
-                    await webhook.send(content, files=files)
+                    await webhook.send(content, files=files, view=buttons)
                 return
             except discord.HTTPException as e:  # e.g. the reply was deleted; fall back to the channel
                 log.warning("editing the reply for job %s failed (%s); posting in the channel", view.id, e)
         channel = self.client.get_partial_messageable(int(d["channel_id"]))
-        await channel.send(content, files=await asyncio.to_thread(self._files, view, limit))
+        await channel.send(content, files=await asyncio.to_thread(self._files, view, limit), view=buttons)
 
     def _files(self, view: JobView, limit: int) -> list[discord.File]:
         """Audio first (it plays inline), then MIDI, then piano rolls, within Discord's count and size limits."""

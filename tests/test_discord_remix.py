@@ -1,0 +1,133 @@
+"""Discord's buttons under a result, end to end: real discord.py against the stand-in Discord, the real Service on
+SQLite and a real worker. A button press becomes a job whose result is posted with its own buttons, Reply opens a
+modal whose options remix the result, Star and /history answer privately, and buttons under a message posted
+before the front end restarted still work (they are keyed on the stored job id, not on anything in memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import shutil
+from collections.abc import AsyncIterator
+
+import pytest
+from discord_standin import Call, DiscordStandIn, SentInteraction
+
+from bot.adapters.discord_bot import DiscordFrontEnd
+from bot.service import Service
+from bot.settings import Settings
+from bot.store import JobStore
+from generation.jobs.embedded import EmbeddedQueue
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth binary not on PATH"),
+    pytest.mark.asyncio(loop_scope="module"),
+]
+
+JOB_WAIT_S = 120.0  # the first job includes the worker's start-up
+USER = "1001"
+
+
+@dataclasses.dataclass
+class Env:
+    standin: DiscordStandIn
+    service: Service
+    settings: Settings
+    front: DiscordFrontEnd
+
+
+@pytest.fixture(scope="module")
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+    data = tmp_path_factory.mktemp("discord-remix")
+    async with contextlib.AsyncExitStack() as stack:
+        standin = DiscordStandIn()
+        await standin.start()
+        stack.push_async_callback(standin.stop)
+        settings = Settings(data_dir=data, discord_token=standin.token, discord_api_base=standin.api_base,
+                            share_base_url="https://tunesmith.test", rate_limit_per_minute=100,
+                            max_active_per_user=10)
+        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=60))
+        await service.start()
+        stack.push_async_callback(service.stop)
+        env = Env(standin, service, settings, DiscordFrontEnd(settings, service))
+        await env.front.start()
+        await asyncio.wait_for(standin.identified.wait(), 30)
+        yield env
+        await env.front.close()
+
+
+async def final(standin: DiscordStandIn, sent: SentInteraction) -> Call:
+    """The edit of the deferred reply that carries the result's files (or says the job failed)."""
+    return await standin.wait_for(lambda c: c.method == "PATCH" and f"/{sent.token}/" in c.path
+                                  and (bool(c.files) or "Failed" in c.content), timeout=JOB_WAIT_S)
+
+
+def buttons(call: Call) -> dict[str, str]:
+    """label -> custom_id of the buttons a message was posted with."""
+    return {b["label"]: b["custom_id"] for row in call.message.get("components", []) for b in row["components"]}
+
+
+@pytest.fixture(scope="module")
+async def melody(env: Env) -> Call:
+    sent = await env.standin.slash("melody", {"melody": "C4 - E4 - G4 - C5 -", "bars": 2, "seed": 4}, user_id=USER)
+    return await final(env.standin, sent)
+
+
+async def press(env: Env, message: Call, label: str) -> SentInteraction:
+    return await env.standin.press(env.standin.posted(message), buttons(message)[label], user_id=USER)
+
+
+async def test_a_result_is_posted_with_its_buttons(melody: Call) -> None:
+    found = buttons(melody)
+    assert list(found) == ["Again", "Vary", "Longer", "Harmonise this", "Reply", "\u2606 Star"], found
+    job = found["Again"].split(":")[2]
+    assert all(custom_id.endswith(":" + job) for custom_id in found.values())
+
+
+async def test_pressing_again_posts_a_new_result(env: Env, melody: Call) -> None:
+    sent = await press(env, melody, "Again")
+    result = await final(env.standin, sent)
+    assert env.standin.calls_for(sent)[0].body["type"] == 5, "a press is deferred at once, publicly"
+    assert result.content.startswith("`/melody C4 - E4 - G4 - C5 - bars:2 seed:") and "seed:4`" not in result.content
+    assert sorted(name.rsplit(".", 1)[1] for name, _ in result.files) == ["mid", "ogg", "png"]
+    assert "Again" in buttons(result), "the new result has buttons of its own"
+
+
+async def test_reply_opens_a_modal_whose_options_remix_the_result(env: Env, melody: Call) -> None:
+    sent = await press(env, melody, "Reply")
+    modal = await env.standin.wait_for(lambda c: f"/{sent.token}/" in c.path and c.path.endswith("/callback"))
+    assert modal.body["type"] == 9 and modal.body["data"]["custom_id"].startswith("ts-reply:"), modal.body
+    submitted = await env.standin.submit_modal(modal.body["data"]["custom_id"], {"text": "temperature:1.2"},
+                                               user_id=USER)
+    result = await final(env.standin, submitted)
+    assert "/melody C4 - E4 - G4 - C5 - bars:2 temperature:1.2 seed:4" in result.content, result.content
+
+    again = await press(env, melody, "Reply")  # a modal answers once: a second reply opens another
+    await env.standin.wait_for(lambda c: f"/{again.token}/" in c.path and c.path.endswith("/callback"))
+    bad = await env.standin.submit_modal(modal.body["data"]["custom_id"], {"text": "transpose:+2"}, user_id=USER)
+    answer = await env.standin.wait_for(lambda c: f"/{bad.token}" in c.path and c.method == "POST"
+                                        and "/callback" not in c.path)
+    assert answer.ephemeral and "'transpose' is not an option of /melody" in answer.content, answer.content
+
+
+async def test_star_and_history_answer_privately(env: Env, melody: Call) -> None:
+    sent = await press(env, melody, "\u2606 Star")
+    answer = await env.standin.wait_for(lambda c: f"/{sent.token}/" in c.path and c.path.endswith("/callback"))
+    assert answer.ephemeral and "Starred" in answer.content
+    sent = await env.standin.slash("history", {"starred": True}, user_id=USER)
+    listing = await env.standin.wait_for(lambda c: f"/{sent.token}/" in c.path and c.path.endswith("/callback"))
+    assert listing.ephemeral and "\u2605 /melody C4 - E4 - G4 - C5 - bars:2 seed:4" in listing.content, listing.content
+    assert "https://tunesmith.test/s/" in listing.content
+
+
+async def test_buttons_work_after_the_front_end_restarts(env: Env, melody: Call) -> None:
+    await env.front.close()
+    env.standin.identified.clear()
+    env.front = DiscordFrontEnd(env.settings, env.service)  # nothing of the old one's memory
+    await env.front.start()
+    await asyncio.wait_for(env.standin.identified.wait(), 30)
+    sent = await press(env, melody, "Longer")
+    result = await final(env.standin, sent)
+    assert result.content.startswith("`/melody bars:4 seed:") and "/s/" in result.content, result.content
