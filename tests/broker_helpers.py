@@ -93,3 +93,49 @@ async def wait_for(check: Any, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, which the test may stop (kill -9 or a clean shutdown) and
+    start again on the same port and folder, as an operator's restart or a crash would."""
+
+    def __init__(self, folder: Path, *, appendonly: bool = True) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(folder),
+                     "--save", "", "--appendonly", "yes" if appendonly else "no", "--daemonize", "no"]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def url(self, db: int, queue: str) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}?queue={queue}"
+
+    def client(self, db: int) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db)
+
+    def start(self, timeout: float = 30.0) -> None:
+        with (self.folder / "redis.log").open("ab") as out:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
+        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if probe.ping():  # answers only once the append-only file is loaded
+                    break
+            except (redis.ConnectionError, redis.BusyLoadingError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"redis-server did not start:\n{(self.folder / 'redis.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+        probe.close()
+
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (Redis writes what it holds and exits) or SIGKILL (a crash); waits for the exit."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.proc.wait(30)

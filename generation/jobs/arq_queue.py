@@ -66,6 +66,7 @@ class ArqQueue:
         self._redis: ArqRedis | None = None
         self._on_event: EventHandler | None = None
         self.ready = asyncio.Event()  # set while at least one worker is alive
+        self._down_since: float | None = None  # when the broker stopped answering (None: it answers)
 
     async def start(self, on_event: EventHandler) -> None:
         self._on_event = on_event
@@ -150,7 +151,7 @@ class ArqQueue:
                 await self._redis.enqueue_job(GENERATE, job_id, request_json, _job_id=job_id)
                 return
             except (RedisError, OSError) as e:
-                log.warning("job %s: the broker is unreachable (%s); trying again", job_id, e)
+                self._unreachable(e)
                 await asyncio.sleep(1.0)
 
     async def _follow(self, job_id: str, request_json: str, out_dir: Path) -> None:
@@ -164,7 +165,7 @@ class ArqQueue:
                     break
                 status = await job.status()
             except (RedisError, OSError) as e:
-                log.warning("job %s: cannot reach the broker (%s)", job_id, e)
+                self._unreachable(e)
                 await asyncio.sleep(self._poll_s)
                 continue
             if status == JobStatus.in_progress and job_id not in self._started:
@@ -211,9 +212,12 @@ class ArqQueue:
             try:
                 batches = await self._redis.xread({self.broker.events: last}, count=100, block=1000)
             except (RedisError, OSError) as e:
-                log.warning("cannot read job events from the broker (%s)", e)
+                self._unreachable(e)
                 await asyncio.sleep(1.0)
                 continue
+            if self._down_since is not None:
+                log.warning("the broker answers again after %.0f s", time.monotonic() - self._down_since)
+                self._down_since = None
             for _stream, entries in batches or []:
                 for entry_id, fields in entries:
                     last = entry_id
@@ -227,6 +231,13 @@ class ArqQueue:
                         await self._emit(progress_event(job_id, event))
                     elif kind == "finished":
                         self._following[job_id].set()
+
+    def _unreachable(self, e: Exception) -> None:
+        """Said once per outage (every followed job retries each second meanwhile)."""
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("the broker %s is unreachable (%s); jobs wait, nothing is lost, retrying each second",
+                        self.broker.redacted(), e)
 
     async def _watch_workers(self) -> None:
         assert self._redis is not None

@@ -133,11 +133,66 @@ class ModelWorker:
             await asyncio.sleep(ALIVE_EVERY_S)
 
 
+class SteadyWorker(Worker):
+    """arq's worker, riding out a broker outage (a Redis restart, a network cut) instead of exiting: arq's loop
+    stops at the first connection error, and a result it cannot store is lost. Here the loop waits for the broker,
+    a slot arq counted for a job it could not start is given back, and a finished job's result is stored once the
+    broker answers again. (Written against arq 0.26-0.28's Worker.)"""
+
+    _down_since: float | None = None
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError) as e:
+            self._broker_down(e)
+            await asyncio.sleep(1.0)
+            return
+        self._broker_up()
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        try:
+            await super().start_jobs(job_ids)
+        except (RedisError, OSError):
+            # arq took a slot for the job it was starting (each other path gives it back or hands it to the job)
+            self.job_counter -= 1
+            self.sem.release()
+            raise
+
+    async def finish_job(self, *args: Any, **kwargs: Any) -> None:
+        await self._until_stored(super().finish_job, *args, **kwargs)
+
+    async def finish_failed_job(self, *args: Any, **kwargs: Any) -> None:
+        await self._until_stored(super().finish_failed_job, *args, **kwargs)
+
+    async def _until_stored(self, store: Any, *args: Any, **kwargs: Any) -> None:
+        """One transaction (result, queue, keys), tried until the broker takes it: the job's result is what
+        counts. If the outage outlasts the job's lease, another worker may run it again; the bot posts once."""
+        while True:
+            try:
+                await store(*args, **kwargs)
+                self._broker_up()
+                return
+            except (RedisError, OSError) as e:
+                self._broker_down(e)
+                await asyncio.sleep(1.0)
+
+    def _broker_down(self, e: Exception) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("the broker is unreachable (%s); waiting for it (running jobs go on)", e)
+
+    def _broker_up(self) -> None:
+        if self._down_since is not None:
+            log.warning("the broker answers again after %.0f s", time.monotonic() - self._down_since)
+            self._down_since = None
+
+
 def make_worker(broker: Broker, *, warm: tuple[str, ...] = (), job_timeout_s: float = 120.0,
                 max_tries: int = 3, lease_s: float = 20.0) -> Worker:
     """An arq worker that takes one job at a time; a job is tried at most `max_tries` times in all."""
     model = ModelWorker(broker, warm, job_timeout_s, lease_s)
-    return Worker(
+    return SteadyWorker(
         functions=[func(model.generate, name=GENERATE, max_tries=max_tries, timeout=job_timeout_s + 30)],
         redis_settings=broker.settings, queue_name=broker.queue, max_jobs=1, poll_delay=0.2,
         keep_result=RESULT_KEEP_S, job_serializer=dumps, job_deserializer=loads,
