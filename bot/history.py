@@ -77,6 +77,16 @@ class History:
                     found[str(row[0])] = (origin, bool(row[3]))
         return found
 
+    async def by_message(self, platform: str, channel: str, ts: str) -> str | None:
+        """The job whose result is the chat message `ts` in `channel` (Slack: a reply in its thread remixes it)."""
+        with _guard("finding the result a message shows"):
+            async with self.store.db.execute(
+                    "SELECT id FROM jobs WHERE platform = ? AND channel = ? AND CASE WHEN json_valid(delivery) THEN "
+                    "json_extract(delivery, '$.ts') END = ? ORDER BY created DESC LIMIT 1",
+                    (platform, channel, ts)) as cur:
+                row = await cur.fetchone()
+        return str(row[0]) if row else None
+
     async def recent(self, user_id: str, limit: int = 20, *, starred: bool = False,
                      finished_only: bool = False) -> list[Entry]:
         """The user's last jobs, newest first (only the starred ones, or only finished ones, when asked)."""

@@ -1,6 +1,7 @@
 """A stand-in Slack Web API on 127.0.0.1 (aiohttp, port 0) that records every call, and Slack's request signing.
 
-Answers what Tunesmith's Slack front end calls: auth.test, chat.postMessage, chat.update, chat.postEphemeral,
+Answers what Tunesmith's Slack front end calls: auth.test, chat.postMessage, chat.update (keeping the blocks),
+chat.postEphemeral,
 files.getUploadURLExternal, the upload POST to the URL it hands out, files.completeUploadExternal; and for Socket
 Mode apps.connections.open (with the xapp- token) and the WebSocket it points at, where tests push envelopes and
 the app's acks are recorded as "socket.ack" calls. Like Slack it checks tokens (`Authorization: Bearer ...`) and
@@ -142,6 +143,8 @@ class SlackStandIn:
         if message is None or message["channel"] != p.get("channel"):
             return {"ok": False, "error": "message_not_found"}
         message["text"] = p.get("text", "")
+        blocks = p.get("blocks")
+        message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks or []
         return {"channel": message["channel"], "ts": message["ts"], "text": message["text"]}
 
     def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +203,32 @@ def slash_command_envelope(command: str, text: str, *, envelope_id: str = "env-1
                "api_app_id": "A0APP", "response_url": "https://hooks.slack.invalid/commands/1", **fields}
     return {"envelope_id": envelope_id, "type": "slash_commands", "accepts_response_payload": True,
             "payload": payload}
+
+
+def signed_block_action(secret: str, action_id: str, value: str, *, user_id: str = "U0USER",
+                        channel_id: str = "C0CHAN", message_ts: str = "") -> tuple[str, dict[str, str]]:
+    """A button press (block_actions) as Slack posts it to the request URL: a form with one `payload` field."""
+    payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user_id, "team_id": "T0TEST"},
+               "api_app_id": "A0APP", "channel": {"id": channel_id, "name": "music"}, "trigger_id": "1.2.3",
+               "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
+               "response_url": "https://hooks.slack.invalid/actions/1",
+               "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                            "action_ts": f"{time.time():.6f}"}]}
+    return _signed(secret, urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+def signed_event(secret: str, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """An Events API callback (e.g. a message in a thread) as Slack posts it: signed JSON."""
+    body = json.dumps({"token": "legacy-unused", "team_id": "T0TEST", "api_app_id": "A0APP", "type": "event_callback",
+                       "event": event, "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+                       "authorizations": [{"team_id": "T0TEST", "user_id": "U0BOT", "is_bot": True}]})
+    return _signed(secret, body, "application/json")
+
+
+def _signed(secret: str, body: str, content_type: str) -> tuple[str, dict[str, str]]:
+    ts = str(int(time.time()))
+    return body, {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+                  "X-Slack-Signature": slack_signature(secret, ts, body)}
 
 
 def slack_signature(secret: str, timestamp: str, body: str) -> str:

@@ -21,8 +21,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack_remix import ACTION_ID, SlackRemixes, result_blocks
 from bot.command_line import MAX_COMMAND_CHARS
 from bot.commands import COMMANDS, CommandError
+from bot.remix import Caller, Remixer
 from bot.service import JobView, Service
 from bot.settings import Settings
 from bot.store import StoreUnavailable
@@ -95,8 +97,13 @@ class SlackFrontEnd:
                             request_verification_enabled=False)
         self._secret = settings.slack_signing_secret.encode()
         self._replays = ReplayGuard()
-        for name in COMMANDS:  # each must also be created in the Slack app's settings (see deploy/)
+        self.remixer = Remixer(service)
+        for name in (*COMMANDS, "history"):  # each must also be created in the Slack app's settings (see deploy/)
             self.app.command(f"/{name}")(self._on_command)
+        # Buttons under a result, and replies in its thread (the app subscribes to message events for them).
+        self.remixes = SlackRemixes(self.remixer, self.client, lambda job: self._spawn(self._message_ts(job)))
+        self.app.action(ACTION_ID)(self.remixes.on_action)
+        self.app.event("message")(self.remixes.on_message)
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._posting: dict[str, asyncio.Lock] = {}  # job id -> lock around posting its progress message
@@ -176,8 +183,8 @@ class SlackFrontEnd:
         text = f"{name} {command.get('text') or ''}".strip()
         channel, user = str(command.get("channel_id", "")), str(command.get("user_id", ""))
         try:
-            submitted = await self.service.submit(platform=PLATFORM, user_id=f"slack:{user}", text=text,
-                                                  channel=channel, delivery={"channel": channel, "user": user})
+            submitted = await self.remixer.submit(Caller(PLATFORM, f"slack:{user}", channel,
+                                                         delivery={"channel": channel, "user": user}), text)
         except CommandError as e:  # a pointer only where there is a token to point at
             await ack(text=f"```\n{e.pointer()}\n```\n{e.reason}" if e.token else e.reason)
             return
@@ -209,7 +216,8 @@ class SlackFrontEnd:
                 log.warning("uploading job %s to Slack failed: %s", view.id, e)
                 text += " (the files could not be attached here; they are on the share page)"
         if self._shown.get(view.id) != text:
-            await self.client.chat_update(channel=channel, ts=ts, text=text)
+            blocks = result_blocks(view, text) if view.finished else None  # the result, with its buttons
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             self._shown[view.id] = text
         if view.finished:
             self._posting.pop(view.id, None)
