@@ -73,6 +73,13 @@ class WorkerHost:
     def signal(self, sig: signal.Signals) -> None:
         os.killpg(self.proc.pid, sig)
 
+    def model_pid(self) -> int:
+        """The worker's model process (its child `python -m generation.worker`)."""
+        from botproc import _children, _cmdline
+
+        (pid,) = [p for p in _children(self.proc.pid) if b"generation.worker" in _cmdline(p)]
+        return pid
+
     def kill(self) -> None:
         """kill -9 the whole host: the arq process and its model child."""
         if self.proc.poll() is None:

@@ -189,15 +189,18 @@ class SteadyWorker(Worker):
 
 
 def make_worker(broker: Broker, *, warm: tuple[str, ...] = (), job_timeout_s: float = 120.0,
-                max_tries: int = 3, lease_s: float = 20.0) -> Worker:
-    """An arq worker that takes one job at a time; a job is tried at most `max_tries` times in all."""
+                max_tries: int = 3, lease_s: float = 20.0, drain_s: int = 60) -> Worker:
+    """An arq worker that takes one job at a time; a job is tried at most `max_tries` times in all.
+
+    On SIGTERM or SIGINT it takes no more jobs and lets the running one finish for up to `drain_s` seconds; a job
+    still running then is cancelled and arq puts it back in the queue for another worker (one of its tries)."""
     model = ModelWorker(broker, warm, job_timeout_s, lease_s)
     return SteadyWorker(
         functions=[func(model.generate, name=GENERATE, max_tries=max_tries, timeout=job_timeout_s + 30)],
         redis_settings=broker.settings, queue_name=broker.queue, max_jobs=1, poll_delay=0.2,
         keep_result=RESULT_KEEP_S, job_serializer=dumps, job_deserializer=loads,
         on_startup=model.start, on_shutdown=model.stop, after_job_end=model.finished,
-        health_check_interval=60, log_results=False,
+        health_check_interval=60, log_results=False, job_completion_wait=drain_s,
     )
 
 
@@ -213,11 +216,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="a job whose worker is lost is tried again up to this many times in all (default 3)")
     parser.add_argument("--lease", type=float, default=20.0,
                         help="seconds after this worker is lost before another takes its job (default 20)")
+    parser.add_argument("--drain", type=int, default=60,
+                        help="on SIGTERM, seconds the running job may take to finish before it is handed back to "
+                             "the queue for another worker (default 60; 0 hands it back at once)")
     args = parser.parse_args(argv)
     if not args.broker:
         parser.error("give --broker redis://HOST:6379/0 (the bot's TUNESMITH_QUEUE)")
-    if not (args.max_tries >= 1 and args.lease >= 2 and args.job_timeout > 0):
-        parser.error("--max-tries must be at least 1, --lease at least 2 s, --job-timeout positive")
+    if not (args.max_tries >= 1 and args.lease >= 2 and args.job_timeout > 0 and args.drain >= 0):
+        parser.error("--max-tries must be at least 1, --lease at least 2 s, --job-timeout positive, --drain 0 or more")
     try:
         broker = Broker.parse(args.broker)
     except BrokerError as e:
@@ -226,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.pop(name, None)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     make_worker(broker, warm=tuple(args.models), job_timeout_s=args.job_timeout, max_tries=args.max_tries,
-                lease_s=args.lease).run()
+                lease_s=args.lease, drain_s=args.drain).run()
 
 
 if __name__ == "__main__":
