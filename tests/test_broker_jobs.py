@@ -77,6 +77,8 @@ async def test_a_command_runs_end_to_end_on_a_remote_worker(env: Env) -> None:
     assert (folder / output["audio"]).read_bytes()[:4] == b"OggS"
     assert (folder / output["pianoroll"]).read_bytes()[:4] == b"\x89PNG"
     assert output["audio_url"].endswith(f"/files/{output['audio']}")
+    # Once recorded by the bot, the result (files and all) is not left in Redis for a day
+    await wait_for(lambda: not env.client.exists(f"arq:result:{job_id}"), 30, "the result to leave the broker")
 
 
 async def test_a_job_run_twice_is_posted_once(env: Env) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from arq.connections import ArqRedis, create_pool
+from arq.constants import result_key_prefix
 from arq.jobs import Job, JobResult, JobStatus
 from redis.exceptions import RedisError
 
@@ -180,6 +181,8 @@ class ArqQueue:
                     await finished.wait()
         self._taken(job_id)
         await self._emit(await self._outcome(job_id, out_dir, info), final=True)
+        with contextlib.suppress(RedisError, OSError):  # recorded here now: Redis need not hold the files for a day
+            await self._redis.delete(result_key_prefix + job_id)
 
     async def _outcome(self, job_id: str, out_dir: Path, info: JobResult) -> JobEvent:
         """The job's done or error event, its files written first."""
