@@ -19,6 +19,7 @@ from generation.cli.magenta_flags import (
 )
 from generation.errors import InputError
 from generation.families.music_vae.config import ALIASES, CONFIGS, MusicVaeConfig, installed_model, resolve
+from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 from generation.render.formats import AUDIO_FORMATS
 
 PROG = "music_vae_generate"
@@ -30,15 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Sample 2-bar melodies or drum patterns from MusicVAE's prior, or interpolate between two MIDI "
-                    "files (Magenta's music_vae_generate, same flags).",
+                    "files (Magenta's music_vae_generate, same flags); GrooVAE: humanise the drums of "
+                    "--input_midi_1, or play drums on its rhythm.",
     )
-    p.add_argument("--config", required=True, choices=[*CONFIGS, *ALIASES],
+    p.add_argument("--config", required=True, choices=[*CONFIGS, *ALIASES, *GROOVE_CONFIGS],
                    help="model config; Magenta's _small/_big spellings name the same model")
     p.add_argument("--mode", default="sample", choices=("sample", "interpolate"),
                    help="sample: outputs drawn from the prior; interpolate: outputs along the path from "
                    "--input_midi_1 to --input_midi_2, both ends included")
     p.add_argument("--num_outputs", type=int, default=5, help="MIDI files to write")
-    p.add_argument("--input_midi_1", type=Path, help="interpolate: the MIDI file the path starts from")
+    p.add_argument("--input_midi_1", type=Path, help="interpolate: the MIDI file the path starts from; GrooVAE: the "
+                   "file played (humanize: its drums; tap_fixed_velocity: the onsets of all its parts), any length")
     p.add_argument("--input_midi_2", type=Path, help="interpolate: the MIDI file the path ends at")
     p.add_argument("--output_dir", type=Path, required=True)
     p.add_argument("--temperature", type=float, default=0.5,
@@ -65,12 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_magenta_args(build_parser(), argv, BOOL_FLAGS, {"config": [*CONFIGS, *ALIASES]})
+    args = parse_magenta_args(build_parser(), argv, BOOL_FLAGS, {"config": [*CONFIGS, *ALIASES, *GROOVE_CONFIGS]})
     return run_cli(PROG, run, args)
 
 
 def run(args: argparse.Namespace) -> int:
     check_ranges(args, LIMITS)
+    if args.config in GROOVE_CONFIGS:
+        from generation.cli.music_vae_groove import run_groove
+
+        return run_groove(args, model_path(args, args.config))
     config = resolve(args.config)
     # Everything the user typed is checked, and the inputs read, before TensorFlow loads.
     bundle = model_path(args, config)
@@ -112,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def model_path(args: argparse.Namespace, config: MusicVaeConfig) -> Path | None:
+def model_path(args: argparse.Namespace, config: MusicVaeConfig | str) -> Path | None:
     """The bundle folder given by --bundle_file, --checkpoint_file or --run_dir (at most one), or None for ours.
 
     Raises:
@@ -123,17 +130,19 @@ def model_path(args: argparse.Namespace, config: MusicVaeConfig) -> Path | None:
              if getattr(args, flag) is not None]
     if len(given) > 1:
         raise InputError(f"give one of {', '.join('--' + f for f, _ in given)}: each names the model to use.")
+    name = config if isinstance(config, str) else config.name
     if not given:
-        installed_model(config.name)  # says how to get one
+        if name not in GROOVE_CONFIGS:
+            installed_model(name)  # says how to get one (GrooVAE's: run_groove)
         return None
     flag, path = given[0]
     if not path.exists():
-        raise InputError(f"--{flag} {str(path)!r} does not exist (leave it out to use our {config.name} model).")
+        raise InputError(f"--{flag} {str(path)!r} does not exist (leave it out to use our {name} model).")
     folder = path.parent if path.name == "bundle.json" else path
     if not (folder / "bundle.json").is_file():
         raise InputError(f"--{flag} {str(path)!r} is not a model folder of ours (no bundle.json). Magenta's "
                          "MusicVAE TensorFlow checkpoints (.tar, model.ckpt-*) cannot be read; pass a folder "
-                         f"written by music_vae_train --config={config.name}, or leave it out to use ours.")
+                         f"written by music_vae_train --config={name}, or leave it out to use ours.")
     return folder
 
 

@@ -1,5 +1,5 @@
-"""`music_vae_train`: train a MusicVAE config (cat-mel_2bar on lead-sheet and POP909 melodies, cat-drums_2bar on
-the Groove MIDI Dataset) on 2-bar windows; write its bundle + model card."""
+"""`music_vae_train`: train a MusicVAE config (cat-mel_2bar on lead-sheet and POP909 melodies, cat-drums_2bar and
+the GrooVAE configs on the Groove MIDI Dataset) on 2-bar windows; write its bundle + model card."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from generation.cli.train_flags import add_loop_flags, parse_hparams, start_training
 from generation.families.music_vae.config import ALIASES, CONFIGS, resolve
+from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 FOLDERS = {"nottingham": "nottingham/ABC_cleaned", "openewld": "openewld/dataset", "pop909": "pop909/POP909"}
@@ -22,13 +23,14 @@ HPARAMS = {"batch_size": int, "z_size": int, "enc_rnn_size": list, "dec_rnn_size
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="music_vae_train", description=__doc__.splitlines()[0])
-    p.add_argument("--config", choices=[*CONFIGS, *ALIASES], required=True,
+    p.add_argument("--config", choices=[*CONFIGS, *ALIASES, *GROOVE_CONFIGS], required=True,
                    help="Magenta's _small/_big spellings train the same config")
     p.add_argument("--hparams", default="", help="Magenta's form, e.g. 'batch_size=64,z_size=128,enc_rnn_size=[256],"
                    f"dec_rnn_size=[256,256]' ({', '.join(HPARAMS)}; defaults: the config's, see its card)")
     p.add_argument("--datasets_dir", type=Path, default=SHARED, help="melodies: the shared datasets folder")
     p.add_argument("--sources", default=",".join(FOLDERS), help=f"melodies: some of {', '.join(FOLDERS)}")
-    p.add_argument("--groove_dir", type=Path, default=SHARED / "groove", help="drums: the Groove MIDI Dataset")
+    p.add_argument("--groove_dir", type=Path, default=SHARED / "groove",
+                   help="drums and GrooVAE: the Groove MIDI Dataset")
     p.add_argument("--eval_windows", type=int, default=300,
                    help="held-out windows reconstructed by argmax decoding for the card")
     p.add_argument("--prior_samples", type=int, default=200, help="prior samples per temperature for the card")
@@ -36,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_loop_flags(p, steps=20000, learning_rate=None, final_learning_rate=None, eval_every=100, clip_norm=None,
                    init_help="carry on training a bundle of the same config")
     args = p.parse_args(argv)
-    config = resolve(args.config)
+    config: Any = GROOVE_CONFIGS.get(args.config) or resolve(args.config)
     try:
         hp = parse_hparams(args.hparams, HPARAMS)
     except argparse.ArgumentTypeError as e:
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         decoder_sizes=tuple(hp.get("dec_rnn_size", config.decoder_sizes)),
         free_bits=hp.get("free_bits", config.free_bits), beta=hp.get("max_beta", config.beta))
     sources = [s.strip() for s in args.sources.split(",") if s.strip()]
-    if config.kind == "melody":
+    if getattr(config, "kind", "groove") == "melody":
         if not sources or set(sources) - set(FOLDERS):
             p.error(f"--sources takes some of {', '.join(FOLDERS)}, not {args.sources!r}")
         missing = [s for s in sources if not (args.datasets_dir / FOLDERS[s]).is_dir()]
@@ -66,14 +68,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from generation.errors import InputError
     from generation.families.music_vae.train import MusicVaeTrainer, VaeSettings
 
+    out = args.output_dir or args.run_dir or default_bundle_dir(config.name)
+    if config.name in GROOVE_CONFIGS:
+        from generation.families.music_vae.groove_data import load_groove_set
+        from generation.families.music_vae.groove_train import GrooveTrainer
+
+        try:
+            run(GrooveTrainer(config, load_groove_set(args.groove_dir, config), config.batch_size), settings, out,
+                args.init_from, args.card_only)
+        except InputError as e:
+            raise SystemExit(f"error: {e}") from None
+        return 0
     windows, data_info = (melody_data(args.datasets_dir, sources, config) if config.kind == "melody"
                           else drum_data(args.groove_dir))
     options = VaeSettings(batch_size=config.batch_size, eval_windows=args.eval_windows,
                           prior_samples=args.prior_samples)
     try:
         trainer = MusicVaeTrainer(config, windows, data_info, options)
-        run(trainer, settings, args.output_dir or args.run_dir or default_bundle_dir(config.name), args.init_from,
-            args.card_only)
+        run(trainer, settings, out, args.init_from, args.card_only)
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
     return 0

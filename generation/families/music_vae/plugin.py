@@ -1,12 +1,14 @@
-"""MusicVAE as a plug-in: two clips in, the path through the latent space between them out, as one piece."""
+"""MusicVAE as a plug-in: two clips in, the path through the latent space between them out, as one piece; and
+GrooVAE's /groove and /drumify: a drum part or a rhythm in, drums played with a drummer's feel out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from generation.families.music_vae import chat
+from generation.families.music_vae import chat, groove_chat
 from generation.families.music_vae.config import CONFIGS, STEPS_PER_BAR
+from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 from generation.families.plugin import FamilyPlugin, Made
 from generation.request import GenerationRequest
 
@@ -16,28 +18,59 @@ MODEL_STEPS = 2 * STEPS_PER_BAR  # every config so far is a 2-bar model
 @dataclass(frozen=True)
 class MusicVaeParams:
     """steps: pieces on the path, both ends included; melodies (melody events) or drums (GM pitches per 16th
-    step): the two clips, each as read from its file (the worker fits them to the model's length)."""
+    step): the two clips, each as read from its file (the worker fits them to the model's length).
+    GrooVAE (steps 1): groove, the drum part to humanise (GM pitches per 16th step), or taps, the rhythm to
+    drumify (1 where a note starts), each in whole bars from a bar line (the chat fits them)."""
 
     steps: int
     melodies: tuple[tuple[int, ...], ...] = ()
     drums: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    groove: tuple[tuple[int, ...], ...] = ()
+    taps: tuple[int, ...] = ()
 
     @property
     def total_steps(self) -> int:
-        return self.steps * MODEL_STEPS
+        return len(self.groove) or len(self.taps) or self.steps * MODEL_STEPS
 
 
 def _load(config: str) -> Any:
+    if config in GROOVE_CONFIGS:
+        from generation.families.music_vae.groove_generator import GrooveGenerator
+
+        return GrooveGenerator.load(config)
     from generation.families.music_vae.generator import MusicVaeGenerator
 
     return MusicVaeGenerator.load(config)
 
 
 def _warm_up(generator: Any) -> None:
-    generator.sample(1, 0.5, 0)
+    if generator.config.name in GROOVE_CONFIGS:
+        import numpy as np
+
+        generator.play(np.zeros((1, generator.config.steps, generator.config.control_size)), 1.0, 0)
+    else:
+        generator.sample(1, 0.5, 0)
+
+
+def _make_groove(generator: Any, request: GenerationRequest) -> Made:
+    """Each output the whole part played 2 bars at a time, its own draws (seed and output number)."""
+    from generation.families.music_vae.groove_inputs import groove_midi, output_seed
+
+    params: MusicVaeParams = request.params
+    midis = []
+    for i in range(request.num_outputs):
+        seed = output_seed(request.seed, i)
+        if request.config == groove_chat.HUMANIZE:
+            hits, steps, _ = generator.humanize_track(params.groove, request.temperature, seed)
+        else:
+            hits, steps, _ = generator.drumify_track([bool(t) for t in params.taps], request.temperature, seed)
+        midis.append(groove_midi(hits, request.qpm, steps))
+    return Made("groove" if request.config == groove_chat.HUMANIZE else "drums", midis, 15.0 / request.qpm)
 
 
 def _make(generator: Any, request: GenerationRequest) -> Made:
+    if request.config in GROOVE_CONFIGS:
+        return _make_groove(generator, request)
     from generation.families.drums.midi import drums_midi
     from generation.families.melody.midi import melody_midi
     from generation.families.music_vae.inputs import align
@@ -54,7 +87,7 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
     return Made("path", [midi], 15.0 / request.qpm)
 
 
-PLUGIN = FamilyPlugin(name="music_vae", configs=tuple(CONFIGS), params=MusicVaeParams,
+PLUGIN = FamilyPlugin(name="music_vae", configs=(*CONFIGS, *GROOVE_CONFIGS), params=MusicVaeParams,
                       warm_configs=(chat.MELODY,), generate_command="music_vae_generate",
-                      train_command="music_vae_train", commands=chat.COMMANDS,
+                      train_command="music_vae_train", commands=chat.COMMANDS + groove_chat.COMMANDS,
                       load=_load, warm_up=_warm_up, make=_make)
