@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,13 @@ def empty_db(request: pytest.FixtureRequest) -> Iterator[redis.Redis]:
 class WorkerHost:
     """One `tunesmith-worker` process group."""
 
-    def __init__(self, url: str, log: Path, *args: str) -> None:
+    def __init__(self, url: str, log: Path, *args: str, prefix: Sequence[str] = ()) -> None:
+        """`prefix` runs it elsewhere, e.g. in another network namespace (tests/netns_host.py)."""
         self.broker = Broker.parse(url)
         self.log = log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(WORKER), "--broker", url, "--models", MODEL, *args], cwd=ROOT, stdout=out,
+                [*prefix, str(WORKER), "--broker", url, "--models", MODEL, *args], cwd=ROOT, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True)
         self.name = f"{os.uname().nodename}:{self.proc.pid}"
 
@@ -106,7 +107,8 @@ class PrivateRedis:
     """A redis-server of the test's own on a free port, which the test may stop (kill -9 or a clean shutdown) and
     start again on the same port and folder, as an operator's restart or a crash would."""
 
-    def __init__(self, folder: Path, *, appendonly: bool = True) -> None:
+    def __init__(self, folder: Path, *, appendonly: bool = True, bind: Sequence[str] = ()) -> None:
+        """`bind`: addresses to listen on besides 127.0.0.1 (another host's way in)."""
         import socket
 
         with socket.socket() as s:
@@ -114,8 +116,9 @@ class PrivateRedis:
             self.port = int(s.getsockname()[1])
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(folder),
-                     "--save", "", "--appendonly", "yes" if appendonly else "no", "--daemonize", "no"]
+        self.args = ["redis-server", "--bind", "127.0.0.1", *bind, "--port", str(self.port), "--dir", str(folder),
+                     "--save", "", "--appendonly", "yes" if appendonly else "no", "--daemonize", "no",
+                     "--protected-mode", "no"]  # no password: it listens only on this machine's own links
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
