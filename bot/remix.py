@@ -93,14 +93,21 @@ class Remixer:
         if name not in available(source.command, source.status):
             raise RemixError(source.command, self._why_not(name, source))
         seed = secrets.randbelow(2**31)
-        if name == "again":
-            recipe = again(source.command, source.request, seed)
-        elif name == "vary":
-            recipe = vary(source.command, source.request, await self.history.count_made(source.id, "vary"), seed)
-        elif name == "longer":
-            recipe = longer(source.command, source.request, self._link(source), seed)
-        else:
-            recipe = handed(name, self._link(source), seed)
+        varies = await self.history.count_made(source.id, "vary") if name == "vary" else 0
+        try:
+            if name == "again":
+                recipe = again(source.command, source.request, seed)
+            elif name == "vary":
+                recipe = vary(source.command, source.request, varies, seed)
+            elif name == "longer":
+                recipe = longer(source.command, source.request, self._link(source), seed)
+            else:
+                recipe = handed(name, self._link(source), seed)
+        except InputError:
+            raise
+        except ValueError:  # a stored request this version cannot read (e.g. a model family since removed)
+            raise RemixError(source.command, "this result's recipe can no longer be read by this bot; send the "
+                             "command again.") from None
         return await self._run(caller, recipe, Origin(source.id, name))
 
     async def reply(self, caller: Caller, job_id: str, text: str,
@@ -118,7 +125,13 @@ class Remixer:
         if attachments:
             raise Refused("a reply of options changes the earlier recipe and reads no file; to start from a file, "
                           "send a command with it.")
-        recipe = reply_options(source.command, source.request, text)
+        try:
+            recipe = reply_options(source.command, source.request, text)
+        except InputError:
+            raise
+        except ValueError:
+            raise RemixError(source.command, "this result's recipe can no longer be read by this bot; send the "
+                             "command again.") from None
         if recipe.request is None and not share_tokens(source.command)[1] and not _replayable(source):
             raise Refused("that result was made from an attached MIDI file, which the bot does not keep, so its "
                           f"recipe cannot be played again with {text.strip()}; send the command again with the "
