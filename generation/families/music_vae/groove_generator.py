@@ -1,9 +1,10 @@
 """GrooVAE generation: humanize a quantised drum pattern, drumify a rhythm, each window played from a z of the prior.
 
 z ~ N(0, temperature^2 I) is a drummer's feel (the encoder learnt it from takes as played); temperature 0 plays
-the middle feel, z = 0. Drumify's hits are drawn at the temperature as well (logistic noise on the logits); the
-velocities and offsets are the network's own. Every draw comes from `numpy.random.default_rng(seed)`, so the
-same seed gives the same groove; all windows of a request are played in one compiled call.
+the middle feel, z = 0. Drumify's hits are drawn at the temperature as well (logistic noise on the logits), on
+the taps only and at least one on each; the velocities and offsets are the network's own. Every draw comes
+from `numpy.random.default_rng(seed)`, so the same seed gives the same groove; all windows of a request are
+played in one compiled call.
 """
 
 from __future__ import annotations

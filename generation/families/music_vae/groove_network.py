@@ -160,8 +160,8 @@ class GrooVae(tf.Module):
 
     def _decode(self, z: tf.Tensor, controls: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor) -> tf.Tensor:
         """Grooves [B, T, 27] played step by step, each step's row fed back. Humanize: the hits are the input's.
-        Drumify: a class is struck where logit * inv_temperature + noise > 0 (logistic noise: a draw at that
-        temperature; zeros: the likelier of hit and silence)."""
+        Drumify: on a tap, a class is struck where logit * inv_temperature + noise > 0 (logistic noise: a draw at
+        that temperature; zeros: the likelier of hit and silence), and the likeliest class if none is."""
         rows = OUTPUT_SIZE + self.config.control_size
         kernel0 = self.vars[DEC.format(0) + "kernel"]
         inputs0, recurrent0 = kernel0[:rows], kernel0[rows + self.config.z_size:]
@@ -180,7 +180,7 @@ class GrooVae(tf.Module):
                 c, h = _cell(tf.matmul(tf.concat([h, state[k][1]], 1), kernel) + bias, state[k][0])
                 new_state.append((c, h))
             logits, velocity, offset = split_outputs(tf.matmul(h, self.vars[OUT + "kernel"]) + self.vars[OUT + "bias"])
-            hits = control_t if humanize else tf.cast(logits * inv_temperature + noise_t > 0, tf.float32)
+            hits = control_t if humanize else self._tap_hits(logits, control_t, noise_t, inv_temperature)
             return tf.concat([hits, velocity * hits, offset * hits], 1), new_state
 
         batch = tf.shape(z)[0]
@@ -188,6 +188,15 @@ class GrooVae(tf.Module):
         played, _ = tf.scan(step, (tf.transpose(controls, [1, 0, 2]), tf.transpose(noise, [1, 0, 2])),
                             initializer=start)
         return tf.transpose(played, [1, 0, 2])
+
+    @staticmethod
+    def _tap_hits(logits: tf.Tensor, taps: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor) -> tf.Tensor:
+        """Drumify's hits [B, 9]: drawn where there is a tap, at least the likeliest class there, none elsewhere
+        (as in every training window: the taps are the hits' steps)."""
+        drawn = tf.cast(logits * inv_temperature + noise > 0, tf.float32)
+        likeliest = tf.one_hot(tf.argmax(logits, axis=1), N)
+        none = tf.cast(tf.reduce_max(drawn, axis=1, keepdims=True) == 0, tf.float32)
+        return taps * tf.maximum(drawn, none * likeliest)
 
     # --- loss ---------------------------------------------------------------------------------------------------
     def kl(self, mu: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
