@@ -35,16 +35,15 @@ class ParsedCommand:
 
 
 def help_text(topic: str = "") -> str:
-    """`/help`: every command with an example; `/help COMMAND`: that command's options, from its table."""
+    """`/help`: a line per command (it fits one Discord message); `/help COMMAND`: that command's example and
+    options, from its table."""
     if topic in CHAT_COMMANDS:
         c = CHAT_COMMANDS[topic]
         lines = [c.usage, f"  {c.example}", f"  {c.positional}", "  options:"]
         lines += [f"    {o.name}:  {o.help}. Allowed: {o.allowed}." for o in c.options]
         return "\n".join(lines)
-    lines = []
-    for c in CHAT_COMMANDS.values():
-        lines += [c.usage, f"  {c.example}"]
-    lines.append("/help COMMAND  - a command's options, e.g. /help improv")
+    lines = [c.usage for c in CHAT_COMMANDS.values()]
+    lines.append("/help COMMAND  - a command's example and options, e.g. /help improv")
     return "\n".join(lines)
 
 
