@@ -6,7 +6,7 @@ REST (under /api/v10): GET /gateway/bot, /gateway, /users/@me, /oauth2/applicati
 Files: GET /attachments/{id}/{name} serves attachments the test registered. Gateway (GET /gateway as a
 websocket, JSON text frames): HELLO -> IDENTIFY -> READY, HEARTBEAT -> HEARTBEAT_ACK, RESUME -> RESUMED, and
 INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a message's button, `submit_modal`). Messages
-keep the components (buttons) the bot sent with them.
+keep the components (buttons) and embeds the bot sent with them.
 """
 
 from __future__ import annotations
@@ -47,6 +47,19 @@ class Call:
     @property
     def content(self) -> str:
         return str(self.message.get("content") or "")
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return list(self.message.get("embeds") or [])
+
+    @property
+    def text(self) -> str:
+        """What a reader sees as text: the content, then each embed's title, url, description and footer."""
+        parts = [self.content]
+        for e in self.embeds:
+            parts += [str(e.get("title") or ""), str(e.get("url") or ""), str(e.get("description") or ""),
+                      str((e.get("footer") or {}).get("text") or "")]
+        return "\n".join(p for p in parts if p)
 
     @property
     def ephemeral(self) -> bool:
@@ -286,10 +299,10 @@ class DiscordStandIn:
             url = f"{self.base_url}/attachments/{att_id}/{name}"
             attachments.append({"id": att_id, "filename": name, "size": len(blob), "url": url, "proxy_url": url})
         return {"id": self.snowflake(), "channel_id": channel_id, "type": 0, "content": body.get("content") or "",
-                "author": self.bot_user, "attachments": attachments, "embeds": [], "mentions": [],
+                "author": self.bot_user, "attachments": attachments, "mentions": [],
                 "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False, "timestamp": now,
                 "edited_timestamp": None, "flags": int(body.get("flags") or 0),
-                "components": body.get("components") or []}
+                "components": body.get("components") or [], "embeds": body.get("embeds") or []}
 
     async def _note(self, call: Call) -> None:
         async with self._changed:

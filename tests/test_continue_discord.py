@@ -80,7 +80,7 @@ async def test_the_drums_of_an_attached_file_are_continued_on_channel_10(standin
     final = await standin.wait_for(lambda c: c.method == "PATCH" and f"/{sent.token}" in c.path
                                    and c.path.endswith("/messages/@original") and (bool(c.files) or "Failed" in
                                                                                     c.content), JOB_WAIT_S)
-    assert "/continue bars:1 part:drums seed:3" in final.content
+    assert "/continue bars:1 part:drums seed:3" in final.text
     assert sorted(n.rsplit(".", 1)[1] for n, _ in final.files) == ["mid", "ogg", "png"]
     midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
     assert midi.instruments and all(i.is_drum for i in midi.instruments)

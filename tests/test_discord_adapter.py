@@ -95,9 +95,15 @@ async def test_improv_defers_shows_progress_then_the_three_files(improv: Improv)
     final = edits[-1]
     progress = [c.content for c in edits[:-1]]
     assert any(p for p in progress if "Queued" in p or "Generating..." in p or "Rendering audio" in p), progress
-    assert "/improv C G Am F primer:60" in final.content and "https://tunesmith.test/s/" in final.content
     files = dict(final.files)
     assert sorted(Path(n).suffix for n in files) == [".mid", ".ogg", ".png"]
+    # the result is an embed: title, the recipe with its seed, the share link, the piano roll as its image
+    assert final.content == "" and len(final.embeds) == 1, final.body
+    embed = final.embeds[0]
+    assert embed["title"].startswith("/improv \u00b7 ") and embed["url"].startswith("https://tunesmith.test/s/")
+    assert embed["description"].startswith("```\n/improv C G Am F primer:60 seed:"), embed["description"]
+    assert embed["url"] in embed["description"] and embed["footer"]["text"].startswith("seed ")
+    assert embed["image"]["url"] == "attachment://" + next(n for n in files if n.endswith(".png"))
     ogg = next(b for n, b in files.items() if n.endswith(".ogg"))
     assert len(ogg) > 1000 and ogg.startswith(b"OggS")
     png = next(b for n, b in files.items() if n.endswith(".png"))
@@ -110,27 +116,40 @@ async def test_improv_defers_shows_progress_then_the_three_files(improv: Improv)
 
 async def test_stale_token_posts_the_result_in_the_channel(env: Env, improv: Improv) -> None:
     sent, calls = improv
-    token = calls[-1].content.split("/s/")[1].split()[0]
+    token = calls[-1].embeds[0]["url"].split("/s/")[1]
 
     view = await env.service.view_by_share_token(token)
     assert view is not None and view.status == "done"
     old = dataclasses.replace(view, delivery={**view.delivery, "created": time.time() - 15 * 60})
     await env.front.deliver(old)  # as for a job resumed after a restart, long after the command
     post = await env.standin.wait_for(_is_path("POST", f"/channels/{sent.channel_id}/messages"), timeout=10)
-    assert "https://tunesmith.test/s/" in post.content
+    assert "https://tunesmith.test/s/" in post.text and post.embeds[0]["image"]["url"].startswith("attachment://")
     assert sorted(Path(n).suffix for n, _ in post.files) == [".mid", ".ogg", ".png"]
 
 
 async def test_resumed_job_with_a_live_token_answers_by_follow_up(env: Env, improv: Improv) -> None:
     sent, calls = improv
-    token = calls[-1].content.split("/s/")[1].split()[0]
+    token = calls[-1].embeds[0]["url"].split("/s/")[1]
 
     view = await env.service.view_by_share_token(token)
     assert view is not None
     await env.front.deliver(view)  # the bot restarted: the interaction object is gone, its token is not
     follow_up = await env.standin.wait_for(_is(sent, "POST", f"/{sent.token}"), timeout=10)
-    assert "https://tunesmith.test/s/" in follow_up.content and not follow_up.ephemeral
+    assert "https://tunesmith.test/s/" in follow_up.text and not follow_up.ephemeral
     assert sorted(Path(n).suffix for n, _ in follow_up.files) == [".mid", ".ogg", ".png"]
+
+
+async def test_a_job_failing_after_a_restart_is_told_privately(env: Env, improv: Improv) -> None:
+    sent, calls = improv
+    view = await env.service.view_by_share_token(calls[-1].embeds[0]["url"].split("/s/")[1])
+    assert view is not None
+    failed = dataclasses.replace(view, status="failed", stage="failed", error="the model worker crashed")
+    await env.front.deliver(failed)  # no interaction object (a restart), its token still fresh
+    told = await env.standin.wait_for(lambda c: _is(sent, "POST", f"/{sent.token}")(c) and "Failed" in c.content,
+                                      timeout=10)
+    assert told.ephemeral and "the model worker crashed" in told.content and not told.embeds
+    deleted = [i for i, c in enumerate(env.standin.calls) if _is(sent, "DELETE", "/messages/@original")(c)]
+    assert deleted and deleted[-1] < env.standin.calls.index(told), "the public reply is removed first"
 
 
 async def test_bad_chord_is_answered_privately_and_starts_nothing(env: Env) -> None:
@@ -213,7 +232,7 @@ async def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
 async def test_harmonize_slash_command_returns_the_melody_with_harmony_under_it(env: Env) -> None:
     sent = await env.standin.slash("harmonize", {"melody": "E4 - D4 - C4 - - -", "seed": 4}, user_id="1006")
     final = await _finished(env.standin, sent)
-    assert "/harmonize E4 - D4 - C4 - - - seed:4" in final.content
+    assert "/harmonize E4 - D4 - C4 - - - seed:4" in final.text
     assert sorted(Path(n).suffix for n, _ in final.files) == [".mid", ".ogg", ".png"]
     midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in final.files if n.endswith(".mid"))))
     melody = next(i for i in midi.instruments if i.name == "Melody")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import shutil
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from discord_standin import Call, DiscordStandIn, SentInteraction
@@ -90,7 +93,8 @@ async def test_pressing_again_posts_a_new_result(env: Env, melody: Call) -> None
     sent = await press(env, melody, "Again")
     result = await final(env.standin, sent)
     assert env.standin.calls_for(sent)[0].body["type"] == 5, "a press is deferred at once, publicly"
-    assert result.content.startswith("`/melody C4 - E4 - G4 - C5 - bars:2 seed:") and "seed:4`" not in result.content
+    recipe = result.embeds[0]["description"]
+    assert recipe.startswith("```\n/melody C4 - E4 - G4 - C5 - bars:2 seed:") and "seed:4\n" not in recipe, recipe
     assert sorted(name.rsplit(".", 1)[1] for name, _ in result.files) == ["mid", "ogg", "png"]
     assert "Again" in buttons(result), "the new result has buttons of its own"
 
@@ -102,7 +106,7 @@ async def test_reply_opens_a_modal_whose_options_remix_the_result(env: Env, melo
     submitted = await env.standin.submit_modal(modal.body["data"]["custom_id"], {"text": "temperature:1.2"},
                                                user_id=USER)
     result = await final(env.standin, submitted)
-    assert "/melody C4 - E4 - G4 - C5 - bars:2 temperature:1.2 seed:4" in result.content, result.content
+    assert "/melody C4 - E4 - G4 - C5 - bars:2 temperature:1.2 seed:4" in result.text, result.text
 
     again = await press(env, melody, "Reply")  # a modal answers once: a second reply opens another
     await env.standin.wait_for(lambda c: f"/{again.token}/" in c.path and c.path.endswith("/callback"))
@@ -130,4 +134,31 @@ async def test_buttons_work_after_the_front_end_restarts(env: Env, melody: Call)
     await asyncio.wait_for(env.standin.identified.wait(), 30)
     sent = await press(env, melody, "Longer")
     result = await final(env.standin, sent)
-    assert result.content.startswith("`/melody bars:4 seed:") and "/s/" in result.content, result.content
+    assert result.embeds[0]["description"].startswith("```\n/melody bars:4 seed:") and "/s/" in result.text, result.text
+
+
+def worker_pids() -> list[int]:
+    """This test process's `generation.worker` children (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == os.getpid() and b"generation.worker" in (stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+    return found
+
+
+async def test_a_failed_job_is_told_privately_with_again(env: Env) -> None:
+    sent = await env.standin.slash("improv", {"chords": "C G Am F", "bars": 16, "outputs": 4}, user_id=USER)
+    await env.standin.wait_for(lambda c: c.method == "PATCH" and f"/{sent.token}/" in c.path
+                               and ("Generating" in c.content or "Rendering" in c.content), timeout=JOB_WAIT_S)
+    for pid in worker_pids():  # the model worker dies mid-job: the job fails
+        os.kill(pid, signal.SIGKILL)
+    told = await env.standin.wait_for(lambda c: c.method == "POST" and c.path.endswith(f"/{sent.token}")
+                                      and "Failed" in c.content, timeout=JOB_WAIT_S)
+    assert told.ephemeral and "worker crashed" in told.content, told.body
+    assert list(buttons(told)) == ["Again"], "a failed job offers Again"
+    calls = env.standin.calls_for(sent)
+    deleted = [c for c in calls if c.method == "DELETE" and c.path.endswith("/messages/@original")]
+    assert deleted and calls.index(deleted[0]) < calls.index(told), "the public reply goes before the private answer"
+    assert not any("Failed" in c.content for c in calls if c.method == "PATCH"), "never shown publicly"

@@ -18,6 +18,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.discord_remix import history_command, result_button, result_buttons
+from bot.adapters.discord_result import recipe_of, result_embeds, result_files
 from bot.attachments import Attachment
 from bot.commands import CHAT_COMMANDS, OPTIONS_OF, ChatCommand, CommandError, Option, help_text, parse_command
 from bot.remix import Caller, Remixer
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 TOKEN_TTL_S = 14 * 60  # interaction tokens live 15 minutes; after that, post in the channel
-MAX_FILES = 10  # attachments per Discord message
 MAX_CONTENT = 2000  # characters per Discord message
 UPLOAD_LIMIT = 10 * 2**20  # bytes per message where no interaction says otherwise (Discord's default)
 _RANK = {"queued": 0, "generating": 1, "rendering": 2, "done": 3, "failed": 3}  # never show an older stage
@@ -189,39 +189,56 @@ class DiscordFrontEnd:
         self._live.pop(str(d.get("interaction_id", "")), None)
         self._rank.pop(view.id, None)
         self._shown.pop(view.id, None)
-        limit = int(getattr(interaction, "filesize_limit", UPLOAD_LIMIT))  # the guild's limit (discord.py >= 2.5)
-        content = result_text(view)
         buttons = result_buttons(view, self._button) or discord.utils.MISSING
+        if view.status != "done":
+            await self._show_failure(view, interaction, fresh, buttons)
+            return
+        limit = int(getattr(interaction, "filesize_limit", UPLOAD_LIMIT))  # the guild's limit (discord.py >= 2.5)
+        files = await asyncio.to_thread(result_files, view, self.service.artifact, limit)
+        embeds = result_embeds(view, files, self.settings.share_base_url.startswith("https://"))
         if fresh and d.get("token"):
             try:
-                files = await asyncio.to_thread(self._files, view, limit)
                 if interaction is not None:
-                    await interaction.edit_original_response(content=content, attachments=files, view=buttons)
+                    await interaction.edit_original_response(content=None, embeds=embeds, attachments=files,
+                                                             view=buttons)
                 else:  # resumed after a restart: the first follow-up takes the place of "thinking..."
-                    webhook = discord.Webhook.partial(int(d["application_id"]), str(d["token"]), client=self.client)
-                    await webhook.send(content, files=files, view=buttons)
+                    await self._webhook(d).send(embeds=embeds, files=files, view=buttons)
                 return
             except discord.HTTPException as e:  # e.g. the reply was deleted; fall back to the channel
                 log.warning("editing the reply for job %s failed (%s); posting in the channel", view.id, e)
+                files = await asyncio.to_thread(result_files, view, self.service.artifact, limit)  # read again
         channel = self.client.get_partial_messageable(int(d["channel_id"]))
-        await channel.send(content, files=await asyncio.to_thread(self._files, view, limit), view=buttons)
+        await channel.send(embeds=embeds, files=files, view=buttons)
 
-    def _files(self, view: JobView, limit: int) -> list[discord.File]:
-        """Audio first (it plays inline), then MIDI, then piano rolls, within Discord's count and size limits."""
-        if view.status != "done":
-            return []
-        files: list[discord.File] = []
-        total = 0
-        for kind in ("audio", "midi", "pianoroll"):
-            for out in view.outputs:
-                path = self.service.artifact(view.id, str(out.get(kind, "")))
-                if path is None or len(files) >= MAX_FILES:
-                    continue
-                size = path.stat().st_size
-                if total + size <= limit:
-                    files.append(discord.File(path, filename=path.name))
-                    total += size
-        return files
+    async def _show_failure(self, view: JobView, interaction: discord.Interaction | None, fresh: bool,
+                            buttons: discord.ui.View) -> None:
+        """A failed job is told to its user alone (with Again) while the interaction lives: the public "thinking"
+        reply is deleted first, as the first follow-up after it would be public. Later, in the channel."""
+        d = view.delivery
+        content = result_text(view)
+        if fresh and d.get("token"):
+            webhook = interaction.followup if interaction is not None else self._webhook(d)
+            try:
+                with contextlib.suppress(discord.NotFound):
+                    if interaction is not None:
+                        await interaction.delete_original_response()
+                    else:
+                        await self.client.http.request(Route(
+                            "DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+                            webhook_id=int(d["application_id"]), webhook_token=str(d["token"])))
+                await webhook.send(content, ephemeral=True, view=buttons)
+                return
+            except discord.HTTPException as e:
+                log.warning("telling the user job %s failed privately did not work (%s); posting in the channel",
+                            view.id, e)
+        channel = self.client.get_partial_messageable(int(d["channel_id"]))
+        await channel.send(content, view=buttons)
+
+    def _webhook(self, delivery: dict[str, Any]) -> discord.Webhook:
+        """The interaction's follow-up webhook, from what the job's delivery keeps (so also after a restart)."""
+        webhook = discord.Webhook.partial(int(delivery["application_id"]), str(delivery["token"]), client=self.client)
+        webhook.type = discord.WebhookType.application  # an interaction's: it may answer privately
+        return webhook
 
 
 def _commands(front: DiscordFrontEnd) -> list[app_commands.Command[Any, ..., Any]]:
@@ -320,11 +337,10 @@ def error_text(e: Exception) -> str:
 
 
 def result_text(view: JobView) -> str:
-    """The finished reply: the recipe (with its seed, so it replays), the share link; or what went wrong."""
+    """A finished job as plain text (a failure, or where no embed goes): the recipe and the share link."""
     if view.status != "done":
         return _clip(f"{_code(view.command)}\n{view.progress_text()}")
-    recipe = view.command if " seed:" in view.command else f"{view.command} seed:{view.seed}"
-    return _clip(f"{_code(recipe)}\nseed {view.seed} · {view.model} · all files: {view.share_url}")
+    return _clip(f"{_code(recipe_of(view))}\nseed {view.seed} · {view.model} · all files: {view.share_url}")
 
 
 async def _private_after_defer(interaction: discord.Interaction, text: str) -> None:
