@@ -5,7 +5,8 @@ REST (under /api/v10): GET /gateway/bot, /gateway, /users/@me, /oauth2/applicati
 /webhooks/{app}/{token}/messages/@original; POST /webhooks/{app}/{token}; POST /channels/{id}/messages.
 Files: GET /attachments/{id}/{name} serves attachments the test registered. Gateway (GET /gateway as a
 websocket, JSON text frames): HELLO -> IDENTIFY -> READY, HEARTBEAT -> HEARTBEAT_ACK, RESUME -> RESUMED, and
-INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a message's button, `submit_modal`). Messages
+INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a message's button, `submit_modal`,
+`message_command` for a context-menu command on a `user_message`). Messages
 keep the components (buttons) and embeds the bot sent with them.
 """
 
@@ -177,6 +178,25 @@ class DiscordStandIn:
         rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()]
         return await self._interaction(5, {"custom_id": custom_id, "components": rows}, user_id, channel_id)
 
+    def user_message(self, content: str, files: dict[str, bytes], *, user_id: str = "700000000000000001",
+                     channel_id: str = "800000000000000001") -> dict[str, Any]:
+        """A message a user posted in a channel with `files` attached (filename -> bytes; served by the stand-in),
+        as Discord hands it to a bot: the target of a message command."""
+        message = self._message(channel_id, {"content": content}, list(files.items()))
+        for a in message["attachments"]:
+            a["content_type"] = "audio/midi" if a["filename"].endswith((".mid", ".midi")) else "text/plain"
+        return {**message, "author": _user(user_id, "player")}
+
+    async def message_command(self, name: str, message: dict[str, Any], *, user_id: str = "700000000000000001"
+                              ) -> SentInteraction:
+        """Run the message context-menu command `name` on `message` (an APPLICATION_COMMAND interaction, type 2,
+        whose data.type is 3 (MESSAGE) and whose resolved messages hold the target)."""
+        command = self.commands[name]
+        assert command["type"] == 3, f"{name!r} is not a message command: {command}"
+        data = {"id": command["id"], "name": name, "type": 3, "guild_id": self.guild_id, "target_id": message["id"],
+                "resolved": {"messages": {message["id"]: message}}}
+        return await self._interaction(2, data, user_id, str(message["channel_id"]))
+
     def posted(self, call: Call) -> dict[str, Any]:
         """The message a recorded call posted or edited, as Discord would hand it back (with its components)."""
         channel = self._channels.get(call.path.split("/")[3], "0") if call.path.startswith("/webhooks/") else \
@@ -264,7 +284,8 @@ class DiscordStandIn:
     async def _put_commands(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.commands = {c["name"]: {"id": self.snowflake(), "application_id": self.application_id, "version": "1",
-                                     "type": 1, "default_member_permissions": None, **c} for c in body}
+                                     "type": 1, "description": "", "default_member_permissions": None, **c}
+                         for c in body}
         await self._note(Call("PUT", request.path[len(API):], {"commands": body}))
         return _json(list(self.commands.values()))
 

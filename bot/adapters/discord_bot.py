@@ -17,9 +17,10 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.adapters.discord_menus import context_menus
 from bot.adapters.discord_remix import history_command, result_button, result_buttons
 from bot.adapters.discord_result import recipe_of, result_embeds, result_files
-from bot.attachments import Attachment
+from bot.attachments import Attachment, share_tokens
 from bot.commands import CHAT_COMMANDS, OPTIONS_OF, ChatCommand, CommandError, Option, help_text, parse_command
 from bot.remix import Caller, Remixer
 from bot.service import JobView, Service, Submitted
@@ -66,6 +67,8 @@ class DiscordFrontEnd:
         for command in _commands(self):
             self.tree.add_command(command)
         self.tree.add_command(history_command(self.remixer))
+        for menu in context_menus(self):  # "Harmonise this MIDI", "Continue this MIDI" on a message with a file
+            self.tree.add_command(menu)
         self._button = result_button(self)
         self.client.add_dynamic_items(self._button)  # result buttons, answered by job id (restart-proof)
         self.tree.error(self._on_tree_error)
@@ -107,7 +110,8 @@ class DiscordFrontEnd:
             for midi in midis:
                 self.service.check_attachment(midi.filename, midi.size)
             command = CHAT_COMMANDS[name]
-            if command.attachments <= 1 and not command.needs_files:  # else the files are needed to parse
+            # a file (attached, or a result's share link) may be what the grammar needs: then submit() checks
+            if not midis and not share_tokens(text)[1] and command.attachments <= 1 and not command.needs_files:
                 parse_command(text)  # the grammar alone, no side effects; submit() parses again with the primer
         except InputError as e:
             await interaction.response.send_message(error_text(e), ephemeral=True)
