@@ -33,6 +33,7 @@ class Settings:
     keep_days: float = 30.0  # finished jobs (record + files) are deleted this long after; 0 keeps them
     discord_token: str = ""
     discord_api_base: str = ""  # tests point discord.py at a stand-in server
+    discord_guild_ids: tuple[int, ...] = ()  # publish the commands to these servers only (changes show at once)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""  # set for Socket Mode
@@ -65,6 +66,10 @@ class Settings:
                 Broker.parse(queue)
             except BrokerError as e:
                 raise SystemExit(f"TUNESMITH_QUEUE: {e} (or 'embedded', the default)") from None
+        guilds = env.get("DISCORD_GUILD_IDS", "").replace(",", " ").split()
+        if not all(g.isdigit() and len(g) <= 20 for g in guilds):
+            raise SystemExit(f"DISCORD_GUILD_IDS={env.get('DISCORD_GUILD_IDS')!r}: give server ids (the digits of "
+                             "Discord's 'Copy Server ID'), separated by commas, or leave it empty for every server")
         return cls(
             host=env.get("TUNESMITH_HOST", "127.0.0.1"),
             port=int(num("TUNESMITH_PORT", 8080)),
@@ -83,6 +88,7 @@ class Settings:
             keep_days=keep_days,
             discord_token=env.get("DISCORD_TOKEN", ""),
             discord_api_base=env.get("DISCORD_API_BASE", ""),
+            discord_guild_ids=tuple(int(g) for g in guilds),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
             slack_app_token=env.get("SLACK_APP_TOKEN", ""),

@@ -1,12 +1,12 @@
 """A stand-in for Discord on 127.0.0.1: enough REST and gateway for the real discord.py client, recording calls.
 
 REST (under /api/v10): GET /gateway/bot, /gateway, /users/@me, /oauth2/applications/@me; GET/PUT
-/applications/{id}/commands; POST /interactions/{id}/{token}/callback; PATCH/DELETE
-/webhooks/{app}/{token}/messages/@original; POST /webhooks/{app}/{token}; POST /channels/{id}/messages.
-Files: GET /attachments/{id}/{name} serves attachments the test registered. Gateway (GET /gateway as a
-websocket, JSON text frames): HELLO -> IDENTIFY -> READY, HEARTBEAT -> HEARTBEAT_ACK, RESUME -> RESUMED, and
-INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a message's button, `submit_modal`,
-`message_command` for a context-menu command on a `user_message`). Messages
+/applications/{id}/commands and /applications/{id}/guilds/{guild}/commands; POST
+/interactions/{id}/{token}/callback; PATCH/DELETE /webhooks/{app}/{token}/messages/@original; POST
+/webhooks/{app}/{token}; POST /channels/{id}/messages. Files: GET /attachments/{id}/{name} serves attachments the
+test registered. Gateway (GET /gateway as a websocket, JSON text frames): HELLO -> IDENTIFY -> READY, HEARTBEAT ->
+HEARTBEAT_ACK, RESUME -> RESUMED, and INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a
+message's button, `submit_modal`, `message_command` for a context-menu command on a `user_message`). Messages
 keep the components (buttons) and embeds the bot sent with them.
 """
 
@@ -88,6 +88,7 @@ class DiscordStandIn:
         self.downloads: list[str] = []  # attachment paths fetched
         self.identified = asyncio.Event()  # set once READY went out
         self.commands: dict[str, dict[str, Any]] = {}  # synced global commands by name
+        self.guild_commands: dict[str, dict[str, dict[str, Any]]] = {}  # guild id -> its synced commands by name
         self._attachments: dict[str, tuple[bytes, str]] = {}
         self._channels: dict[str, str] = {}  # interaction token -> channel id
         self._changed = asyncio.Condition()
@@ -108,6 +109,8 @@ class DiscordStandIn:
             web.get(API + "/oauth2/applications/@me", self._app_info),
             web.get(API + "/applications/{app}/commands", self._get_commands),
             web.put(API + "/applications/{app}/commands", self._put_commands),
+            web.get(API + "/applications/{app}/guilds/{guild}/commands", self._get_commands),
+            web.put(API + "/applications/{app}/guilds/{guild}/commands", self._put_commands),
             web.get("/attachments/{id}/{name}", self._attachment),
             web.route("*", API + "/{tail:.*}", self._record),
         ])
@@ -143,8 +146,8 @@ class DiscordStandIn:
 
         `attachments` maps an attachment option to (filename, bytes); the stand-in serves the bytes itself.
         """
-        types = {o["name"]: o["type"] for o in self.commands[name].get("options", [])}
-        data: dict[str, Any] = {"id": self.commands[name]["id"], "name": name, "type": 1, "guild_id": self.guild_id,
+        types = {o["name"]: o["type"] for o in self.command(name).get("options", [])}
+        data: dict[str, Any] = {"id": self.command(name)["id"], "name": name, "type": 1, "guild_id": self.guild_id,
                                 "options": [{"name": k, "type": types[k], "value": v} for k, v in options.items()]}
         for option, (filename, blob) in (attachments or {}).items():
             att_id = self.snowflake()
@@ -158,8 +161,8 @@ class DiscordStandIn:
 
     async def autocomplete(self, name: str, options: dict[str, Any], focused: str) -> SentInteraction:
         """Send an autocomplete interaction (type 4) with `focused` being typed."""
-        types = {o["name"]: o["type"] for o in self.commands[name].get("options", [])}
-        data = {"id": self.commands[name]["id"], "name": name, "type": 1, "guild_id": self.guild_id,
+        types = {o["name"]: o["type"] for o in self.command(name).get("options", [])}
+        data = {"id": self.command(name)["id"], "name": name, "type": 1, "guild_id": self.guild_id,
                 "options": [{"name": k, "type": types[k], "value": v, **({"focused": True} if k == focused else {})}
                             for k, v in options.items()]}
         return await self._interaction(4, data, "700000000000000001", "800000000000000001")
@@ -191,11 +194,15 @@ class DiscordStandIn:
                               ) -> SentInteraction:
         """Run the message context-menu command `name` on `message` (an APPLICATION_COMMAND interaction, type 2,
         whose data.type is 3 (MESSAGE) and whose resolved messages hold the target)."""
-        command = self.commands[name]
+        command = self.command(name)
         assert command["type"] == 3, f"{name!r} is not a message command: {command}"
         data = {"id": command["id"], "name": name, "type": 3, "guild_id": self.guild_id, "target_id": message["id"],
                 "resolved": {"messages": {message["id"]: message}}}
         return await self._interaction(2, data, user_id, str(message["channel_id"]))
+
+    def command(self, name: str) -> dict[str, Any]:
+        """A synced command by name: the global one, else this guild's (the guild the interactions come from)."""
+        return self.commands.get(name) or self.guild_commands.get(self.guild_id, {})[name]
 
     def posted(self, call: Call) -> dict[str, Any]:
         """The message a recorded call posted or edited, as Discord would hand it back (with its components)."""
@@ -279,15 +286,22 @@ class DiscordStandIn:
                                   "verify_key": "00", "flags": 0})
 
     async def _get_commands(self, request: web.Request) -> web.Response:
-        return _json(list(self.commands.values()))
+        guild = request.match_info.get("guild")
+        return _json(list((self.guild_commands.get(guild, {}) if guild else self.commands).values()))
 
     async def _put_commands(self, request: web.Request) -> web.Response:
+        """Replace the global commands, or one guild's (PUT .../guilds/{guild}/commands)."""
         body = await request.json()
-        self.commands = {c["name"]: {"id": self.snowflake(), "application_id": self.application_id, "version": "1",
-                                     "type": 1, "description": "", "default_member_permissions": None, **c}
-                         for c in body}
+        guild = request.match_info.get("guild")
+        synced = {c["name"]: {"id": self.snowflake(), "application_id": self.application_id, "version": "1",
+                              "type": 1, "description": "", "default_member_permissions": None,
+                              **({"guild_id": guild} if guild else {}), **c} for c in body}
+        if guild:
+            self.guild_commands[guild] = synced
+        else:
+            self.commands = synced
         await self._note(Call("PUT", request.path[len(API):], {"commands": body}))
-        return _json(list(self.commands.values()))
+        return _json(list(synced.values()))
 
     async def _attachment(self, request: web.Request) -> web.Response:
         self.downloads.append(request.path)

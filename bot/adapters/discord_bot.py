@@ -89,8 +89,21 @@ class DiscordFrontEnd:
         if self.settings.discord_api_base:  # discord.Client would dial Discord's gateway without asking
             _, url, _ = await self.client.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        await self.tree.sync()
+        await self._sync()
         self._connection = asyncio.create_task(self.client.connect(), name="discord-gateway")
+
+    async def _sync(self) -> None:
+        """Publish the commands: to every server (global), or to DISCORD_GUILD_IDS only, where a change shows at
+        once; the global set is then emptied, so those servers do not list each command twice."""
+        guilds = [discord.Object(id=g) for g in self.settings.discord_guild_ids]
+        for guild in guilds:
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        if guilds:
+            self.tree.clear_commands(guild=None)  # the copies above answer the interactions
+            log.info("Discord commands published to %d server(s) only: %s", len(guilds),
+                     ", ".join(str(g.id) for g in guilds))
+        await self.tree.sync()
 
     async def close(self) -> None:
         if self._senders:  # let results being posted finish

@@ -1,0 +1,69 @@
+"""DISCORD_GUILD_IDS: the commands are published to those servers only (a change shows there at once), the global
+set emptied so no server lists a command twice, and the commands answer from the servers' copies. Real discord.py
+against the stand-in Discord; no model is needed (/help and a message command on a message without MIDI)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from discord_standin import DiscordStandIn
+
+from bot.adapters.discord_bot import DiscordFrontEnd
+from bot.commands import CHAT_COMMANDS
+from bot.service import Service
+from bot.settings import Settings
+from bot.store import JobStore
+from generation.jobs.embedded import EmbeddedQueue
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+OTHER_GUILD = "900000000000000777"
+
+
+@pytest.fixture(scope="module")
+async def standin(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DiscordStandIn]:
+    data = tmp_path_factory.mktemp("discord-guilds")
+    async with contextlib.AsyncExitStack() as stack:
+        discord = DiscordStandIn()
+        await discord.start()
+        stack.push_async_callback(discord.stop)
+        settings = Settings(data_dir=data, discord_token=discord.token, discord_api_base=discord.api_base,
+                            discord_guild_ids=(int(discord.guild_id), int(OTHER_GUILD)))
+        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=0))
+        await service.start()
+        stack.push_async_callback(service.stop)
+        front = DiscordFrontEnd(settings, service)
+        stack.push_async_callback(front.close)
+        await front.start()
+        await asyncio.wait_for(discord.identified.wait(), 30)
+        yield discord
+
+
+async def test_commands_are_published_to_the_guilds_only(standin: DiscordStandIn) -> None:
+    names = {*CHAT_COMMANDS, "help", "history", "Harmonise this MIDI", "Continue this MIDI"}
+    for guild in (standin.guild_id, OTHER_GUILD):
+        assert set(standin.guild_commands[guild]) == names, guild
+    assert standin.commands == {}, "the global set is emptied: a guild would list each command twice"
+    puts = [c.path for c in standin.calls if c.method == "PUT"]
+    assert puts[-1].endswith("/commands") and "/guilds/" not in puts[-1], puts  # global emptied after the guilds
+
+
+async def test_the_guild_commands_answer(standin: DiscordStandIn) -> None:
+    sent = await standin.slash("help", {"command": "melody"})
+    reply = await standin.wait_for(lambda c: f"/{sent.token}/" in c.path, timeout=10)
+    assert reply.body["type"] == 4 and reply.ephemeral and "/melody" in reply.content, reply.body
+    message = standin.user_message("no file here", {})
+    sent = await standin.message_command("Continue this MIDI", message)
+    reply = await standin.wait_for(lambda c: f"/{sent.token}/" in c.path, timeout=10)
+    assert reply.ephemeral and "no MIDI file attached" in reply.content
+
+
+def test_guild_ids_are_read_from_the_environment(tmp_path: Path) -> None:
+    assert Settings.from_env({"DISCORD_GUILD_IDS": "123456789012345678, 234567890123456789"}).discord_guild_ids \
+        == (123456789012345678, 234567890123456789)
+    assert Settings.from_env({}).discord_guild_ids == ()
+    with pytest.raises(SystemExit, match="DISCORD_GUILD_IDS='my-server': give server ids"):
+        Settings.from_env({"DISCORD_GUILD_IDS": "my-server"})
