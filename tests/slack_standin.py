@@ -1,11 +1,14 @@
 """A stand-in Slack Web API on 127.0.0.1 (aiohttp, port 0) that records every call, and Slack's request signing.
 
 Answers what Tunesmith's Slack front end calls: auth.test, chat.postMessage, chat.update (keeping the blocks),
-chat.postEphemeral,
-files.getUploadURLExternal, the upload POST to the URL it hands out, files.completeUploadExternal; and for Socket
-Mode apps.connections.open (with the xapp- token) and the WebSocket it points at, where tests push envelopes and
-the app's acks are recorded as "socket.ack" calls. Like Slack it checks tokens (`Authorization: Bearer ...`) and
-answers 200 with `{"ok": false, "error": ...}`.
+chat.postEphemeral, conversations.join, files.getUploadURLExternal, the upload POST to the URL it hands out,
+files.completeUploadExternal, and response URLs (`response_url(name)`: POSTs recorded as "response_url" calls);
+and for Socket Mode apps.connections.open (with the xapp- token) and the WebSocket it points at, where tests push
+envelopes and the app's acks are recorded as "socket.ack" calls. Like Slack it checks tokens (`Authorization:
+Bearer ...`), answers 200 with `{"ok": false, "error": ...}`, and knows where the bot is not a member: in a public
+channel of `not_joined` it may post (chat:write.public) but not share files until it joins; in a conversation of
+`private` (a private channel or DM it is not in) it can do neither, nor join. Like Slack it fetches the image of an
+image block and refuses the message (invalid_blocks) when that fails.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import WSMsgType, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, WSMsgType, web
 
 
 @dataclass
@@ -53,6 +56,9 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     files: dict[str, UploadedFile] = field(default_factory=dict)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # ts -> the message as it stands
+    not_joined: set[str] = field(default_factory=set)  # public channels the bot is not in (yet)
+    private: set[str] = field(default_factory=set)  # private channels and DMs the bot is not in
+    expired: set[str] = field(default_factory=set)  # response URL names past their 30 minutes
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -66,7 +72,7 @@ class SlackStandIn:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 2**20)
         app.add_routes([web.post("/api/{method}", self._api), web.post("/upload/{file_id}", self._upload),
-                        web.get("/socket", self._socket)])
+                        web.get("/socket", self._socket), web.post("/response/{name}", self._response)])
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -81,6 +87,10 @@ class SlackStandIn:
             await self._runner.cleanup()
 
     # --- what tests use ---------------------------------------------------------------------------------
+    def response_url(self, name: str) -> str:
+        """A response URL as Slack hands one with a command or a button press; POSTs to it are recorded."""
+        return f"{self.base}/response/{name}"
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -114,6 +124,7 @@ class SlackStandIn:
             params.update(await request.json())
         else:
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        images_load = await self._images_load(params.get("blocks"))  # before the call is seen: Slack answers after
         await self._record(Call(method, params))
         token = request.headers.get("Authorization", "").removeprefix("Bearer ") or params.get("token", "")
         if token != (self.app_token if method == "apps.connections.open" else self.bot_token):
@@ -121,6 +132,8 @@ class SlackStandIn:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        if not images_load:
+            return web.json_response({"ok": False, "error": "invalid_blocks"})
         result: dict[str, Any] = handler(params)
         return web.json_response(result if "ok" in result else {"ok": True, **result})
 
@@ -132,7 +145,7 @@ class SlackStandIn:
         return {"url": f"{self.base.replace('http://', 'ws://')}/socket"}
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
-        if not p.get("channel"):
+        if not p.get("channel") or p["channel"] in self.private:
             return {"ok": False, "error": "channel_not_found"}
         ts = f"{time.time():.0f}.{next(self._ids):06d}"
         self.messages[ts] = {"channel": p["channel"], "ts": ts, "text": p.get("text", "")}
@@ -150,7 +163,15 @@ class SlackStandIn:
     def _chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("channel") or not p.get("user"):
             return {"ok": False, "error": "invalid_arguments"}
+        if p["channel"] in self.private:
+            return {"ok": False, "error": "channel_not_found"}
         return {"message_ts": f"{time.time():.6f}"}
+
+    def _conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("channel") in self.private:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        self.not_joined.discard(str(p.get("channel")))
+        return {"channel": {"id": p.get("channel"), "is_member": True}}
 
     def _files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("filename") or not str(p.get("length", "")).isdigit():
@@ -160,6 +181,11 @@ class SlackStandIn:
         return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
 
     def _files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = p.get("channel_id") or p.get("channels") or ""
+        if channel in self.private:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.not_joined:  # chat:write.public covers messages, not files
+            return {"ok": False, "error": "not_in_channel"}
         try:
             listed = json.loads(p.get("files", ""))
         except ValueError:
@@ -184,6 +210,31 @@ class SlackStandIn:
         return web.Response(text=f"OK - {len(body)}")
 
 
+    async def _response(self, request: web.Request) -> web.Response:
+        """A POST to a response URL: JSON {text, blocks, response_type, ...}; Slack answers plain "ok"."""
+        name = request.match_info["name"]
+        body = await request.json()
+        images_load = await self._images_load(body.get("blocks"))
+        await self._record(Call("response_url", {**body, "url_name": name}))
+        if name in self.expired:
+            return web.Response(status=404, text="expired_url")
+        if not images_load:
+            return web.Response(status=400, text="invalid_blocks")
+        return web.Response(text="ok")
+
+    async def _images_load(self, blocks: Any) -> bool:
+        """Whether every image block's image can be fetched (Slack fetches it, and refuses the message if not)."""
+        listed = json.loads(blocks) if isinstance(blocks, str) and blocks else blocks or []
+        urls = [b.get("image_url", "") for b in listed if isinstance(b, dict) and b.get("type") == "image"]
+        for url in urls:
+            try:
+                async with ClientSession() as http, http.get(url, timeout=ClientTimeout(total=5)) as res:
+                    if res.status != 200:
+                        return False
+            except (ClientError, TimeoutError, ValueError):
+                return False
+        return True
+
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
@@ -206,12 +257,13 @@ def slash_command_envelope(command: str, text: str, *, envelope_id: str = "env-1
 
 
 def signed_block_action(secret: str, action_id: str, value: str, *, user_id: str = "U0USER",
-                        channel_id: str = "C0CHAN", message_ts: str = "") -> tuple[str, dict[str, str]]:
+                        channel_id: str = "C0CHAN", message_ts: str = "",
+                        response_url: str = "https://hooks.slack.invalid/actions/1") -> tuple[str, dict[str, str]]:
     """A button press (block_actions) as Slack posts it to the request URL: a form with one `payload` field."""
     payload = {"type": "block_actions", "team": {"id": "T0TEST"}, "user": {"id": user_id, "team_id": "T0TEST"},
                "api_app_id": "A0APP", "channel": {"id": channel_id, "name": "music"}, "trigger_id": "1.2.3",
                "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id},
-               "response_url": "https://hooks.slack.invalid/actions/1",
+               "response_url": response_url,
                "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
                             "action_ts": f"{time.time():.6f}"}]}
     return _signed(secret, urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")

@@ -1,6 +1,6 @@
 """deploy/slack-app-manifest.json matches what the Slack front end serves: every chat command and /history, one
 request URL, the interactivity its buttons need, the message events thread replies need, and the scopes to post
-in any public channel without being invited."""
+(and share files) in any public channel without being invited."""
 
 from __future__ import annotations
 
@@ -23,5 +23,6 @@ def test_the_manifest_declares_what_the_front_end_serves() -> None:
     assert settings["interactivity"] == {"is_enabled": True, "request_url": url}
     assert {"message.channels", "message.groups"} <= set(settings["event_subscriptions"]["bot_events"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "chat:write.public", "files:write", "channels:history"} <= scopes
+    # chat:write.public posts in any public channel; channels:join lets the bot join one to share the files there
+    assert {"commands", "chat:write", "chat:write.public", "channels:join", "files:write", "channels:history"} <= scopes
     assert all(len(c["description"]) <= 100 and len(c.get("usage_hint", "")) <= 100 for c in commands.values())

@@ -1,7 +1,8 @@
 """Slack's remixes end to end: real slack-bolt on our aiohttp app (HTTP mode, signed requests), the stand-in Slack
 Web API, a real Service on SQLite and a real worker. A result is a Block Kit message with its piano roll and
 buttons; a button press becomes a job posted as a new result; a reply in a result's thread remixes it; Star and
-/history answer privately.
+/history answer privately. A command works where the bot was never invited: a public channel is joined to share
+the files, and in a private channel the result comes through the command's response_url.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     await slack.start()
     settings = Settings(host="127.0.0.1", port=port, data_dir=data, slack_bot_token=slack.bot_token,
                         slack_signing_secret=SECRET, slack_api_base=slack.api_base, job_timeout_s=90,
+                        share_base_url=f"http://127.0.0.1:{port}",  # public: Slack may fetch the piano roll
                         rate_limit_per_minute=100, max_active_per_user=10)
     service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=90))
     await service.start()
@@ -171,3 +173,54 @@ async def test_star_and_history_answer_privately(rig: Rig, melody: tuple[str, di
     status, ack = await rig.post(signed_slash_command(SECRET, "/history", "starred", user_id=USER))
     text = json.loads(ack)["text"] if ack.startswith("{") else ack
     assert status == 200 and "\u2605 /melody C4 - E4 - G4 - C5 - bars:2 seed:4" in text, text
+
+
+async def test_in_a_public_channel_it_has_not_joined_the_bot_joins_to_share_the_files(rig: Rig) -> None:
+    rig.slack.not_joined.add("C0PUBLIC")
+    before = len(rig.slack.of("chat.postMessage"))
+    status, _ = await rig.post(signed_slash_command(SECRET, "/drums", "bars:1 seed:2", user_id=USER,
+                                                    channel_id="C0PUBLIC", response_url=rig.slack.response_url("pub")))
+    assert status == 200
+    ts = await rig.next_post(before)  # chat:write.public: the progress message needs no invitation
+    result = await rig.result(ts)
+    assert "Done" in result["text"] and "could not be attached" not in result["text"], result["text"]
+    assert [c.params["channel"] for c in rig.slack.of("conversations.join")] == ["C0PUBLIC"]
+    shared = [c for c in rig.slack.of("files.completeUploadExternal") if c.params.get("channel_id") == "C0PUBLIC"]
+    assert len(shared) == 2, "refused (not in the channel), then shared after joining"
+    assert {f.filename.rsplit(".", 1)[1] for f in rig.slack.files.values() if f.title} >= {"mid", "ogg", "png"}
+    assert not [c for c in rig.slack.of("response_url") if c.params["url_name"] == "pub"]
+
+
+async def test_in_a_private_channel_the_result_comes_through_the_response_url(rig: Rig) -> None:
+    rig.slack.private.add("G0SECRET")
+    posts = len(rig.slack.of("chat.postMessage"))
+    status, _ = await rig.post(signed_slash_command(SECRET, "/melody", "E4 - G4 - bars:2 seed:6", user_id=USER,
+                                                    channel_id="G0SECRET",
+                                                    response_url=rig.slack.response_url("secret")))
+    assert status == 200
+    [answer] = await rig.slack.wait_for("response_url", lambda c: c.params["url_name"] == "secret",
+                                        timeout=JOB_WAIT_S)
+    assert answer.params["response_type"] == "in_channel", answer.params
+    text = answer.params["text"]
+    assert "`/melody E4 - G4 - bars:2 seed:6`: Done" in text and "/s/" in text and "share page" in text, text
+    kinds = [b["type"] for b in answer.params["blocks"]]
+    assert kinds == ["section", "image", "context", "actions"], kinds
+    job = buttons(answer.params)["ts_again"]
+    tries = [c for c in rig.slack.of("chat.postMessage")[posts:] if c.params["channel"] == "G0SECRET"]
+    assert len(tries) == 1, "refused once (not a member, cannot join), then never tried again for this job"
+    assert [c.params["channel"] for c in rig.slack.of("conversations.join")].count("G0SECRET") == 1
+    assert not [c for c in rig.slack.of("chat.postEphemeral") if c.params.get("channel") == "G0SECRET"
+                and "refused" in c.params.get("text", "")]
+
+    # a button under that message: the new result goes through the press's own response_url
+    status, _ = await rig.post(signed_block_action(SECRET, "ts_again", job, user_id=USER, channel_id="G0SECRET",
+                                                   response_url=rig.slack.response_url("again")))
+    [again] = await rig.slack.wait_for("response_url", lambda c: c.params["url_name"] == "again",
+                                       timeout=JOB_WAIT_S)
+    assert "`/melody E4 - G4 - bars:2 seed:" in again.params["text"] and "Done" in again.params["text"]
+    assert buttons(again.params)["ts_again"] != job, "a new job, with buttons of its own"
+    # Star answers the user alone, through the response_url (chat.postEphemeral cannot reach that channel)
+    await rig.post(signed_block_action(SECRET, "ts_star", job, user_id=USER, channel_id="G0SECRET",
+                                       response_url=rig.slack.response_url("star")))
+    [star] = await rig.slack.wait_for("response_url", lambda c: c.params["url_name"] == "star", timeout=10)
+    assert star.params["response_type"] == "ephemeral" and "Starred" in star.params["text"], star.params

@@ -21,6 +21,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack_reach import VIA_RESPONSE_URL, Reach, refused_for_membership
 from bot.adapters.slack_remix import ACTION_ID, SlackRemixes, result_blocks
 from bot.command_line import MAX_COMMAND_CHARS
 from bot.commands import COMMANDS, CommandError
@@ -98,10 +99,13 @@ class SlackFrontEnd:
         self._secret = settings.slack_signing_secret.encode()
         self._replays = ReplayGuard()
         self.remixer = Remixer(service)
+        self.reach = Reach(self.client, settings.slack_api_base)  # channels the bot is not in
+        self._images = bool(settings.share_base_url)  # Slack fetches a piano roll only from a public address
         for name in (*COMMANDS, "history"):  # each must also be created in the Slack app's settings (see deploy/)
             self.app.command(f"/{name}")(self._on_command)
         # Buttons under a result, and replies in its thread (the app subscribes to message events for them).
-        self.remixes = SlackRemixes(self.remixer, self.client, lambda job: self._spawn(self._message_ts(job)))
+        self.remixes = SlackRemixes(self.remixer, self.client, lambda job: self._spawn(self._message_ts(job)),
+                                    self.reach)
         self.app.action(ACTION_ID)(self.remixes.on_action)
         self.app.event("message")(self.remixes.on_message)
         self._socket: AsyncSocketModeHandler | None = None
@@ -182,9 +186,9 @@ class SlackFrontEnd:
         name = str(command.get("command") or "/improv")
         text = f"{name} {command.get('text') or ''}".strip()
         channel, user = str(command.get("channel_id", "")), str(command.get("user_id", ""))
+        delivery = {"channel": channel, "user": user, "response_url": str(command.get("response_url") or "")}
         try:
-            submitted = await self.remixer.submit(Caller(PLATFORM, f"slack:{user}", channel,
-                                                         delivery={"channel": channel, "user": user}), text)
+            submitted = await self.remixer.submit(Caller(PLATFORM, f"slack:{user}", channel, delivery=delivery), text)
         except CommandError as e:  # a pointer only where there is a token to point at
             await ack(text=f"```\n{e.pointer()}\n```\n{e.reason}" if e.token else e.reason)
             return
@@ -203,20 +207,23 @@ class SlackFrontEnd:
 
     # --- delivery -----------------------------------------------------------------------------------
     async def deliver(self, view: JobView) -> None:
-        """Called by the service on every change of a Slack job: edit the message, upload when done."""
+        """Called by the service on every change of a Slack job: edit the message, upload when done. Where the bot
+        cannot post (a private channel or DM it is not in), the result goes through the command's response_url."""
         ts = await self._message_ts(view)
         channel = str(view.delivery.get("channel", ""))
         if ts is None or not channel:
+            if view.finished:
+                await self._respond(view)
             return
         text = self._text(view)
         if view.status == "done" and view.outputs:
-            try:
-                await self._upload(view, channel)
+            try:  # sharing files needs membership: a public channel is joined on demand
+                await self.reach.call(channel, lambda: self._upload(view, channel))
             except (SlackApiError, OSError) as e:
                 log.warning("uploading job %s to Slack failed: %s", view.id, e)
                 text += " (the files could not be attached here; they are on the share page)"
         if self._shown.get(view.id) != text:
-            blocks = result_blocks(view, text) if view.finished else None  # the result, with its buttons
+            blocks = result_blocks(view, text, images=self._images) if view.finished else None
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             self._shown[view.id] = text
         if view.finished:
@@ -224,19 +231,42 @@ class SlackFrontEnd:
             self._shown.pop(view.id, None)
 
     async def _message_ts(self, view: JobView) -> str | None:
-        """The ts of the job's progress message, posted here first if it has none yet (once per job)."""
+        """The ts of the job's progress message, posted here first if it has none yet (once per job); None where
+        the conversation is out of the bot's reach and the result will go through the response_url."""
         async with self._posting.setdefault(view.id, asyncio.Lock()):
             fresh = await self.service.view(view.id) or view  # the delivery as stored now
             delivery = dict(fresh.delivery)
-            if delivery.get("ts") or not delivery.get("channel"):
+            channel = str(delivery.get("channel") or "")
+            if delivery.get("ts") or delivery.get(VIA_RESPONSE_URL) or not channel:
                 return delivery.get("ts") or None
             text = self._text(fresh)
-            response = await self.client.chat_postMessage(channel=delivery["channel"], text=text)
+            try:
+                response = await self.reach.call(channel, lambda: self.client.chat_postMessage(channel=channel,
+                                                                                                text=text))
+            except SlackApiError as e:
+                if not refused_for_membership(e) or not self.reach.usable(str(delivery.get("response_url", ""))):
+                    raise
+                log.info("job %s: the bot cannot post in %s (%s); its result goes through the response_url",
+                         view.id, channel, e.response.get("error"))
+                await self.service.set_delivery(view.id, {VIA_RESPONSE_URL: True})
+                return None
             delivery["ts"] = str(response["ts"])
             # Service has no setter for delivery; the store is the one place it lives.
             await self.service.set_delivery(view.id, delivery)
             self._shown[view.id] = text
             return delivery["ts"]
+
+    async def _respond(self, view: JobView) -> None:
+        """A finished job in a conversation the bot cannot post in: its result (buttons included) in the channel
+        through the command's response_url; the files stay on the share page."""
+        d = (await self.service.view(view.id) or view).delivery
+        if not d.get(VIA_RESPONSE_URL):
+            return
+        text = self._text(view) + (" (audio, MIDI and piano roll on the share page)" if view.status == "done" else "")
+        if not await self.reach.respond(str(d.get("response_url", "")), text,
+                                        result_blocks(view, text, images=self._images)):
+            log.warning("job %s: its result could not be posted in %s (the bot is not in it and the command's "
+                        "response_url was refused; it lasts 30 minutes)", view.id, d.get("channel"))
 
     async def _upload(self, view: JobView, channel: str) -> None:
         """Audio, MIDI and piano roll of each output, in one message with the recipe."""

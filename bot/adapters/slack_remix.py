@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck
+from slack_sdk.errors import SlackApiError
 
+from bot.adapters.slack_reach import Reach, refused_for_membership
 from bot.commands import CommandError
 from bot.recipes import ACTIONS, available
 from bot.remix import Caller, Remixer
@@ -28,10 +30,11 @@ ACTION_ID = re.compile(r"^ts_(again|vary|longer|harmonise|star)$")
 REPLY_HINT = "Reply in this thread with a command (e.g. `/harmonize` as text) or options (`temperature:1.2 bars:16`)."
 
 
-def result_blocks(view: JobView, text: str) -> list[dict[str, Any]]:
-    """The finished message: its text, the piano roll, and a button per action under it."""
+def result_blocks(view: JobView, text: str, *, images: bool = True) -> list[dict[str, Any]]:
+    """The finished message: its text, the piano roll (with `images`: Slack fetches it, so only from a public
+    address; it refuses the whole message otherwise), and a button per action under it."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
-    if view.status == "done" and view.outputs:
+    if images and view.status == "done" and view.outputs:
         blocks.append({"type": "image", "image_url": view.outputs[0]["pianoroll_url"],
                        "alt_text": f"piano roll of {view.command}"[:1900]})
     elements = [{"type": "button", "action_id": f"ts_{a}", "value": view.id, "text": {"type": "plain_text",
@@ -49,10 +52,11 @@ def result_blocks(view: JobView, text: str) -> list[dict[str, Any]]:
 class SlackRemixes:
     """The handlers of result buttons and thread replies; `post(job)` posts a new job's progress message."""
 
-    def __init__(self, remixer: Remixer, client: Any, post: Callable[[JobView], None]) -> None:
+    def __init__(self, remixer: Remixer, client: Any, post: Callable[[JobView], None], reach: Reach) -> None:
         self.remixer = remixer
         self.client = client
         self.post = post
+        self.reach = reach
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A button under a result: acked at once, then the new job is posted (or why not, privately)."""
@@ -62,10 +66,11 @@ class SlackRemixes:
         job_id = str(action.get("value", ""))
         user = str((body.get("user") or {}).get("id", ""))
         channel = str((body.get("channel") or {}).get("id", ""))
+        hook = str(body.get("response_url") or "")  # the way back where the bot is not in the conversation
         if name == "star":
-            await self._star(user, channel, job_id)
+            await self._star(user, channel, job_id, hook)
             return
-        await self._start(user, channel, "", lambda caller: self.remixer.act(caller, job_id, name))
+        await self._start(user, channel, "", lambda caller: self.remixer.act(caller, job_id, name), hook)
 
     async def on_message(self, event: dict[str, Any]) -> None:
         """A message in the thread of a result (not the bot's own): a remix of that result."""
@@ -79,37 +84,42 @@ class SlackRemixes:
         await self._start(user, channel, thread, lambda caller: self.remixer.reply(caller, job_id, text.strip()))
 
     async def _start(self, user: str, channel: str, thread: str,
-                     submit: Callable[[Caller], Awaitable[Submitted]]) -> None:
+                     submit: Callable[[Caller], Awaitable[Submitted]], hook: str = "") -> None:
         # The new result goes to the channel, not the thread: a thread has one level, so a result posted in it
         # could not have a thread of its own to be replied to.
         try:
             submitted = await submit(Caller(PLATFORM, f"slack:{user}", channel,
-                                            delivery={"channel": channel, "user": user}))
+                                            delivery={"channel": channel, "user": user, "response_url": hook}))
         except CommandError as e:
             await self._privately(user, channel, thread, f"```\n{e.pointer()}\n```\n{e.reason}" if e.token
-                                  else e.reason)
+                                  else e.reason, hook)
             return
         except (InputError, StoreUnavailable) as e:
-            await self._privately(user, channel, thread, str(e))
+            await self._privately(user, channel, thread, str(e), hook)
             return
         if submitted.job is not None:
             self.post(submitted.job)
         else:
-            await self._privately(user, channel, thread, f"```\n{submitted.help}\n```")
+            await self._privately(user, channel, thread, f"```\n{submitted.help}\n```", hook)
 
-    async def _star(self, user: str, channel: str, job_id: str) -> None:
+    async def _star(self, user: str, channel: str, job_id: str, hook: str = "") -> None:
         try:
             starred = (await self.remixer.history.about([job_id])).get(job_id, (None, False))[1]
             await self.remixer.star(f"slack:{user}", job_id, not starred)
         except (InputError, StoreUnavailable) as e:
-            await self._privately(user, channel, "", str(e))
+            await self._privately(user, channel, "", str(e), hook)
             return
         await self._privately(user, channel, "", "Unstarred." if starred else
-                              "\u2605 Starred: `/history starred` lists it, and it is kept.")
+                              "\u2605 Starred: `/history starred` lists it, and it is kept.", hook)
 
-    async def _privately(self, user: str, channel: str, thread: str, text: str) -> None:
+    async def _privately(self, user: str, channel: str, thread: str, text: str, hook: str = "") -> None:
+        """To the user alone: chat.postEphemeral, or the press's response_url where the bot is not in the channel."""
         try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=text,
-                                                 **({"thread_ts": thread} if thread else {}))
+            try:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                                     **({"thread_ts": thread} if thread else {}))
+            except SlackApiError as e:
+                if not (refused_for_membership(e) and await self.reach.respond(hook, text, public=False)):
+                    raise
         except Exception:
             log.exception("telling a Slack user why a remix did not start failed")
