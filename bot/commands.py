@@ -11,17 +11,22 @@ from typing import Any
 
 from bot.command_line import check_length, split_words
 from generation.families.chat import MAX_BARS as MAX_BARS
-from generation.families.chat import QPM, ChatCommand, CommandLine, Option
+from generation.families.chat import QPM, ChatCommand, CommandLine, Option, numeric
 from generation.families.chat import CommandError as CommandError  # re-exported: front ends catch it from here
 from generation.families.performance.chat import MAX_SECONDS as MAX_SECONDS
 from generation.families.registry import families, family_of_config
 from generation.music.primer import MELODY_READER
+from generation.music.transpose import MAX_SEMITONES
 from generation.request import GenerationRequest
 
 # Every family's chat commands, in registry order, and the family each belongs to.
 CHAT_COMMANDS: dict[str, ChatCommand] = {c.name: c for p in families() for c in p.commands}
 FAMILY_OF_COMMAND: dict[str, str] = {c.name: p.name for p in families() for c in p.commands}
-OPTIONS_OF: dict[str, tuple[Option, ...]] = {name: c.options for name, c in CHAT_COMMANDS.items()}
+# Options of every command, after each family's own: a step the worker takes on any finished piece (the families
+# never see it), so it is declared here rather than in each table.
+TRANSPOSE = numeric("transpose", "semitones to move the finished piece by (drums stay as they are)", 0, int,
+                    -MAX_SEMITONES, MAX_SEMITONES, f"-{MAX_SEMITONES} to {MAX_SEMITONES}, e.g. +2")
+OPTIONS_OF: dict[str, tuple[Option, ...]] = {name: (*c.options, TRANSPOSE) for name, c in CHAT_COMMANDS.items()}
 COMMANDS = (*CHAT_COMMANDS, "help")
 ALIASES = {"harmonise": "harmonize"}
 
@@ -40,7 +45,7 @@ def help_text(topic: str = "") -> str:
     if topic in CHAT_COMMANDS:
         c = CHAT_COMMANDS[topic]
         lines = [c.usage, f"  {c.example}", f"  {c.positional}", "  options:"]
-        lines += [f"    {o.name}:  {o.help}. Allowed: {o.allowed}." for o in c.options]
+        lines += [f"    {o.name}:  {o.help}. Allowed: {o.allowed}." for o in OPTIONS_OF[topic]]
         return "\n".join(lines)
     lines = [c.usage for c in CHAT_COMMANDS.values()]
     lines.append("/help COMMAND  - a command's example and options, e.g. /help improv")
@@ -99,7 +104,8 @@ def parse_command(text: str, *, primer_from_attachment: tuple[Any, ...] | None =
         return ParsedCommand("help", None, topic=topic)
     command = CHAT_COMMANDS[name]
     line = CommandLine(stripped, tokens, columns)
-    values, words = line.options(command.options)
+    values, words = line.options(OPTIONS_OF[name])
+    transpose = values.pop("transpose", 0)  # the worker's step, not the family's: its builder never sees it
     fields = command.build(line, values, words, primer_from_attachment)
     config = fields.pop("config")
     if installed is not None and config not in installed:
@@ -112,5 +118,6 @@ def parse_command(text: str, *, primer_from_attachment: tuple[Any, ...] | None =
         temperature=values.get("temperature", command.default_temperature),
         num_outputs=values.get("outputs", 1),
         seed=values.get("seed", default_seed),
+        transpose=transpose,
     )
     return ParsedCommand(name, request, seed_given="seed" in values)

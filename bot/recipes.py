@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.attachments import SHARE_LINK
 from bot.command_line import check_length, word_spans
-from bot.commands import ALIASES, CHAT_COMMANDS, MAX_BARS, CommandError
+from bot.commands import ALIASES, CHAT_COMMANDS, MAX_BARS, OPTIONS_OF, CommandError
 from generation.families.chat import ChatCommand, Option
 from generation.request import GenerationRequest
 
@@ -34,7 +34,8 @@ READS_ONE_LINE_OF_MANY = {"chorale", "harmonize"}
 VARY_STEP = 0.15  # each Vary of a result is this much hotter than the one before
 BAR_STEPS = 16  # 16th notes in a bar of 4/4: the step of every family that continues a primer
 # Options a reply may change on the stored request itself (no need to read the command line again).
-REQUEST_OPTIONS = {"seed": "seed", "temperature": "temperature", "qpm": "qpm", "outputs": "num_outputs"}
+REQUEST_OPTIONS = {"seed": "seed", "temperature": "temperature", "qpm": "qpm", "outputs": "num_outputs",
+                   "transpose": "transpose"}
 _OPTION = re.compile(r"^([a-z_]+):(.+)$", re.DOTALL)
 
 
@@ -169,7 +170,7 @@ def reply_options(command_text: str, request_json: str, words: str) -> Recipe:
     request = GenerationRequest.from_json(request_json)
     changes.setdefault("seed", str(request.seed))
     if set(changes) <= set(REQUEST_OPTIONS):  # changed on the request: exact, also for a piece from a file
-        table = {o.name: o for o in command.options}
+        table = {o.name: o for o in OPTIONS_OF[command.name]}
         fields: dict[str, Any] = {REQUEST_OPTIONS[k]: table[k].parse(v) if k in table else int(v)
                                   for k, v in changes.items()}
         return Recipe(with_options(command_text, changes), dataclasses.replace(request, **fields))
@@ -196,7 +197,7 @@ def option_words(words: str, command: ChatCommand) -> dict[str, str]:
         RemixError: not an option of the command, given twice, or a value it refuses (pointing at the word).
     """
     check_length(words)
-    table = {o.name: o for o in command.options}
+    table = {o.name: o for o in OPTIONS_OF[command.name]}
     changes: dict[str, str] = {}
     for word, _, _ in word_spans(words):
         match = _OPTION.match(word)
@@ -234,8 +235,9 @@ def _from_result(command_text: str, link: str, changes: dict[str, str]) -> Recip
     typed or a primer the file replaces), then with them (words the command still needs, such as chords)."""
     spans = word_spans(command_text)
     plain = [command_text[s:e] for _, s, e in spans[1:] if not SHARE_LINK.fullmatch(command_text[s:e])]
-    # primer: and melody: are what the result replaces (a typed start); every other option stays
-    options = [w for w in plain if _OPTION.match(w) and not w.startswith(("primer:", "melody:"))]
+    # primer: and melody: are what the result replaces (a typed start), and the result is in its key already
+    # (transpose: again would move it twice); every other option stays
+    options = [w for w in plain if _OPTION.match(w) and not w.startswith(("primer:", "melody:", "transpose:"))]
     typed = [w for w in plain if not _OPTION.match(w)]
     head = command_text[spans[0][1]:spans[0][2]]
     bare = with_options(" ".join([head, *options]), dict(changes)) + f" {link}"

@@ -28,6 +28,7 @@ class GenerationRequest:
         temperature, beam_size, branch_factor, steps_per_iteration: sampling, as in Magenta.
         num_outputs: how many pieces.
         seed: fixes every random draw.
+        transpose: semitones the finished pieces' pitched parts are moved by (-12..12; drums stay).
     """
 
     family: str
@@ -40,6 +41,7 @@ class GenerationRequest:
     beam_size: int = 1
     branch_factor: int = 1
     steps_per_iteration: int = 1
+    transpose: int = 0
 
     def search(self) -> Any:
         """The sampling settings (SearchSettings; imported here, so the bot never loads the model layer)."""
@@ -55,6 +57,8 @@ class GenerationRequest:
         data: dict[str, Any] = {"family": self.family, "config": self.config,
                                 "params": dataclasses.asdict(self.params)}
         data.update({name: getattr(self, name) for name in COMMON})
+        if self.transpose:  # only when asked: every request recorded before it reads (and writes) as it did
+            data["transpose"] = self.transpose
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -83,7 +87,7 @@ class GenerationRequest:
         for key, kind, low, high in (("qpm", float, 1.0, 400.0), ("temperature", float, 1e-3, 10.0),
                                      ("num_outputs", int, 1, 16), ("seed", int, 0, 2**63),
                                      ("beam_size", int, 1, 64), ("branch_factor", int, 1, 64),
-                                     ("steps_per_iteration", int, 1, 4096)):
+                                     ("steps_per_iteration", int, 1, 4096), ("transpose", int, -12, 12)):
             if key not in data:
                 continue
             value = data[key]

@@ -60,6 +60,10 @@ class Worker:
             raise InputError(f"{request.config!r} is not a {plugin.name} config; its configs: "
                              f"{', '.join(plugin.configs)}.")
         stem, midis, step_s = plugin.make(self.generator(request.config), request)
+        if request.transpose:  # a step after any family's writing: the same piece, moved
+            from generation.music.transpose import transpose_midi
+
+            midis = [transpose_midi(midi, request.transpose) for midi in midis]
         generated = time.perf_counter()
         out_dir.mkdir(parents=True, exist_ok=True)
         outputs = []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pretty_midi
 import pytest
 
 from bot.commands import OPTIONS_OF, CommandError, help_text, parse_command
+from generation.music.transpose import transpose_midi
+from generation.request import GenerationRequest
 
 
 def test_the_readme_command_builds_the_request() -> None:
@@ -168,3 +171,31 @@ def test_bad_perform_commands_point_at_the_token(text: str, token: str, words: l
     assert caught.value.token == token
     for word in words:
         assert word in caught.value.reason
+
+
+def test_transpose_is_an_option_of_every_command_and_rides_on_the_request() -> None:
+    assert all(options[-1].name == "transpose" for options in OPTIONS_OF.values())
+    request = parse_command("/melody C4 - E4 - bars:2 transpose:+2 seed:3").request
+    assert request is not None and request.transpose == 2 and request.params.primer[:1] == (60,)  # notes as typed
+    assert GenerationRequest.from_json(request.to_json()).transpose == 2
+    plain = parse_command("/melody C4 - E4 - bars:2 seed:3").request
+    assert plain is not None and "transpose" not in plain.to_json()  # older records read and write as before
+    with pytest.raises(CommandError) as bad:
+        parse_command("/drums bars:1 transpose:13")
+    assert bad.value.token == "transpose:13" and "between -12 and 12" in bad.value.reason
+    with pytest.raises(ValueError, match="transpose=-13 is out of range"):
+        GenerationRequest.from_json(request.to_json().replace('"transpose": 2', '"transpose": -13'))
+    assert "transpose:" in help_text("melody")
+
+
+def test_transposing_moves_pitched_notes_and_leaves_drums() -> None:
+    midi = pretty_midi.PrettyMIDI()
+    piano, kit = pretty_midi.Instrument(0), pretty_midi.Instrument(0, is_drum=True)
+    piano.notes = [pretty_midi.Note(90, p, i * 0.5, i * 0.5 + 0.5) for i, p in enumerate([60, 64, 125, 3])]
+    kit.notes = [pretty_midi.Note(90, 36, 0.0, 0.1), pretty_midi.Note(90, 42, 0.5, 0.6)]
+    midi.instruments += [piano, kit]
+    transpose_midi(midi, 5)
+    assert [n.pitch for n in piano.notes] == [65, 69, 118, 8]  # 130 is past the MIDI range: an octave down
+    assert [n.pitch for n in kit.notes] == [36, 42]
+    transpose_midi(midi, -12)
+    assert [n.pitch for n in piano.notes] == [53, 57, 106, 8]  # -4 would be below 0: an octave up

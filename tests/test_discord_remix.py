@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import io
 import os
 import shutil
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pretty_midi
 import pytest
 from discord_standin import Call, DiscordStandIn, SentInteraction
 
@@ -78,6 +80,12 @@ async def melody(env: Env) -> Call:
     return await final(env.standin, sent)
 
 
+def pitches(call: Call) -> list[int]:
+    """The pitches of a posted result's MIDI, in time order."""
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(next(b for n, b in call.files if n.endswith(".mid"))))
+    return [n.pitch for n in sorted((n for i in midi.instruments for n in i.notes), key=lambda n: (n.start, n.pitch))]
+
+
 async def press(env: Env, message: Call, label: str) -> SentInteraction:
     return await env.standin.press(env.standin.posted(message), buttons(message)[label], user_id=USER)
 
@@ -110,10 +118,17 @@ async def test_reply_opens_a_modal_whose_options_remix_the_result(env: Env, melo
 
     again = await press(env, melody, "Reply")  # a modal answers once: a second reply opens another
     await env.standin.wait_for(lambda c: f"/{again.token}/" in c.path and c.path.endswith("/callback"))
-    bad = await env.standin.submit_modal(modal.body["data"]["custom_id"], {"text": "transpose:+2"}, user_id=USER)
+    bad = await env.standin.submit_modal(modal.body["data"]["custom_id"], {"text": "tempo:90"}, user_id=USER)
     answer = await env.standin.wait_for(lambda c: f"/{bad.token}" in c.path and c.method == "POST"
                                         and "/callback" not in c.path)
-    assert answer.ephemeral and "'transpose' is not an option of /melody" in answer.content, answer.content
+    assert answer.ephemeral and "'tempo' is not an option of /melody" in answer.content, answer.content
+
+    third = await press(env, melody, "Reply")  # the issue's example: the same piece, two semitones up
+    await env.standin.wait_for(lambda c: f"/{third.token}/" in c.path and c.path.endswith("/callback"))
+    up = await env.standin.submit_modal(modal.body["data"]["custom_id"], {"text": "transpose:+2"}, user_id=USER)
+    result = await final(env.standin, up)
+    assert "/melody C4 - E4 - G4 - C5 - bars:2 transpose:+2 seed:4" in result.text, result.text
+    assert pitches(result) == [p + 2 for p in pitches(melody)]
 
 
 async def test_star_and_history_answer_privately(env: Env, melody: Call) -> None:

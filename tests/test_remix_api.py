@@ -179,9 +179,24 @@ def test_reply_with_a_command_starts_from_the_result(melody: dict[str, Any], bot
     assert body["origin"]["action"] == "again"
 
 
-def test_bad_replies_say_what_a_reply_can_be(melody: dict[str, Any], bot: BotProcess) -> None:
+def test_reply_transpose_moves_the_same_piece(melody: dict[str, Any], bot: BotProcess) -> None:
+    """`transpose:+2` in reply: the result's own recipe (seed kept) with every note 2 semitones up; Longer from
+    that result starts from it as it sounds (not moved twice)."""
     status, body = command(bot, "transpose:+2", reply_to=melody["job_id"])
-    assert status == 400 and "'transpose' is not an option of /melody" in body["error"] and "bars:" in body["error"]
+    assert status == 202, body
+    assert body["command"] == "/melody C4 - E4 - G4 - C5 - bars:2 transpose:+2 seed:4", body["command"]
+    up = done(bot, body)
+    assert notes(up) == [(p + 2, s) for p, s in notes(melody)], (notes(melody), notes(up))
+    longer = done(bot, act(bot, up["job_id"], "longer")[1])
+    assert "transpose" not in longer["command"], longer["command"]
+    assert [n for n in notes(longer) if n[1] < 4.0] == notes(up)
+
+
+def test_bad_replies_say_what_a_reply_can_be(melody: dict[str, Any], bot: BotProcess) -> None:
+    status, body = command(bot, "tempo:90", reply_to=melody["job_id"])
+    assert status == 400 and "'tempo' is not an option of /melody" in body["error"] and "bars:" in body["error"]
+    status, body = command(bot, "transpose:+20", reply_to=melody["job_id"])
+    assert status == 400 and "transpose: must be between -12 and 12" in body["error"], body
     status, body = command(bot, "make it jazzier", reply_to=melody["job_id"])
     assert status == 400 and "a reply to a result is a command" in body["error"], body
     status, body = command(bot, "/pianoroll bars:2", reply_to=melody["job_id"])

@@ -152,11 +152,11 @@ async def test_a_reply_in_the_thread_remixes_the_result(rig: Rig, melody: tuple[
     assert "/melody C4 - E4 - G4 - C5 - bars:2 temperature:1.2 seed:4" in result["text"], result["text"]
 
     status, _ = await rig.post(signed_event(SECRET, {"type": "message", "channel": "C0CHAN", "user": USER,
-                                                     "text": "transpose:+2", "ts": "9999.000002",
+                                                     "text": "tempo:90", "ts": "9999.000002",
                                                      "thread_ts": ts}))
-    told = await rig.slack.wait_for("chat.postEphemeral", lambda c: "transpose" in c.params.get("text", ""))
+    told = await rig.slack.wait_for("chat.postEphemeral", lambda c: "tempo" in c.params.get("text", ""))
     assert told[0].params["thread_ts"] == ts and told[0].params["user"] == USER
-    assert "'transpose' is not an option of /melody" in told[0].params["text"]
+    assert "'tempo' is not an option of /melody" in told[0].params["text"]
 
     posts = len(rig.slack.of("chat.postMessage"))
     await rig.post(signed_event(SECRET, {"type": "message", "channel": "C0CHAN", "user": USER, "text": "bars:8",

@@ -284,7 +284,8 @@ def _slash_type(option: Option) -> Any:
 def _app_command(front: DiscordFrontEnd, command: ChatCommand) -> app_commands.Command[Any, ..., Any]:
     """An app command whose signature discord.py reads: (interaction, WORDS, each option..., midi)."""
     words = command.positional_name
-    by_slash = {_slash_name(o): o for o in command.options}
+    options = OPTIONS_OF[command.name]  # the family's table, then the options every command has (transpose)
+    by_slash = {_slash_name(o): o for o in options}
     # Discord's attachment options: midi, or midi1, midi2, ... for a command reading several files
     files = ([] if not command.takes_attachment else ["midi"] if command.attachments == 1
              else [f"midi{i + 1}" for i in range(command.attachments)])
@@ -300,8 +301,8 @@ def _app_command(front: DiscordFrontEnd, command: ChatCommand) -> app_commands.C
               Param(words, Param.KEYWORD_ONLY, annotation=str if command.positional_required else str | None,
                     **({} if command.positional_required else {"default": None}))]
     params += [Param(_slash_name(o), Param.KEYWORD_ONLY, annotation=_slash_type(o) | None, default=None)
-               for o in command.options]
-    descriptions = {words: command.positional_help[:100], **{_slash_name(o): _describe(o) for o in command.options}}
+               for o in options]
+    descriptions = {words: command.positional_help[:100], **{_slash_name(o): _describe(o) for o in options}}
     for i, f in enumerate(files):
         params.append(Param(f, Param.KEYWORD_ONLY, annotation=discord.Attachment | None, default=None))
         descriptions[f] = (f"{command.attachment_help} (instead of typing {words})" if len(files) == 1
