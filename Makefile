@@ -29,8 +29,10 @@ bench: install
 	.venv/bin/python benchmarks/melody_speed.py
 	.venv/bin/python benchmarks/drums_speed.py --bundle drum_kit
 	.venv/bin/python benchmarks/drums_speed.py --bundle drum_kit_style
+	.venv/bin/python benchmarks/music_vae_speed.py
 
 quality: install
 	.venv/bin/python -m generation.quality.improv_report
 	.venv/bin/python -m generation.quality.performance_controls
 	.venv/bin/python -m generation.quality.report
+	.venv/bin/python -m generation.quality.interpolation

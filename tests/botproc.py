@@ -171,16 +171,15 @@ def post_command(bot: BotProcess, text: str, user: str | None = None) -> tuple[i
     return status, _json(body)
 
 
-def post_multipart(bot: BotProcess, text: str, primer: tuple[str, bytes] | None = None,
+def post_multipart(bot: BotProcess, text: str, primer: tuple[str, bytes] | list[tuple[str, bytes]] | None = None,
                    user: str | None = None) -> tuple[int, Any]:
-    """POST /api/commands as multipart: field `text` (and `user`), file field `primer` = (filename, bytes)."""
+    """POST /api/commands as multipart: field `text` (and `user`), file field(s) `primer` = (filename, bytes)."""
     boundary = uuid.uuid4().hex
     parts: list[bytes] = []
     fields = {"text": text, **({"user": user} if user is not None else {})}
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    if primer is not None:
-        filename, data = primer
+    for filename, data in [primer] if isinstance(primer, tuple) else primer or []:
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="primer"; filename="{filename}"\r\n'
                      "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
@@ -205,6 +204,52 @@ def wait_for_job(bot: BotProcess, job_id: str, timeout: float = 90.0, interval: 
             raise TimeoutError(f"job {job_id} can never run, the model worker fails to start: {view}")
         time.sleep(interval)
     raise TimeoutError(f"job {job_id} unfinished after {timeout:.0f} s: {view}")
+
+
+def midi_bytes(notes: list[tuple[int, int, int]], qpm: float = 120.0, drums: bool = False, program: int = 0,
+               velocity: int = 90) -> bytes:
+    """A one-part MIDI file of (pitch, start step, end step) notes on 16th steps."""
+    import io
+
+    import pretty_midi
+
+    step_s = 60 / qpm / 4
+    midi = pretty_midi.PrettyMIDI(initial_tempo=qpm)
+    part = pretty_midi.Instrument(program, is_drum=drums)
+    part.notes = [pretty_midi.Note(velocity, p, s * step_s, e * step_s) for p, s, e in notes]
+    midi.instruments.append(part)
+    buf = io.BytesIO()
+    midi.write(buf)
+    return buf.getvalue()
+
+
+def run_to_end(bot: BotProcess, text: str, files: tuple[str, bytes] | list[tuple[str, bytes]] | None = None,
+               user: str = "tester", timeout: float = 180.0) -> dict[str, Any]:
+    """Submit a command (with files, multipart) and wait until it is done: the job's final view. A job that does
+    not finish fails the test with the bot's log."""
+    import pytest
+
+    status, body = post_multipart(bot, text, files, user=user) if files else post_command(bot, text, user=user)
+    assert status == 202, body
+    try:
+        final = wait_for_job(bot, body["job_id"], timeout=timeout)
+    except TimeoutError as e:
+        pytest.fail(f"{e}\nbot log tail:\n{bot.log_tail()}")
+    assert final["status"] == "done", final
+    return final
+
+
+def output_midis(final: Mapping[str, Any]) -> list[bytes]:
+    """Each output's MIDI bytes of a finished job, after checking that its audio and piano roll are served."""
+    midis = []
+    for out in final["outputs"]:
+        for key, magic in (("audio_url", b"OggS"), ("pianoroll_url", b"\x89PNG")):
+            code, data = get_bytes(out[key])
+            assert code == 200 and data.startswith(magic), key
+        code, data = get_bytes(out["midi_url"])
+        assert code == 200
+        midis.append(data)
+    return midis
 
 
 def _json(body: bytes) -> Any:

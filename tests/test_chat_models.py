@@ -10,7 +10,7 @@ from typing import Any
 
 import pretty_midi
 import pytest
-from botproc import BotProcess, get_bytes, post_command, post_multipart, start_bot, wait_for_job
+from botproc import BotProcess, midi_bytes, output_midis, post_command, post_multipart, run_to_end, start_bot
 
 GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
 TWINKLE = "C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - F4 - F4 - E4 - E4 - D4 - D4 - C4 - - -"
@@ -28,23 +28,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
 
 def run(bot: BotProcess, text: str, attachment: tuple[str, bytes] | None = None) -> tuple[dict[str, Any], list]:
     """Submit, wait for the end, and return the final view and each output's MIDI."""
-    status, body = post_multipart(bot, text, attachment, user="poly") if attachment else \
-        post_command(bot, text, user="poly")
-    assert status == 202, body
-    try:
-        final = wait_for_job(bot, body["job_id"], timeout=120)
-    except TimeoutError as e:
-        pytest.fail(f"{e}\nbot log tail:\n{bot.log_tail()}")
-    assert final["status"] == "done", final
-    midis = []
-    for out in final["outputs"]:
-        for key, magic in (("audio_url", b"OggS"), ("pianoroll_url", b"\x89PNG")):
-            code, data = get_bytes(out[key])
-            assert code == 200 and data.startswith(magic), key
-        code, data = get_bytes(out["midi_url"])
-        assert code == 200
-        midis.append(pretty_midi.PrettyMIDI(io.BytesIO(data)))
-    return final, midis
+    final = run_to_end(bot, text, attachment, user="poly", timeout=120)
+    return final, [pretty_midi.PrettyMIDI(io.BytesIO(data)) for data in output_midis(final)]
 
 
 def track(midi: pretty_midi.PrettyMIDI, name: str) -> list[pretty_midi.Note]:
@@ -161,3 +146,58 @@ def test_drums_continue_an_attached_groove_at_its_tempo_on_channel_10(bot: BotPr
     assert len({h for h in hits if h[0] >= 16}) > 16  # the model plays on: four bars, not silence
     status, body = post_multipart(bot, "/pianoroll seed:3", ("groove.mid", buf.getvalue()), user="poly")
     assert status == 400 and "takes no attached file" in str(body), body
+
+
+def _onsets(notes: list[pretty_midi.Note], first_step: int, step_s: float) -> set[tuple[int, int]]:
+    """(step within the 2-bar stretch, pitch) of the notes starting in the 32 steps from first_step."""
+    return {(round(n.start / step_s) - first_step, n.pitch) for n in notes
+            if first_step <= round(n.start / step_s) < first_step + 32}
+
+
+def _like(got: set[tuple[int, int]], want: set[tuple[int, int]]) -> float:
+    return len(got & want) / max(len(got), len(want), 1)
+
+
+RISING = [(p, 2 * i, 2 * i + 2) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72] * 2)]  # eighths up, twice
+FALLING = [(p, 4 * i, 4 * i + 4) for i, p in enumerate([79, 76, 72, 67, 79, 76, 72, 67])]  # quarters down
+
+
+def test_interpolate_walks_from_the_first_file_to_the_second(bot: BotProcess) -> None:
+    """Two 2-bar melodies attached: one piece of steps x 2 bars, one melody line, that starts nearer the first
+    file and ends nearer the second; then the same from the two results' share links."""
+    files = [("rising.mid", midi_bytes(RISING)), ("falling.mid", midi_bytes(FALLING))]
+    final, (out,) = run(bot, "/interpolate steps:4 seed:5", files)
+    assert final["model"] == "cat-mel_2bar"
+    notes = sorted((n for i in out.instruments for n in i.notes), key=lambda n: n.start)
+    assert notes and not any(i.is_drum for i in out.instruments)
+    assert out.get_end_time() <= 4 * 32 * STEP_S + 1e-3 and notes[-1].start >= 3 * 32 * STEP_S
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(notes, notes[1:], strict=False))  # one line
+    rising = {(s, p) for p, s, _ in RISING}
+    falling = {(s, p) for p, s, _ in FALLING}
+    first, last = _onsets(notes, 0, STEP_S), _onsets(notes, 96, STEP_S)
+    assert _like(first, rising) > _like(first, falling) and _like(last, falling) > _like(last, rising)
+
+    # Slack's way (and anyone's): the share links of two earlier results stand for the files
+    link = final["share_url"]
+    again, (path,) = run(bot, f"/interpolate {link} {link} steps:2 seed:1")
+    assert again["status"] == "done" and path.get_end_time() <= 2 * 32 * STEP_S + 1e-3
+
+
+def test_interpolate_between_two_grooves_plays_drums_on_channel_10(bot: BotProcess) -> None:
+    rock = [(p, s, s + 1) for s in range(0, 32, 2) for p in ([36] if s % 8 == 0 else [38] if s % 8 == 4 else [])
+            + [42]]
+    sparse = [(36, s, s + 1) for s in range(0, 32, 8)] + [(51, s, s + 1) for s in range(0, 32, 4)]
+    final, (out,) = run(bot, "/interpolate steps:3 seed:2",
+                        [("rock.mid", midi_bytes(rock, drums=True)), ("ride.mid", midi_bytes(sparse, drums=True))])
+    assert final["model"] == "cat-drums_2bar"
+    assert out.instruments and all(i.is_drum for i in out.instruments)
+
+
+@pytest.mark.parametrize(("files", "says"), [
+    (1, "needs two MIDI files and got 1"),
+    (3, "more than 2"),
+])
+def test_interpolate_with_the_wrong_number_of_files_says_so(bot: BotProcess, files: int, says: str) -> None:
+    status, body = post_multipart(bot, "/interpolate", [(f"f{i}.mid", midi_bytes(RISING)) for i in range(files)],
+                                  user="poly")
+    assert status == 400 and says in str(body), body

@@ -10,7 +10,16 @@ from typing import Any
 
 import pretty_midi
 import pytest
-from botproc import BotProcess, get_bytes, post_command, post_multipart, start_bot, wait_for_job
+from botproc import (
+    BotProcess,
+    get_bytes,
+    midi_bytes,
+    output_midis,
+    post_command,
+    post_multipart,
+    run_to_end,
+    start_bot,
+)
 
 GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
 # Two bars at 100 qpm, on 16th steps: (pitch, start, end); the last note is held to the bar line.
@@ -28,36 +37,14 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
 
 
 def midi_file(notes: list[tuple[int, int, int]], qpm: float, drums: bool = False, program: int = 0) -> bytes:
-    step_s = 60 / qpm / 4
-    midi = pretty_midi.PrettyMIDI(initial_tempo=qpm)
-    part = pretty_midi.Instrument(program, is_drum=drums)
-    part.notes = [pretty_midi.Note(100, p, s * step_s, e * step_s) for p, s, e in notes]
-    midi.instruments.append(part)
-    buf = io.BytesIO()
-    midi.write(buf)
-    return buf.getvalue()
+    return midi_bytes(notes, qpm, drums, program, velocity=100)
 
 
 def run(bot: BotProcess, text: str, attachment: tuple[str, bytes] | None = None
         ) -> tuple[dict[str, Any], list[tuple[pretty_midi.PrettyMIDI, bytes]]]:
     """Submit, wait for the end, check each output's audio and piano roll; the final view and each MIDI."""
-    status, body = post_multipart(bot, text, attachment, user="cont") if attachment else \
-        post_command(bot, text, user="cont")
-    assert status == 202, body
-    try:
-        final = wait_for_job(bot, body["job_id"], timeout=180)
-    except TimeoutError as e:
-        pytest.fail(f"{e}\nbot log tail:\n{bot.log_tail()}")
-    assert final["status"] == "done", final
-    midis = []
-    for out in final["outputs"]:
-        for key, magic in (("audio_url", b"OggS"), ("pianoroll_url", b"\x89PNG")):
-            code, data = get_bytes(out[key])
-            assert code == 200 and data.startswith(magic), key
-        code, data = get_bytes(out["midi_url"])
-        assert code == 200
-        midis.append((pretty_midi.PrettyMIDI(io.BytesIO(data)), data))
-    return final, midis
+    final = run_to_end(bot, text, attachment, user="cont")
+    return final, [(pretty_midi.PrettyMIDI(io.BytesIO(data)), data) for data in output_midis(final)]
 
 
 def grid(midi: pretty_midi.PrettyMIDI, step_s: float) -> list[tuple[int, int, int]]:

@@ -19,6 +19,7 @@ FAMILY_NAMES: tuple[str, ...] = (
     "performance",
     "melody",
     "drums",
+    "music_vae",
 )
 
 
