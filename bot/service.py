@@ -15,12 +15,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.attachments import Attachment, builder_input, check_size, read_files, share_tokens
 from bot.commands import help_text, parse_command
+from bot.job_view import Deliverer, JobView, Refused, Submitted
 from bot.retention import RetentionSweeper
 from bot.settings import Settings
 from bot.store import JobRecord, JobStore, StoreUnavailable
@@ -35,68 +35,6 @@ _ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_-]+(\.(mid|ogg|mp3|wav|png))?")
 # In a finished job's `delivery` from the moment it finishes until its chat front end has posted the result: a
 # bot killed in between posts it after the restart (deliver_pending), and never twice.
 UNPOSTED = "unposted"
-
-
-class Refused(InputError):
-    """A well-formed command we will not run: `busy` (rate limit, full queue; try later) or a bad attachment."""
-
-    def __init__(self, message: str, *, busy: bool = False) -> None:
-        super().__init__(message)
-        self.busy = busy
-
-
-@dataclass(frozen=True)
-class JobView:
-    """A job as front ends show it."""
-
-    id: str
-    status: str  # queued | running | done | failed
-    stage: str  # queued | generating | rendering | done | failed
-    position: int | None
-    done: int
-    total: int
-    command: str
-    share_url: str
-    outputs: list[dict[str, Any]] = field(default_factory=list)  # audio_url, midi_url, pianoroll_url, ...
-    error: str = ""
-    seed: int = 0
-    model: str = ""
-    platform: str = ""
-    delivery: dict[str, Any] = field(default_factory=dict)
-    warming: bool = False  # queued while the model workers are still loading
-
-    @property
-    def finished(self) -> bool:
-        return self.status in ("done", "failed")
-
-    def progress_text(self) -> str:
-        """One line for a chat message being edited as the job moves."""
-        if self.stage == "queued":
-            waiting = f"Queued (place {self.position})" if self.position else "Queued"
-            return f"{waiting}: waiting for the models to warm up" if self.warming else waiting
-        if self.stage == "generating":
-            return "Generating..."
-        if self.stage == "rendering":
-            return f"Rendering audio ({self.done + 1} of {self.total})..." if self.total else "Rendering audio..."
-        if self.status == "failed":
-            return f"Failed: {self.error}"
-        return "Done"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"job_id": self.id, "status": self.status, "stage": self.stage, "position": self.position,
-                "progress": {"done": self.done, "total": self.total, "text": self.progress_text()},
-                "command": self.command, "share_url": self.share_url, "outputs": self.outputs,
-                "error": self.error or None, "seed": self.seed, "model": self.model}
-
-
-@dataclass(frozen=True)
-class Submitted:
-    kind: str  # "help" | "job"
-    help: str = ""
-    job: JobView | None = None
-
-
-Deliverer = Callable[[JobView], Awaitable[None]]
 
 
 class Service:
