@@ -30,6 +30,7 @@ from generation.families.music_vae.network import (
     Z_STATE,
     _cell,
     _scan_lstm,
+    make_variables,
 )
 
 N = NUM_DRUM_CLASSES
@@ -76,23 +77,7 @@ class GrooVae(tf.Module):
     def __init__(self, config: GrooveConfig, weights: Mapping[str, np.ndarray] | None = None, seed: int = 0) -> None:
         super().__init__(name="groovae")
         self.config = config
-        rng = np.random.default_rng(seed)
-        self.vars: dict[str, tf.Variable] = {}
-        for name, shape in weight_shapes(config).items():
-            if weights is not None:
-                if name not in weights:
-                    raise ValueError(f"the bundle has no weight {name}: not a {config.name} network of these sizes")
-                value = np.asarray(weights[name], np.float32)
-                if value.shape != shape:
-                    raise ValueError(f"weight {name} has shape {value.shape}, expected {shape}")
-            elif name.endswith("bias"):
-                value = np.zeros(shape, np.float32)
-            elif name in (MU + "kernel", SIGMA + "kernel"):
-                value = rng.normal(0.0, 0.001, shape).astype(np.float32)
-            else:
-                limit = np.sqrt(6.0 / (shape[0] + shape[1]))
-                value = rng.uniform(-limit, limit, shape).astype(np.float32)
-            self.vars[name] = tf.Variable(value, name=name.replace("/", "__"))
+        self.vars = make_variables(weight_shapes(config), weights, seed, config.name)
         self.free_nats = config.free_bits * float(np.log(2.0))
         grooves = tf.TensorSpec([None, config.steps, OUTPUT_SIZE], tf.float32)
         controls = tf.TensorSpec([None, config.steps, config.control_size], tf.float32)
