@@ -22,8 +22,8 @@ log = logging.getLogger("bot")
 def make_queue(settings: Settings) -> JobQueue:
     """The embedded queue (worker processes here), or the broker queue when TUNESMITH_QUEUE names a broker."""
     if settings.queue == "embedded":
-        return EmbeddedQueue(workers=settings.workers, job_timeout_s=settings.job_timeout_s,
-                             warmup_record=settings.data_dir / "warmup.json")
+        return EmbeddedQueue(workers=settings.workers, warm_configs=settings.warm,
+                             job_timeout_s=settings.job_timeout_s, warmup_record=settings.data_dir / "warmup.json")
     from generation.jobs.arq_queue import ArqQueue
 
     return ArqQueue(settings.queue)

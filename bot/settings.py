@@ -20,6 +20,7 @@ class Settings:
     data_dir: Path = Path("data")
     share_base_url: str = ""  # public address for share links; default http://host:port
     workers: int = 1
+    warm: tuple[str, ...] = ()  # models each worker loads before its first job (empty: the chat defaults)
     queue: str = "embedded"  # or a broker address (redis://HOST:6379/0): model workers on any host
     rate_limit_per_minute: int = 6  # jobs a user may start per minute
     max_active_per_user: int = 2  # queued + running jobs per user
@@ -70,12 +71,24 @@ class Settings:
         if not all(g.isdigit() and len(g) <= 20 for g in guilds):
             raise SystemExit(f"DISCORD_GUILD_IDS={env.get('DISCORD_GUILD_IDS')!r}: give server ids (the digits of "
                              "Discord's 'Copy Server ID'), separated by commas, or leave it empty for every server")
+        warm = tuple(env.get("TUNESMITH_WARM", "").replace(",", " ").split())
+        if warm:
+            from generation.errors import InputError
+            from generation.families.registry import family_of_config
+
+            for config in warm:
+                try:
+                    family_of_config(config)
+                except InputError as e:
+                    raise SystemExit(f"TUNESMITH_WARM: {e} Give configs separated by commas, or leave it empty "
+                                     "for the chat commands' defaults.") from None
         return cls(
             host=env.get("TUNESMITH_HOST", "127.0.0.1"),
             port=int(num("TUNESMITH_PORT", 8080)),
             data_dir=Path(env.get("TUNESMITH_DATA_DIR", "data")),
             share_base_url=env.get("SHARE_BASE_URL", ""),
             workers=int(num("TUNESMITH_WORKERS", 1)),
+            warm=warm,
             queue=queue,
             rate_limit_per_minute=int(num("TUNESMITH_RATE_LIMIT_PER_MINUTE", 6)),
             max_active_per_user=int(num("TUNESMITH_MAX_ACTIVE_PER_USER", 2)),

@@ -30,6 +30,7 @@ PYTHON = REPO / ".venv" / "bin" / "python"
 # Inherited settings that would change what the bot under test does.
 _SCRUB = ("TUNESMITH_", "SHARE_BASE_URL", "DISCORD_", "SLACK_")
 # A traceback through bot/__main__.py means main() raised (a worker's traceback never passes through it).
+TEST_WARM = "chord_pitches_improv"
 _CRASHED_IN_MAIN = f'File "{REPO / "bot" / "__main__.py"}", line'
 
 
@@ -116,8 +117,10 @@ def start_bot(data_dir: Path, env: Mapping[str, str] | None = None, *, port: int
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUB)}
+    # Tests warm one model (the chat's default improv), not every family's default: each extra model is a second
+    # or two of every start-up, and the others load on a job's first use anyway.
     extra = {"TUNESMITH_PORT": str(port), "TUNESMITH_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
-             **(env or {})}
+             "TUNESMITH_WARM": TEST_WARM, **(env or {})}
     full_env.update(extra)
     log_path = data_dir.parent / f"bot-{port}-{uuid.uuid4().hex[:6]}.log"
     with log_path.open("wb") as log:

@@ -5,25 +5,21 @@ and models: what comes back is read as MIDI and checked the way a musician would
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pretty_midi
 import pytest
-from botproc import BotProcess, midi_bytes, output_midis, post_command, post_multipart, run_to_end, start_bot
+from botproc import BotProcess, midi_bytes, output_midis, post_command, post_multipart, run_to_end
 
-GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
 TWINKLE = "C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - F4 - F4 - E4 - E4 - D4 - D4 - C4 - - -"
 TWINKLE_NOTES = [(60, 0, 2), (60, 2, 4), (67, 4, 6), (67, 6, 8), (69, 8, 10), (69, 10, 12), (67, 12, 16),
                  (65, 16, 18), (65, 18, 20), (64, 20, 22), (64, 22, 24), (62, 24, 26), (62, 26, 28), (60, 28, 32)]
 STEP_S = 0.125  # a 16th note at 120 qpm
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    proc = start_bot(tmp_path_factory.mktemp("poly") / "data", GENEROUS)
-    yield proc
-    proc.stop()
+@pytest.fixture
+def bot(models_bot: BotProcess) -> BotProcess:
+    return models_bot  # the session's shared bot (conftest.py)
 
 
 def run(bot: BotProcess, text: str, attachment: tuple[str, bytes] | None = None) -> tuple[dict[str, Any], list]:

@@ -5,7 +5,6 @@ asked, a share link stands for a file (Slack's way), and the same seed gives the
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pretty_midi
@@ -18,10 +17,8 @@ from botproc import (
     post_command,
     post_multipart,
     run_to_end,
-    start_bot,
 )
 
-GENEROUS = {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"}
 # Two bars at 100 qpm, on 16th steps: (pitch, start, end); the last note is held to the bar line.
 TUNE = [(67, 0, 4), (64, 4, 6), (65, 6, 8), (67, 8, 12), (72, 12, 16), (71, 16, 18), (69, 18, 20), (67, 20, 24),
         (65, 24, 26), (64, 26, 28), (62, 28, 32)]
@@ -29,11 +26,9 @@ GROOVE = [(p, s, s + 1) for s in range(0, 16, 2) for p in ([36] if s in (0, 6, 1
           + [42]]  # one bar of rock with a syncopated kick
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    proc = start_bot(tmp_path_factory.mktemp("continue") / "data", GENEROUS)
-    yield proc
-    proc.stop()
+@pytest.fixture
+def bot(models_bot: BotProcess) -> BotProcess:
+    return models_bot  # the session's shared bot (conftest.py)
 
 
 def midi_file(notes: list[tuple[int, int, int]], qpm: float, drums: bool = False, program: int = 0) -> bytes:

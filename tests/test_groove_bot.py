@@ -5,12 +5,11 @@ comes back as drums on its onsets, both on channel 10 with audio and piano roll;
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import numpy as np
 import pretty_midi
 import pytest
-from botproc import BotProcess, midi_bytes, output_midis, post_multipart, run_to_end, start_bot
+from botproc import BotProcess, midi_bytes, output_midis, post_multipart, run_to_end
 
 QPM = 100.0
 STEP_S = 60 / QPM / 4
@@ -22,12 +21,9 @@ TUNE = [(67, 0, 4), (64, 4, 6), (65, 6, 8), (67, 8, 12), (72, 12, 16), (71, 16, 
         (65, 24, 26), (64, 26, 28), (62, 28, 32)]
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotProcess]:
-    proc = start_bot(tmp_path_factory.mktemp("groove") / "data",
-                     {"TUNESMITH_RATE_LIMIT_PER_MINUTE": "100", "TUNESMITH_MAX_ACTIVE_PER_USER": "10"})
-    yield proc
-    proc.stop()
+@pytest.fixture
+def bot(models_bot: BotProcess) -> BotProcess:
+    return models_bot  # the session's shared bot (conftest.py)
 
 
 def _file(notes: list[tuple[int, int, int]], drums: bool) -> bytes:
