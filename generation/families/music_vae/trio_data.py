@@ -252,7 +252,8 @@ def pick_drums(loops: Sequence[DrumLoop], qpm: float, rng: np.random.Generator) 
 @dataclass
 class TrioSet:
     """Trio windows of training songs and held-out songs: classes [N, 256] each (melody and bass 0..89, drums
-    0..511), int16, row i of the three arrays one window; `info` holds the counts for the card."""
+    0..511), int16, row i of the three arrays one window; `info` holds the counts for the card, and `*_sources`
+    each window's (song, first step in the song, Groove take id of its drums)."""
 
     train_melody: np.ndarray
     train_bass: np.ndarray
@@ -261,6 +262,8 @@ class TrioSet:
     valid_bass: np.ndarray
     valid_drums: np.ndarray
     info: dict[str, float] = field(default_factory=dict)
+    train_sources: list[tuple[str, int, str]] = field(default_factory=list)
+    valid_sources: list[tuple[str, int, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:  # the shifts each training window allows (melody and bass move together)
         pitched = np.concatenate([self.train_melody, self.train_bass], axis=1).astype(np.int32)
@@ -291,6 +294,7 @@ def trio_set(datasets_dir: Path, hop_bars: int = 1, seed: int = 0, songs: Sequen
         if not found:
             raise FileNotFoundError(f"no pop-like Groove beat takes of the {split} split under {datasets_dir}")
     rows: dict[bool, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {False: [], True: []}
+    sources: dict[bool, list[tuple[str, int, str]]] = {False: [], True: []}
     seen: set[bytes] = set()
     pairs = np.zeros(2, np.int64)
     styles: Counter[str] = Counter()
@@ -321,6 +325,7 @@ def trio_set(datasets_dir: Path, hop_bars: int = 1, seed: int = 0, songs: Sequen
             rng = np.random.default_rng([seed, zlib.crc32(song.piece.encode()), start])
             loop, drums = pick_drums(loops[DRUM_SPLIT[held]], song.qpm, rng)
             rows[held].append((m, b, drums))
+            sources[held].append((song.piece, start, loop.take.id))
             used.add(song.piece)
             tempo_off.append(abs(loop.take.bpm / song.qpm - 1))
             styles[loop.take.style] += 1
@@ -345,7 +350,7 @@ def trio_set(datasets_dir: Path, hop_bars: int = 1, seed: int = 0, songs: Sequen
         **stats,
     }
     return TrioSet(stack(False, 0), stack(False, 1), stack(False, 2), stack(True, 0), stack(True, 1),
-                   stack(True, 2), info)
+                   stack(True, 2), info, sources[False], sources[True])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
