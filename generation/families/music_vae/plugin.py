@@ -12,13 +12,12 @@ from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 from generation.families.plugin import FamilyPlugin, Made
 from generation.request import GenerationRequest
 
-MODEL_STEPS = 2 * STEPS_PER_BAR  # every config so far is a 2-bar model
-
 
 @dataclass(frozen=True)
 class MusicVaeParams:
     """steps: pieces on the path, both ends included; melodies (melody events) or drums (GM pitches per 16th
-    step): the two clips, each as read from its file (the worker fits them to the model's length).
+    step): the two clips, each as read from its file (the worker fits them to the model's length); bars: the
+    model's length, each piece's (2, or 16 for hierdec-mel_16bar).
     GrooVAE (steps 1): groove, the drum part to humanise (GM pitches per 16th step), or taps, the rhythm to
     drumify (1 where a note starts), each in whole bars from a bar line (the chat fits them)."""
 
@@ -27,10 +26,12 @@ class MusicVaeParams:
     drums: tuple[tuple[tuple[int, ...], ...], ...] = ()
     groove: tuple[tuple[int, ...], ...] = ()
     taps: tuple[int, ...] = ()
+    bars: int = 2
+    keep: tuple[tuple[int, ...], ...] = ()  # drumify keep:on: the tune's notes, kept (groove_keep.py)
 
     @property
     def total_steps(self) -> int:
-        return len(self.groove) or len(self.taps) or self.steps * MODEL_STEPS
+        return len(self.groove) or len(self.taps) or self.steps * self.bars * STEPS_PER_BAR
 
 
 def _load(config: str) -> Any:
@@ -55,6 +56,7 @@ def _warm_up(generator: Any) -> None:
 def _make_groove(generator: Any, request: GenerationRequest) -> Made:
     """Each output the whole part played 2 bars at a time, its own draws (seed and output number)."""
     from generation.families.music_vae.groove_inputs import groove_midi, output_seed
+    from generation.families.music_vae.groove_keep import with_tune
 
     params: MusicVaeParams = request.params
     midis = []
@@ -64,7 +66,8 @@ def _make_groove(generator: Any, request: GenerationRequest) -> Made:
             hits, steps, _ = generator.humanize_track(params.groove, request.temperature, seed)
         else:
             hits, steps, _ = generator.drumify_track([bool(t) for t in params.taps], request.temperature, seed)
-        midis.append(groove_midi(hits, request.qpm, steps))
+        drums = groove_midi(hits, request.qpm, steps)
+        midis.append(with_tune(drums, params.keep, params.taps, request.qpm) if params.keep else drums)
     return Made("groove" if request.config == groove_chat.HUMANIZE else "drums", midis, 15.0 / request.qpm)
 
 
