@@ -4,14 +4,18 @@ wrong and what to do; the reader a real file goes through finds drums on channel
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pretty_midi
 import pytest
 
 from bot.commands import CHAT_COMMANDS, CommandError, help_text, parse_command
+from generation.families.music_vae.groove_inputs import groove_midi
+from generation.families.music_vae.groove_keep import MAX_KEPT_NOTES, with_tune
 from generation.families.music_vae.inputs import read_parts_bytes
 from generation.families.music_vae.plugin import MusicVaeParams
+from generation.music.primer_sandbox import read_primer_attachment
 from generation.request import GenerationRequest
 
 HUMANIZE, DRUMIFY = "groovae_2bar_humanize", "groovae_2bar_tap_fixed_velocity"
@@ -30,9 +34,9 @@ def parse(text: str, files: tuple | None) -> GenerationRequest:
 
 def test_the_commands_are_declared_by_the_music_vae_plugin_for_every_front_end() -> None:
     assert {"groove", "drumify"} <= set(CHAT_COMMANDS)
-    for name in ("groove", "drumify"):
+    for name, reader in (("groove", "read_parts_bytes"), ("drumify", "read_tune_bytes")):
         command = CHAT_COMMANDS[name]
-        assert command.needs_files and command.attachment_reader.endswith("read_parts_bytes")
+        assert command.needs_files and command.attachment_reader.endswith(reader)
     assert "Magenta Studio's Groove" in help_text() and "Magenta Studio's Drumify" in help_text()
     assert "part:" in help_text("drumify") and "temperature:" in help_text("groove")
 
@@ -108,3 +112,60 @@ def test_real_files_read_by_the_attachment_reader_become_requests() -> None:
     assert taps == tuple(int(t % 6 == 0) for t in range(32))
     with pytest.raises(CommandError, match="the file has no drums"):
         parse("/groove", tuple(parts.items()))
+
+
+def _tune_and_chords(qpm: float = 90) -> pretty_midi.PrettyMIDI:
+    """A played flute tune (off the grid, its own velocities) over held piano chords, from bar 2 on."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=qpm)
+    bar = 240 / qpm
+    flute, piano = pretty_midi.Instrument(73, name="Flute"), pretty_midi.Instrument(0, name="Piano")
+    for i, pitch in enumerate([72, 74, 76, 77, 79, 77, 76, 74] * 2):
+        start = bar + i * bar / 8 + (0.011 if i % 2 else 0.0)
+        flute.notes.append(pretty_midi.Note(70 + i, pitch, start, start + bar / 9))
+    for b in range(2):
+        piano.notes += [pretty_midi.Note(60, p, bar * (b + 1), bar * (b + 2)) for p in (48, 55, 64)]
+    midi.instruments += [flute, piano]
+    return midi
+
+
+def test_keep_on_keeps_every_note_of_the_tune_and_adds_the_drums_on_channel_10() -> None:
+    """Through the real sandboxed reader and the worker's writer (GrooVAE's hits stand in for the model's)."""
+    source = _tune_and_chords()
+    buf = io.BytesIO()
+    source.write(buf)
+    primer = asyncio.run(read_primer_attachment(buf.getvalue(), "tune.mid", CHAT_COMMANDS["drumify"].attachment_reader))
+    request = parse_command("/drumify keep:on seed:2", primer_from_attachment=primer.events,
+                            primer_qpm=primer.qpm).request
+    assert request is not None and request.qpm == 90
+    params = request.params
+    assert len(params.keep) == 16 + 6 and GenerationRequest.from_json(request.to_json()) == request
+    plain = parse_command("/drumify seed:2", primer_from_attachment=primer.events).request
+    assert plain is not None and plain.params.keep == () and plain.params.taps == params.taps
+
+    from generation.families.music_vae.groove_encoding import Hit
+
+    hits = [Hit(t, 36 if t % 8 == 0 else 42, 100, 0.0) for t in range(32) if params.taps[t]]
+    written = with_tune(groove_midi(hits, 90, len(params.taps)), params.keep, params.taps, 90)
+    kit = [i for i in written.instruments if i.is_drum]
+    tune = [i for i in written.instruments if not i.is_drum]
+    assert [(i.name, i.program) for i in tune] == [("Flute", 73), ("Acoustic Grand Piano", 0)]
+    fine = 60 / 90 / 4 / 8  # the kept notes' grain: 1/8 of a 16th
+    bar = 240 / 90  # the piece starts at the bar line before the first note, as /drumify reads every file
+    for kept, original in zip(tune, source.instruments, strict=True):
+        assert len(kept.notes) == len(original.notes)
+        for a, b in zip(sorted(kept.notes, key=lambda n: (n.start, n.pitch)),
+                        sorted(original.notes, key=lambda n: (n.start, n.pitch)), strict=True):
+            assert (a.pitch, a.velocity) == (b.pitch, b.velocity)
+            assert abs(a.start - (b.start - bar)) <= fine / 2 + 1e-6 and abs(a.end - (b.end - bar)) <= fine + 1e-6
+    assert len(kit) == 1 and {n.pitch for n in kit[0].notes} == {36, 42}
+    step = 60 / 90 / 4
+    assert sorted({round(n.start / step) for n in kit[0].notes}) == [t for t in range(32) if params.taps[t]]
+
+
+@pytest.mark.parametrize(("files", "says"), [
+    (BEAT, "keep:on keeps the file's tune and adds drums, but it has only drums; keep:off plays the drums alone"),
+    (TUNE, f"it has more than {MAX_KEPT_NOTES:,} notes in its first 32 bars"),  # (the reader left its notes out)
+])
+def test_keep_on_says_why_it_cannot_keep_a_file(files: tuple, says: str) -> None:
+    with pytest.raises(CommandError, match=says.replace("(", r"\(").replace(")", r"\)")):
+        parse("/drumify keep:on", files)

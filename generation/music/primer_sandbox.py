@@ -34,7 +34,9 @@ _ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "HOME
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
-PARTS = ("melody", "bass", "drums")  # the parts a reader of several (MusicVAE's) may name
+# The parts a reader of several (MusicVAE's) may name; "notes": every note of a tune as rows of small numbers
+# (/drumify keep:on keeps them, generation/families/music_vae/groove_keep.py).
+PARTS = ("melody", "bass", "drums", "notes")
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,11 @@ async def _run_child(data: bytes, name: str, what: str, reader: str) -> dict[str
 
 
 def _plain(events: Any) -> Any:
-    """JSON form of a reader's answer: events or steps as lists, or {part: that} for a reader of parts."""
+    """JSON form of a reader's answer: events or steps as lists (a set of pitches sorted, a list kept in its
+    order: a row of numbers), or {part: that} for a reader of parts."""
     if isinstance(events, dict):
         return {k: _plain(v) for k, v in events.items()}
-    return [e if isinstance(e, int) else sorted(e) for e in events]
+    return [e if isinstance(e, int) else list(e) if isinstance(e, list | tuple) else sorted(e) for e in events]
 
 
 def _printable(name: str) -> str:

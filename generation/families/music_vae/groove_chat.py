@@ -1,8 +1,9 @@
 """/groove and /drumify: Magenta Studio's Groove and Drumify in chat (GrooVAE), an attached MIDI file in, drums out.
 
 /groove plays an attached drum part (channel 10, or a track of drum-kit keys) with a drummer's velocities and
-timing, the same hits; /drumify plays drums on the onsets of an attached rhythm or melody. Any length: the part is
-read from the bar line before its first onset in whole bars, up to 32, and played 2 bars at a time.
+timing, the same hits; /drumify plays drums on the onsets of an attached rhythm or melody (keep:on: the file's tune
+with them, note for note). Any length: the part is read from the bar line before its first onset in whole bars,
+up to 32, and played 2 bars at a time.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from generation.errors import InputError
-from generation.families.chat import SEED, ChatCommand, CommandLine, Option, choice, numeric, outputs
+from generation.families.chat import SEED, ChatCommand, CommandLine, Option, choice, numeric, on_off_option, outputs
 from generation.families.music_vae.config import STEPS_PER_BAR
 from generation.families.music_vae.groove_inputs import MAX_BARS, fit_bars, onsets_of_parts
+from generation.families.music_vae.groove_keep import MAX_KEPT_NOTES, rows_within
 
 HUMANIZE, DRUMIFY = "groovae_2bar_humanize", "groovae_2bar_tap_fixed_velocity"
 PARTS_READER = "generation.families.music_vae.inputs:read_parts_bytes"
+TUNE_READER = "generation.families.music_vae.groove_keep:read_tune_bytes"  # the parts, and the notes for keep:on
 RHYTHM_PARTS = ("all", "melody", "bass", "drums")
 WHERE = ("attach a MIDI file (web chat: the file button; Discord: the midi option) or give the share link of an "
          "earlier result")
@@ -62,6 +65,7 @@ def build_groove(line: CommandLine, values: dict[str, Any], words: list[tuple[st
 def build_drumify(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]],
                   attached: tuple[Any, ...] | None) -> dict[str, Any]:
     found = _no_words(line, words, attached)
+    rows = found.pop("notes", None)  # the tune's notes, for keep:on
     part = values.get("part", "all")
     names = [p for p in RHYTHM_PARTS[1:] if p in found] if part == "all" else [part]
     if part != "all" and part not in found:
@@ -70,6 +74,19 @@ def build_drumify(line: CommandLine, values: dict[str, Any], words: list[tuple[s
     onsets = onsets_of_parts(found, names)
     what = "the file" if part == "all" else f"the file's {part}"
     start, bars = _fitted(line, onsets, what)
+    if values.get("keep", False):  # the tune from its first bar line, the drums from the rhythm's first bar
+        if not rows:
+            why = ("it has only drums" if not {"melody", "bass"} & set(found) else
+                   f"it has more than {MAX_KEPT_NOTES:,} notes in its first {MAX_BARS} bars")
+            raise line.error_at("keep:", f"keep:on keeps the file's tune and adds drums, but {why}; keep:off plays "
+                                "the drums alone")
+        steps = (start + bars) * STEPS_PER_BAR
+        taps = (onsets + [False] * steps)[:steps]
+        try:
+            kept = rows_within(rows, steps)
+        except InputError as e:
+            raise line.error_at("keep:", str(e).rstrip(".")) from None
+        return {"config": DRUMIFY, "steps": 1, "taps": tuple(int(t) for t in taps), "keep": kept}
     body = (onsets[start:] + [False] * (bars * STEPS_PER_BAR))[:bars * STEPS_PER_BAR]
     return {"config": DRUMIFY, "steps": 1, "taps": tuple(int(t) for t in body)}
 
@@ -97,14 +114,17 @@ COMMANDS = (
         name="drumify",
         usage="/drumify [option:value ...]  + a MIDI rhythm or melody - drums played on its onsets (Magenta Studio's "
               "Drumify)",
-        example="e.g. /drumify seed:3  (attach a MIDI file)    /drumify https://.../s/A part:melody",
+        example="e.g. /drumify seed:3  (attach a MIDI file)    /drumify https://.../s/A part:melody    "
+                "/drumify https://.../s/A keep:on  (the tune with drums added)",
         positional="nothing to type: the MIDI file is attached, or named by the share link of an earlier result",
         options=(Option("part", "whose onsets are the rhythm (default: every part of the file)", "all",
-                        choice(RHYTHM_PARTS), " | ".join(RHYTHM_PARTS), choices=RHYTHM_PARTS), *COMMON),
+                        choice(RHYTHM_PARTS), " | ".join(RHYTHM_PARTS), choices=RHYTHM_PARTS),
+                 on_off_option("keep", "keep the file's own notes and add the drums to them (its drums replaced)",
+                               False), *COMMON),
         build=build_drumify,
         description="Drums for an attached rhythm or melody, played on its onsets (Magenta Studio's Drumify)",
         positional_name="link", positional_help="the share link of an earlier result, instead of attaching a file",
-        attachment_reader=PARTS_READER,
+        attachment_reader=TUNE_READER,
         attachment_help=f"a MIDI rhythm or melody: its onsets are the taps; {LIMITS}",
         needs_files=True,
         default_temperature=TEMPERATURE.default,
