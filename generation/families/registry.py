@@ -20,6 +20,7 @@ FAMILY_NAMES: tuple[str, ...] = (
     "melody",
     "drums",
     "music_vae",
+    "arrange",
 )
 
 
