@@ -1,9 +1,9 @@
 """The MusicVAE card: figures of prior samples beside held-out human windows (the same code measures both), and
 its part of MODEL_CARD.md (engine/model_card.py lays it out).
 
-Melodies: note onsets per bar, distinct pitches per 2-bar window, mean leap between successive notes (semitones).
-Drums: steps per bar on which the kick, the snare, a hi-hat (closed or open) or anything is struck. Each is a
-mean over windows with its standard error.
+Melodies: note onsets per bar, distinct pitches per window (2 or 16 bars), mean leap between successive notes
+(semitones). Drums: steps per bar on which the kick, the snare, a hi-hat (closed or open) or anything is struck.
+Each is a mean over windows with its standard error.
 """
 
 from __future__ import annotations
@@ -74,6 +74,33 @@ def _datasets(config: MusicVaeConfig, data: dict[str, Any]) -> list[Dataset]:
     return [Dataset(data["dataset"], f"{sum(data['takes'].values()):,} takes", data["licence"])]
 
 
+def _decoder_lines(config: MusicVaeConfig) -> list[str]:
+    core = " x ".join(map(str, config.decoder_sizes))
+    if not config.hierarchical:
+        return [f"- Decoder: LSTM {core}, its state starting as a dense tanh of z; each step's input is the "
+                "previous output's row with z beside it (teacher-forced in training); a dense layer gives the "
+                "logits."]
+    conductor = " x ".join(map(str, config.conductor_sizes))
+    return [f"- Decoder, hierarchical (Magenta's HierarchicalLstmDecoder, level lengths [{config.bars}, 16], "
+            f"no autoregression in the conductor): a conductor LSTM {conductor}, its state starting as a dense tanh "
+            f"of z and its input a zero, gives one embedding per bar ({config.bars}); a core LSTM {core} decodes "
+            "each bar, its state starting as a dense tanh of the bar's embedding, each step's input the previous "
+            "output's row with the embedding beside it (a bar's first step: the previous bar's last output); a "
+            "dense layer gives the logits. Teacher-forced in training."]
+
+
+def _beside_magenta(config: MusicVaeConfig, training: dict[str, Any]) -> str:
+    batch = training.get("batch_size", "?")
+    if config.hierarchical:
+        return ("- Beside Magenta's hierdec-mel_16bar: encoder 2 x 2048 each way, z 512, conductor 2 x 1024 and "
+                f"core 2 x 1024 there, batch 512 (ours: batch {batch}); the same 256 free bits and beta 0.2; "
+                "training windows transposed here (none there).")
+    return ("- Beside Magenta's `_small` config: smaller encoder (Magenta: 512 each way), batch "
+            f"{batch} (Magenta: 512), a fixed beta (Magenta's cat-mel_2bar anneals beta "
+            "up from 0 over ~100k steps), no scheduled sampling (Magenta's inverse-sigmoid schedule still "
+            "teacher-forces > 99% of steps in its first 1,000).")
+
+
 def card(config: MusicVaeConfig, info: dict[str, Any]) -> Card:
     data, training = info["data"], info.get("training", {})
     enc = " + ".join(str(u) for u in config.encoder_sizes)
@@ -84,16 +111,11 @@ def card(config: MusicVaeConfig, info: dict[str, Any]) -> Card:
     model = [f"- {config.steps} steps of 16th notes ({config.bars} bars of 4/4); {inputs}.",
              f"- Encoder: bidirectional LSTM, {enc} units each way; its last forward and backward outputs give mu "
              f"(dense) and sigma (dense, softplus) of a {config.z_size}-dimensional diagonal Gaussian z.",
-             f"- Decoder: LSTM {' x '.join(map(str, config.decoder_sizes))}, its state starting as a dense tanh of "
-             "z; each step's input is the previous output's row with z beside it (teacher-forced in training); "
-             "a dense layer gives the logits.",
+             *_decoder_lines(config),
              f"- Loss: reconstruction NLL + beta {config.beta:g} x max(KL - {config.free_bits:g} free bits "
              f"({config.free_bits * np.log(2):.1f} nats), 0), divided by {config.steps} steps.",
-             "- Beside Magenta's `_small` config: smaller encoder (Magenta: 512 each way), batch "
-             f"{training.get('batch_size', '?')} (Magenta: 512), a fixed beta (Magenta's cat-mel_2bar anneals beta "
-             "up from 0 over ~100k steps), no scheduled sampling (Magenta's inverse-sigmoid schedule still "
-             "teacher-forces > 99% of steps in its first 1,000)."]
-    lines = [f"- 2-bar windows from every bar line; {data['train_windows']:,} distinct training windows, "
+             _beside_magenta(config, training)]
+    lines = [f"- {config.bars}-bar windows from every bar line; {data['train_windows']:,} distinct training windows, "
              f"{data['validation_windows']:,} held out.",
              f"- Split: {data['split']}.", f"- Augmentation: {data['augmentation']}."]
     lines += [f"- {k}: {v:,}" for k, v in data.items() if k.endswith("(dropped)")]
@@ -118,7 +140,7 @@ def card(config: MusicVaeConfig, info: dict[str, Any]) -> Card:
     rows = [[name, q["windows"], *(f"{q[k][0]:.2f} ± {q[k][1]:.2f}" for k in names)] for name, q in quality.items()]
     section = [f"Sampled rows: z ~ N(0, I), seed {SEED}. Human row: the held-out windows. Mean ± standard error "
                "over windows (`generation/families/music_vae/card.py`).", "", *table(["set", "windows", *names], rows)]
-    limits = ["- 2 bars of 4/4 in 16th notes only; no dynamics or timing.",
+    limits = [f"- {config.bars} bars of 4/4 in 16th notes only; no dynamics or timing.",
               "- Samples from the prior are less coherent than reconstructions of real music.",
               *(["- Nottingham is GPL-3.0: treat these weights as a derivative of GPL data when redistributing."]
                 if "nottingham" in data.get("sources", {}) else [])]

@@ -1,7 +1,8 @@
 """MusicVAE configs (Magenta's `music_vae/configs.py` names), their encodings and our network sizes. No TensorFlow.
 
 Magenta ships each 2-bar config in a `_small` and a `_big` size; we train one size per config (sized to train on
-a 2-core CPU in about 25 minutes), and accept both of Magenta's spellings as aliases of it.
+a 2-core CPU in about 25 minutes; the 16-bar one in about 40), and accept both of Magenta's spellings as aliases of
+it (`hierdec-mel_16bar_small` and `_big` too, though Magenta ships that one in a single size).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ class MusicVaeConfig:
         steps: 16th-note steps per sequence.
         z_size: latent dimensions.
         encoder_sizes: units of each bidirectional LSTM layer, each way.
-        decoder_sizes: units of each decoder LSTM layer.
+        decoder_sizes: units of each decoder LSTM layer (of the core decoder, for a hierarchical one).
+        conductor_sizes: units of each layer of the conductor LSTM of a hierarchical decoder (Magenta's
+            HierarchicalLstmDecoder with level lengths [bars, 16]): it runs once per bar from z, and its output
+            conditions the core decoder for that bar. Empty: a flat decoder (Magenta's CategoricalLstmDecoder).
         beta: weight of the KL term past the free bits.
         free_bits: KL (in bits, as Magenta's hparam; ln 2 nats each) the posterior may spend before it costs.
         batch_size, learning_rate, clip_norm: training defaults.
@@ -44,6 +48,7 @@ class MusicVaeConfig:
     z_size: int = 256
     encoder_sizes: tuple[int, ...] = (256,)
     decoder_sizes: tuple[int, ...] = (256, 256)
+    conductor_sizes: tuple[int, ...] = ()
     beta: float = 0.2
     free_bits: float = 48.0
     batch_size: int = 128
@@ -63,6 +68,10 @@ class MusicVaeConfig:
     def bars(self) -> int:
         return self.steps // STEPS_PER_BAR
 
+    @property
+    def hierarchical(self) -> bool:
+        return bool(self.conductor_sizes)
+
 
 CONFIGS: dict[str, MusicVaeConfig] = {
     c.name: c
@@ -77,6 +86,15 @@ CONFIGS: dict[str, MusicVaeConfig] = {
         MusicVaeConfig("cat-drums_2bar", "drums",
                        "MusicVAE of 2-bar drum patterns: the 9 drum classes of Magenta's drum models, any "
                        "combination per 16th note."),
+        # Magenta's hierdec-mel_16bar: encoder 2 x 2048 each way, z 512, conductor 2 x 1024, core decoder
+        # 2 x 1024, 256 free bits, beta 0.2, batch 512, no transposition (about 175M parameters). Ours: one
+        # encoder layer of 256 each way, z 256, a one-layer conductor of 256, core 2 x 256 (2.8M), so that ~40
+        # minutes on a 2-core CPU give a useful model; Magenta's 256 free bits (16 bars carry more than 2).
+        MusicVaeConfig("hierdec-mel_16bar", "melody",
+                       "Hierarchical MusicVAE of 16-bar melodies: a conductor LSTM gives each bar an embedding "
+                       "from z, from which a core LSTM decodes the bar's 16th notes (MIDI 21-108); encode, "
+                       "decode, sample and interpolate whole 16-bar tunes.",
+                       steps=16 * STEPS_PER_BAR, conductor_sizes=(256,), free_bits=256.0, batch_size=32),
     )
 }
 ALIASES: dict[str, str] = {f"{name}_{size}": name for name in CONFIGS for size in ("small", "big")}

@@ -1,9 +1,11 @@
-"""MusicVAE training data: 2-bar windows cut on bar lines, as classes. Pure numpy (+ pretty_midi via the readers).
+"""MusicVAE training data: windows of the config's bars (2 or 16) cut on bar lines, as classes. Pure numpy.
 
 Melodies: the melody family's melodies (dataset.load_melodies: Nottingham, OpenEWLD, POP909), a window from every
-bar line (Magenta's slicing hop), windows without a note dropped, duplicates dropped; the split is the melody
-family's, by piece (`held_out`). Training windows are transposed at random when drawn (the melody family's
--5..+6 semitones, Magenta's cat-mel_2bar uses -5..+5) within MIDI 21-108; held-out ones are scored as they are.
+bar line (Magenta's slicing hop, for its 2-bar and 16-bar melody configs alike; a melody shorter than the window
+gives none), windows without a note dropped, duplicates dropped; the split is the melody family's, by piece
+(`held_out`). Training windows are transposed at random when drawn (the melody family's -5..+6 semitones;
+Magenta's cat-mel_2bar uses -5..+5, its hierdec-mel_16bar none) within MIDI 21-108; held-out ones are scored as
+they are.
 Drums: the Groove MIDI Dataset's 4/4 takes, train split from every bar line, validation split in
 non-overlapping windows (groove.windows), windows without a hit dropped, duplicates dropped from training.
 """

@@ -1,8 +1,9 @@
 """MusicVAE generation: encode tracks to z, decode z to tracks, sample from the prior, interpolate by slerp.
 
 Every draw is seeded: z from the prior and the per-step Gumbel noise of decoding come from
-`numpy.random.default_rng(seed)`, so the same seed gives the same tracks. Decoding runs the 32 steps of all rows
-in one compiled function (rows = outputs); temperature 0 or below decodes by argmax.
+`numpy.random.default_rng(seed)`, so the same seed gives the same tracks. Decoding runs every step of all rows
+(32, or the 16 bars of 16 of a hierarchical config) in one compiled function (rows = outputs); temperature 0 or
+below decodes by argmax.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ MAX_OUTPUTS = 512  # rows decoded in one call
 
 def config_of(bundle: Bundle) -> MusicVaeConfig:
     """The bundle's config with the sizes it was trained with."""
-    info = bundle.info
-    return dataclasses.replace(resolve(bundle.config), z_size=int(info["z_size"]),
+    info, config = bundle.info, resolve(bundle.config)
+    return dataclasses.replace(config, z_size=int(info["z_size"]),
                                encoder_sizes=tuple(int(u) for u in info["encoder_sizes"]),
                                decoder_sizes=tuple(int(u) for u in bundle.layer_sizes),
+                               conductor_sizes=tuple(int(u) for u in info.get("conductor_sizes",
+                                                                              config.conductor_sizes)),
                                beta=float(info.get("beta", 0.0)), free_bits=float(info.get("free_bits", 0.0)))
 
 

@@ -7,8 +7,9 @@ output's row (zeros before the first step) with z beside it; a dense layer gives
 event RNN's (gates i, j, f, o; forget bias +1.0 at run time) and variables carry Magenta's scope names.
 
 The decoder is its own class with two entries, `logits` (teacher-forced) and `sample` (one draw per step, the
-whole loop in the graph), both taking z: a hierarchical decoder (a conductor LSTM giving one embedding per bar
-to a core decoder) can later stand in its place without touching the encoder, the loss or the generator.
+whole loop in the graph), both taking z: the hierarchical decoder of the 16-bar configs (hierdec.py: a conductor
+LSTM giving one embedding per bar to a core decoder of this class) stands in its place without touching the
+encoder, the loss or the generator.
 Inputs are class indices [B, T]; a class's input row comes from a fixed table (one-hot or drum roll), so the
 first layer's input projection is a row gather of table @ kernel instead of a matmul over one-hot rows.
 """
@@ -16,6 +17,7 @@ first layer's input projection is a row gather of table @ kernel instead of a ma
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from generation.engine.rnn import FORGET_BIAS
 from generation.engine.tf_runtime import tf
 from generation.families.music_vae.config import MusicVaeConfig
 from generation.families.music_vae.encoding import input_table
+
+if TYPE_CHECKING:
+    from generation.families.music_vae.hierdec import HierarchicalDecoder
 
 ENC = "encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
 MU, SIGMA = "encoder/mu/", "encoder/sigma/"
@@ -45,15 +50,27 @@ def weight_shapes(config: MusicVaeConfig) -> dict[str, tuple[int, ...]]:
     for name in (MU, SIGMA):
         shapes[name + "kernel"] = (size_in, config.z_size)
         shapes[name + "bias"] = (config.z_size,)
-    size_in = config.input_size + config.z_size
-    for k, units in enumerate(config.decoder_sizes):
-        shapes[DEC.format(k) + "kernel"] = (size_in + units, 4 * units)
-        shapes[DEC.format(k) + "bias"] = (4 * units,)
+    if config.hierarchical:
+        from generation.families.music_vae.hierdec import decoder_shapes
+
+        return {**shapes, **decoder_shapes(config)}
+    return {**shapes, **categorical_shapes("", config.input_size, config.z_size, config.decoder_sizes,
+                                           config.num_classes)}
+
+
+def categorical_shapes(scope: str, input_size: int, cond_size: int, sizes: Sequence[int],
+                       num_classes: int) -> dict[str, tuple[int, ...]]:
+    """The variables of a CategoricalDecoder under `scope`, conditioned on a vector of `cond_size`."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    size_in = input_size + cond_size
+    for k, units in enumerate(sizes):
+        shapes[scope + DEC.format(k) + "kernel"] = (size_in + units, 4 * units)
+        shapes[scope + DEC.format(k) + "bias"] = (4 * units,)
         size_in = units
-    shapes[Z_STATE + "kernel"] = (config.z_size, 2 * sum(config.decoder_sizes))
-    shapes[Z_STATE + "bias"] = (2 * sum(config.decoder_sizes),)
-    shapes[OUT + "kernel"] = (size_in, config.num_classes)
-    shapes[OUT + "bias"] = (config.num_classes,)
+    shapes[scope + Z_STATE + "kernel"] = (cond_size, 2 * sum(sizes))
+    shapes[scope + Z_STATE + "bias"] = (2 * sum(sizes),)
+    shapes[scope + OUT + "kernel"] = (size_in, num_classes)
+    shapes[scope + OUT + "bias"] = (num_classes,)
     return shapes
 
 
@@ -110,38 +127,47 @@ class BidirectionalEncoder:
 
 
 class CategoricalDecoder:
-    """LSTM decoder of one categorical class per step, conditioned on z (initial state and every input)."""
+    """LSTM decoder of one categorical class per step, conditioned on z (initial state and every input).
 
-    def __init__(self, v: Mapping[str, tf.Variable], table: tf.Tensor, sizes: Sequence[int], steps: int) -> None:
+    `scope` prefixes its variables' names (the core decoder of a hierarchical one lives under "core_decoder/").
+    """
+
+    def __init__(self, v: Mapping[str, tf.Variable], table: tf.Tensor, sizes: Sequence[int], steps: int,
+                 scope: str = "") -> None:
         self.v, self.table, self.sizes, self.steps = v, table, tuple(sizes), steps
         self.start = int(table.shape[0]) - 1  # the zero row: the input before the first step
+        self.dec, self.z_state, self.out = scope + DEC, scope + Z_STATE, scope + OUT
 
     def initial_state(self, z: tf.Tensor) -> State:
-        flat = tf.tanh(tf.matmul(z, self.v[Z_STATE + "kernel"]) + self.v[Z_STATE + "bias"])
+        flat = tf.tanh(tf.matmul(z, self.v[self.z_state + "kernel"]) + self.v[self.z_state + "bias"])
         parts = tf.split(flat, [u for units in self.sizes for u in (units, units)], axis=1)
         return [(parts[2 * k], parts[2 * k + 1]) for k in range(len(self.sizes))]  # (c, h) per layer
 
     def _first_layer(self, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """(table @ input kernel [classes + 1, 4U], z's projection + bias [B, 4U], recurrent kernel)."""
-        kernel = self.v[DEC.format(0) + "kernel"]
+        kernel = self.v[self.dec.format(0) + "kernel"]
         rows, z_size = int(self.table.shape[1]), int(z.shape[1])
         return (tf.matmul(self.table, kernel[:rows]),
-                tf.matmul(z, kernel[rows:rows + z_size]) + self.v[DEC.format(0) + "bias"], kernel[rows + z_size:])
+                tf.matmul(z, kernel[rows:rows + z_size]) + self.v[self.dec.format(0) + "bias"],
+                kernel[rows + z_size:])
 
     def logits(self, z: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
         """Teacher-forced logits [B, T, classes]: step t sees target t - 1."""
         batch = tf.shape(targets)[0]
-        previous = tf.concat([tf.fill([batch, 1], self.start), targets[:, :-1]], axis=1)
+        return self.logits_after(z, tf.concat([tf.fill([batch, 1], self.start), targets[:, :-1]], axis=1))
+
+    def logits_after(self, z: tf.Tensor, previous: tf.Tensor) -> tf.Tensor:
+        """Teacher-forced logits [B, T, classes] with step t's input the class previous[:, t] (start: the zeros)."""
         table_proj, z_proj, recurrent = self._first_layer(z)
         x = tf.gather(table_proj, tf.transpose(previous)) + z_proj  # [T, B, 4U]
         state = self.initial_state(z)
         for k, units in enumerate(self.sizes):
             if k:
-                kernel = self.v[DEC.format(k) + "kernel"]
-                x = tf.einsum("tbi,ig->tbg", x, kernel[:-units]) + self.v[DEC.format(k) + "bias"]
+                kernel = self.v[self.dec.format(k) + "kernel"]
+                x = tf.einsum("tbi,ig->tbg", x, kernel[:-units]) + self.v[self.dec.format(k) + "bias"]
                 recurrent = kernel[-units:]
             x = _scan_lstm(x, recurrent, *state[k])
-        logits = tf.einsum("tbu,uc->tbc", x, self.v[OUT + "kernel"]) + self.v[OUT + "bias"]
+        logits = tf.einsum("tbu,uc->tbc", x, self.v[self.out + "kernel"]) + self.v[self.out + "bias"]
         return tf.transpose(logits, [1, 0, 2])
 
     def sample(self, z: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor) -> tf.Tensor:
@@ -149,25 +175,34 @@ class CategoricalDecoder:
 
         With Gumbel noise that is a draw from softmax(logits / temperature); with zeros it is the argmax.
         """
+        start = tf.fill([tf.shape(z)[0]], self.start)
+        drawn, _ = self.draw(z, tf.transpose(noise, [1, 0, 2]), inv_temperature, start)
+        return tf.transpose(drawn)
+
+    def draw(self, z: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor, start: tf.Tensor,
+             with_logits: bool = False) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """The sampling loop from the state of z with `start` [B] the first input's class: the classes drawn
+        [T, B] for time-major noise [T, B, classes], and with `with_logits` each step's logits [T, B, classes]."""
         table_proj, z_proj, recurrent0 = self._first_layer(z)
-        later = [(self.v[DEC.format(k) + "kernel"], self.v[DEC.format(k) + "bias"])
+        later = [(self.v[self.dec.format(k) + "kernel"], self.v[self.dec.format(k) + "bias"])
                  for k in range(1, len(self.sizes))]
-        batch = tf.shape(z)[0]
 
         def step(carry: tuple, noise_t: tf.Tensor) -> tuple:
-            previous, state = carry
+            previous, state = carry[0], carry[1]
             c, h = _cell(tf.gather(table_proj, previous) + z_proj + tf.matmul(state[0][1], recurrent0), state[0][0])
             new_state = [(c, h)]
             for k, (kernel, bias) in enumerate(later, 1):
                 c, h = _cell(tf.matmul(tf.concat([h, state[k][1]], 1), kernel) + bias, state[k][0])
                 new_state.append((c, h))
-            logits = tf.matmul(h, self.v[OUT + "kernel"]) + self.v[OUT + "bias"]
+            logits = tf.matmul(h, self.v[self.out + "kernel"]) + self.v[self.out + "bias"]
             drawn = tf.argmax(logits * inv_temperature + noise_t, axis=1, output_type=tf.int32)
-            return drawn, new_state
+            return (drawn, new_state, logits) if with_logits else (drawn, new_state)
 
-        start = (tf.fill([batch], self.start), self.initial_state(z))
-        drawn, _ = tf.scan(step, tf.transpose(noise, [1, 0, 2]), initializer=start)
-        return tf.transpose(drawn)
+        initial: tuple = (start, self.initial_state(z))
+        if with_logits:
+            initial += (tf.zeros([tf.shape(z)[0], int(self.table.shape[0]) - 1]),)
+        out = tf.scan(step, noise, initializer=initial)
+        return out[0], (out[2] if with_logits else None)
 
 
 def make_variables(shapes: Mapping[str, tuple[int, ...]], weights: Mapping[str, np.ndarray] | None, seed: int,
@@ -215,7 +250,13 @@ class MusicVae(tf.Module):
         self.vars = make_variables(weight_shapes(config), weights, seed, config.name)
         table = tf.constant(input_table(config))
         self.encoder = BidirectionalEncoder(self.vars, table, config.encoder_sizes)
-        self.decoder = CategoricalDecoder(self.vars, table, config.decoder_sizes, config.steps)
+        self.decoder: CategoricalDecoder | HierarchicalDecoder
+        if config.hierarchical:
+            from generation.families.music_vae.hierdec import HierarchicalDecoder
+
+            self.decoder = HierarchicalDecoder(self.vars, table, config)
+        else:
+            self.decoder = CategoricalDecoder(self.vars, table, config.decoder_sizes, config.steps)
         self.free_nats = config.free_bits * float(np.log(2.0))
         classes = tf.TensorSpec([None, config.steps], tf.int32)
         self.posterior = tf.function(self.encoder.__call__, input_signature=[classes])

@@ -1,11 +1,11 @@
-"""Train a MusicVAE config with the shared loop (engine/training.py) on 2-bar windows (data.py).
+"""Train a MusicVAE config with the shared loop (engine/training.py) on 2- or 16-bar windows (data.py).
 
 The loss is Magenta's: reconstruction NLL of the window (teacher-forced, z drawn from q(z | x) with the
 reparameterisation; the loop's seeded generator draws the noise with the batch) + beta * max(KL - free nats, 0),
-here divided by the 32 steps so the curve reads in nats per step. Validation scores held-out windows with z the
-posterior mean; the loop keeps the weights of the best validation loss. The stored weights are then scored on
-every held-out window, teacher-forced and by argmax decoding from the posterior mean (the reconstruction a user
-gets), and prior samples are measured beside held-out human windows (card.py).
+here divided by the window's steps (32 or 256) so the curve reads in nats per step. Validation scores held-out
+windows with z the posterior mean; the loop keeps the weights of the best validation loss. The stored weights are
+then scored on every held-out window, teacher-forced and by argmax decoding from the posterior mean (the
+reconstruction a user gets), and prior samples are measured beside held-out human windows (card.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from generation.families.music_vae.encoding import track_classes
 from generation.families.music_vae.network import MusicVae
 
 EVAL_BATCH = 256
-LOOP_VALIDATION_WINDOWS = 2000  # the loop validates on this many held-out windows (spread evenly); the card on all
+# The loop validates on this many held-out steps' worth of windows (spread evenly): 2,000 2-bar windows, 250
+# 16-bar ones; the card on all of them.
+LOOP_VALIDATION_STEPS = 2000 * 32
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,12 @@ class MusicVaeTrainer:
         self.bundle_info: dict[str, Any] = {"z_size": c.z_size, "encoder_sizes": list(c.encoder_sizes),
                                             "beta": c.beta, "free_bits": c.free_bits, "kind": c.kind,
                                             "steps": c.steps}
+        if c.hierarchical:
+            self.bundle_info["conductor_sizes"] = list(c.conductor_sizes)
         self.settings = {**dataclasses.asdict(self.options), "z_size": c.z_size,
                          "encoder_sizes": list(c.encoder_sizes), "layer_sizes": list(c.decoder_sizes),
-                         "beta": c.beta, "free_bits": c.free_bits}
+                         "beta": c.beta, "free_bits": c.free_bits,
+                         **({"conductor_sizes": list(c.conductor_sizes)} if c.hierarchical else {})}
 
     def task(self, start: Bundle | None, seed: int) -> Task:
         from generation.families.music_vae.generator import config_of
@@ -109,8 +114,8 @@ class MusicVaeTrainer:
             return self.windows.batch(rng, size), rng.standard_normal((size, z_size)).astype(np.float32)
 
         valid = self.windows.valid
-        # Every held-out melody window takes ~12 s on this CPU; a fixed spread of them ranks weights as well.
-        in_loop = valid[spread(len(valid), LOOP_VALIDATION_WINDOWS)]
+        # Every held-out 2-bar melody window takes ~12 s on this CPU; a fixed spread of them ranks weights as well.
+        in_loop = valid[spread(len(valid), LOOP_VALIDATION_STEPS // self.cfg.steps)]
         self.data_info["loop_validation_windows"] = len(in_loop)
         return Task(model.vars, batch, model.loss, lambda: scores(model, in_loop),
                     started_from_weights=start is not None)
