@@ -7,14 +7,26 @@ from typing import Any
 from generation.families.chat import QPM, SEED, ChatCommand, CommandLine, Option, numeric
 from generation.families.music_vae.config import CONFIGS, STEPS_PER_BAR, resolve
 
-MELODY, DRUMS = "cat-mel_2bar", "cat-drums_2bar"
+MELODY, DRUMS, LONG_MELODY = "cat-mel_2bar", "cat-drums_2bar", "hierdec-mel_16bar"
 PART_OF_KIND = {"melody": "melody", "drums": "drums"}
-MAX_INPUT_BARS = 16  # kept of each file; the model uses its first two (the worker aligns them)
+MAX_INPUT_BARS = 16  # kept of each file; the model uses its first 2 or 16 (the worker aligns them)
+BARS = {"2": 2, "16": 16}  # bars: -> each piece's length; 16 is the hierarchical melody model's
+
+
+def _bars(text: str) -> int:
+    if text not in BARS:
+        raise ValueError("must be 2 or 16")
+    return BARS[text]
+
+
 ORDINAL = ("first", "second")
 OPTIONS: tuple[Option, ...] = (
     numeric("steps", "pieces on the path, both files included", 5, int, 2, 11),
-    Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files)", MELODY,
-           lambda text: resolve(text).name, " | ".join(CONFIGS), choices=tuple(CONFIGS)),
+    Option("bars", f"each piece's length: 2, or 16 for whole 16-bar melodies ({LONG_MELODY})", 2, _bars,
+           " | ".join(BARS), choices=tuple(BARS)),
+    Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files; "
+           f"{LONG_MELODY} with bars:16)", MELODY, lambda text: resolve(text).name, " | ".join(CONFIGS),
+           choices=tuple(CONFIGS)),
     QPM,
     numeric("temperature", "randomness of each decoded piece (0.5 = Magenta's)", 0.5, float, 0.1, 1.5,
             "0.1-1.5"),
@@ -31,9 +43,7 @@ def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]
     files = [dict(parts) for parts in attached or ()]
     if len(files) != 2:
         raise line.error(line.tokens[0], f"/interpolate needs two MIDI files and got {len(files)}: {WHERE}", 0)
-    # Unless told: the part both files have, melody first
-    config = values.get("config") or (DRUMS if all("drums" in f for f in files) and not all("melody" in f for f in
-                                                                                        files) else MELODY)
+    config = _config(line, values, files)
     part = PART_OF_KIND[CONFIGS[config].kind]
     for i, f in enumerate(files):
         if part not in f:
@@ -41,14 +51,31 @@ def build(line: CommandLine, values: dict[str, Any], words: list[tuple[str, int]
             why = ("no notes on MIDI channel 10 and no track that plays drum-kit keys" if part == "drums"
                    else "only drums")
             raise line.error(line.tokens[0], f"the {ORDINAL[i]} file has no {part} part ({why}; it has {found}); "
-                             f"{config} needs one in each file", 0)
+                             f"{config} needs one in each file"
+                             + ("; 16 bars are for melodies, drums go 2 bars at a time" if config == LONG_MELODY
+                                else ""), 0)
         if _music_steps(f[part]) < STEPS_PER_BAR // 2:
             raise line.error(line.tokens[0], f"the {ORDINAL[i]} file's {part} has {_music_steps(f[part])} 16th "
                              f"notes from its first bar line with a note; /interpolate needs at least one 4/4 bar "
                              f"of each ({STEPS_PER_BAR} 16th notes; a bar at least half played counts)", 0)
     ends = tuple(tuple(f[part][:MAX_INPUT_BARS * STEPS_PER_BAR]) for f in files)
     return {"config": config, "steps": values.get("steps", 5), "melodies": ends if part == "melody" else (),
-            "drums": ends if part == "drums" else ()}
+            "drums": ends if part == "drums" else (), "bars": CONFIGS[config].bars}
+
+
+def _config(line: CommandLine, values: dict[str, Any], files: list[dict[str, Any]]) -> str:
+    """config: when given (bars: must agree with it); else bars:16's model, or the part both files have, melody
+    first."""
+    config, bars = values.get("config"), values.get("bars")
+    if config is not None:
+        if bars is not None and CONFIGS[config].bars != bars:
+            raise line.error_at("bars:", f"{config} is a {CONFIGS[config].bars}-bar model, not a {bars}-bar one; "
+                                "give config: or bars:, not both")
+        return str(config)
+    if bars == 16:
+        return LONG_MELODY
+    drums_only = all("drums" in f for f in files) and not all("melody" in f for f in files)
+    return DRUMS if drums_only else MELODY
 
 
 def _music_steps(events: tuple[Any, ...]) -> int:
@@ -60,7 +87,8 @@ def _music_steps(events: tuple[Any, ...]) -> int:
 COMMANDS = (ChatCommand(
     name="interpolate",
     usage="/interpolate [option:value ...]  + two MIDI files - MusicVAE walks from the first to the second",
-    example="e.g. /interpolate steps:5  (attach two MIDI files)    /interpolate https://.../s/A https://.../s/B",
+    example="e.g. /interpolate steps:5  (attach two MIDI files)    /interpolate https://.../s/A https://.../s/B    "
+            "/interpolate bars:16  (two whole 16-bar tunes, each piece 16 bars)",
     positional="nothing to type: the two MIDI files are attached, or named by the share links of two results",
     options=OPTIONS, build=build,
     description="Morph one MIDI clip into another with MusicVAE (attach two files)",
