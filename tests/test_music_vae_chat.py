@@ -46,7 +46,7 @@ def test_two_drum_files_choose_the_drum_model_and_magentas_spelling_is_accepted(
     ("/interpolate config:cat-drums_2bar", (TUNE, BEAT), "the first file has no drums part"),
     ("/interpolate", (TUNE, (("melody", tuple([-2] * 16 + BAR[:6])),)), "needs at least one 4/4 bar"),
     ("/interpolate steps:40", (TUNE, TUNE), "Allowed: 2-11"),
-    ("/interpolate config:hierdec-trio_16bar", (TUNE, TUNE), "unknown MusicVAE config"),
+    ("/interpolate config:cat-mel_4bar", (TUNE, TUNE), "unknown MusicVAE config"),
 ])
 def test_mistakes_say_what_was_wrong_and_what_is_allowed(text: str, files: tuple | None, says: str) -> None:
     with pytest.raises(CommandError) as e:
