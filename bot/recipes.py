@@ -1,5 +1,5 @@
-"""Recipes of pieces made from earlier results (Again, Vary, Longer, Harmonise this, remix by reply): the new
-command text and, where the stored request is changed directly, the new request. Pure: no I/O.
+"""Recipes of pieces made from earlier results (Again, Vary, Longer, Harmonise this, Add drums, Arrange, remix by
+reply): the new command text and, where the stored request is changed directly, the new request. Pure: no I/O.
 
 Again and Vary change the stored request (so a piece made from an attached file keeps its primer) and show the
 change in the command text; the others are command texts naming the earlier result by its share link, which
@@ -19,18 +19,27 @@ from bot.attachments import SHARE_LINK
 from bot.command_line import check_length, word_spans
 from bot.commands import ALIASES, CHAT_COMMANDS, MAX_BARS, OPTIONS_OF, CommandError
 from generation.families.chat import ChatCommand, Option
+from generation.music.primer import MELODY_READER
 from generation.request import GenerationRequest
 
 # The buttons under a result, in order, and their labels.
-ACTIONS: dict[str, str] = {"again": "Again", "vary": "Vary", "longer": "Longer", "harmonise": "Harmonise this"}
-# Actions that hand the result to another command, offered only when a family declares that command and its
-# reader reads the kind of file the result is (a melody reader for "harmonise": a drum track has no melody).
-HANDED_TO = {"harmonise": "harmonize"}
-ACTION_WORDS = {**{a: a for a in ACTIONS}, "harmonize": "harmonise", "continue": "longer", "more": "longer"}
+ACTIONS: dict[str, str] = {"again": "Again", "vary": "Vary", "longer": "Longer", "harmonise": "Harmonise this",
+                           "drums": "Add drums", "arrange": "Arrange"}
+# Actions that hand the result to another command: (the command, options of the action's own). Each starts from
+# the result's tune, so it is offered under a tune: a result of a command that reads melodies (its results are
+# melodies or have one on top; a drum track, a groove or a two-file path may have none), and only where a family
+# declares the command. "drums" keeps the tune and adds a drum part (/drumify keep:on).
+HANDED_TO: dict[str, tuple[str, str]] = {"harmonise": ("harmonize", ""), "drums": ("drumify", "keep:on"),
+                                         "arrange": ("arrange", "")}
+ACTION_WORDS = {**{a: a for a in ACTIONS}, "harmonize": "harmonise", "continue": "longer", "more": "longer",
+                "drum": "drums", "drumify": "drums", "arrangement": "arrange"}
 # Commands whose results have several voices while their MIDI reader takes one line from a file: the result
 # cannot be their own primer without losing voices, so Longer says so instead. (Belongs in ChatCommand, as a
 # flag its family sets, once that table can say it.)
 READS_ONE_LINE_OF_MANY = {"chorale", "harmonize"}
+# Commands whose tunes come with a drum part already (a band arrangement): Add drums is not offered under them.
+# (Also a ChatCommand flag, once the table can say it.)
+HAS_DRUMS = {"arrange"}
 VARY_STEP = 0.15  # each Vary of a result is this much hotter than the one before
 BAR_STEPS = 16  # 16th notes in a bar of 4/4: the step of every family that continues a primer
 # Options a reply may change on the stored request itself (no need to read the command line again).
@@ -78,6 +87,18 @@ def why_not_longer(command: ChatCommand) -> str:
     return ""
 
 
+def why_not_handed(action: str, command: ChatCommand) -> str:
+    """Why an action that hands a result to another command is not offered under a result of `command`."""
+    label = ACTIONS.get(action, action)
+    name, _ = HANDED_TO.get(action, (action, ""))
+    if name not in CHAT_COMMANDS:
+        return f"{label} is not offered by this bot (it has no /{name})."
+    if action == "drums" and command.name in HAS_DRUMS:
+        return f"a /{command.name} result has its drum part already (/{command.name} drums:on or drums:off chooses)."
+    return (f"{label} does not apply to a /{command.name} result: /{name} starts from a tune, and /{command.name} "
+            "results need not have one.")
+
+
 def available(text: str, status: str = "done") -> tuple[str, ...]:
     """The actions offered under a job of this command line: Again for any finished job (a failed one is tried
     again), the rest for a result."""
@@ -89,9 +110,11 @@ def available(text: str, status: str = "done") -> tuple[str, ...]:
     actions = ["again", "vary"]
     if not why_not_longer(command):
         actions.append("longer")
-    for action, name in HANDED_TO.items():
+    if command.attachment_reader != MELODY_READER:  # its results need not have a tune
+        return tuple(actions)
+    for action, (name, _) in HANDED_TO.items():
         target = CHAT_COMMANDS.get(name)
-        if target is not None and target.attachment_reader and target.attachment_reader == command.attachment_reader:
+        if target is not None and target.attachment_reader and not (action == "drums" and command.name in HAS_DRUMS):
             actions.append(action)
     return tuple(actions)
 
@@ -139,8 +162,10 @@ def longer(command_text: str, request_json: str, link: str, seed: int) -> Recipe
 
 
 def handed(action: str, link: str, seed: int) -> Recipe:
-    """The result handed to another command (Harmonise this: /harmonize with the result as its melody)."""
-    return Recipe(f"/{HANDED_TO[action]} {link} seed:{seed}")
+    """The result handed to another command (Harmonise this: /harmonize with the result as its melody; Add drums:
+    /drumify keep:on, the result and a drum part on its rhythm)."""
+    name, options = HANDED_TO[action]
+    return Recipe(" ".join(w for w in (f"/{name}", options, link, f"seed:{seed}") if w))
 
 
 def reply_command(text: str, link: str) -> Recipe:

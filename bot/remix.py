@@ -1,5 +1,5 @@
 """Pieces made from earlier results, for every front end: the actions under a result (Again, Vary, Longer,
-Harmonise this), replies to a result, `/history` and stars.
+Harmonise this, Add drums, Arrange), replies to a result, `/history` and stars.
 
 Everything is keyed on stored job ids (a button carries the id of the result it sits under), so buttons pressed
 after a restart of the bot work as before. Each new job records where it came from (bot/history.py).
@@ -19,7 +19,6 @@ from bot.history import MAX_LISTED, Entry, History, Origin
 from bot.recipes import (
     ACTION_WORDS,
     ACTIONS,
-    HANDED_TO,
     Recipe,
     RemixError,
     again,
@@ -31,6 +30,7 @@ from bot.recipes import (
     reply_kind,
     reply_options,
     vary,
+    why_not_handed,
     why_not_longer,
 )
 from bot.service import Refused, Service, Submitted
@@ -217,9 +217,7 @@ class Remixer:
             return "that job failed, so it has nothing to vary or continue; Again runs it again."
         if action == "longer":
             return why_not_longer(command)
-        target = HANDED_TO.get(action, action)
-        return (f"{ACTIONS.get(action, action)} does not apply to a /{command.name} result: /{target} reads "
-                f"a {'melody' if target == 'harmonize' else 'file'} this result does not have.")
+        return why_not_handed(action, command)
 
     async def _run(self, caller: Caller, recipe: Recipe, origin: Origin,
                    attachments: Sequence[Attachment] = ()) -> Submitted:

@@ -105,8 +105,10 @@ def improv(bot: BotProcess) -> dict[str, Any]:
 
 
 def test_results_offer_their_actions(melody: dict[str, Any], improv: dict[str, Any], bot: BotProcess) -> None:
-    """A melody offers Again, Vary, Longer and Harmonise this; a drum track no Harmonise; a pianoroll no Longer."""
-    assert [a["action"] for a in melody["actions"]] == ["again", "vary", "longer", "harmonise"], melody["actions"]
+    """A melody offers Again, Vary, Longer, Harmonise this, Add drums and Arrange; a drum track none of the last
+    three (it has no tune); a pianoroll no Longer."""
+    assert [a["action"] for a in melody["actions"]] == ["again", "vary", "longer", "harmonise", "drums", "arrange"], \
+        melody["actions"]
     assert melody["origin"] is None and melody["starred"] is False
     drums = done(bot, command(bot, "/drums bars:1 seed:2")[1])
     assert [a["action"] for a in drums["actions"]] == ["again", "vary", "longer"]
@@ -116,6 +118,8 @@ def test_results_offer_their_actions(melody: dict[str, Any], improv: dict[str, A
     assert status == 400 and "/pianoroll cannot continue" in body["error"] and "typed" in body["error"], body
     status, body = act(bot, drums["job_id"], "harmonise")
     assert status == 400 and "does not apply" in body["error"], body
+    status, body = act(bot, drums["job_id"], "drums")
+    assert status == 400 and "/drumify starts from a tune" in body["error"], body
     status, body = act(bot, melody["job_id"], "louder")
     assert status == 400 and "again, vary, longer, harmonise" in body["error"], body
 

@@ -125,7 +125,8 @@ async def test_a_result_is_a_block_kit_message_with_its_piano_roll_and_buttons(
     async with rig.http.get(image) as res:
         assert res.status == 200 and (await res.read()).startswith(b"\x89PNG")
     job = await job_of(rig, ts)
-    assert buttons(message) == {f"ts_{a}": job for a in ("again", "vary", "longer", "harmonise", "star")}
+    assert buttons(message) == {f"ts_{a}": job for a in ("again", "vary", "longer", "harmonise", "drums", "arrange",
+                                                         "star")}
 
 
 async def test_a_button_press_posts_a_new_result(rig: Rig, melody: tuple[str, dict[str, Any]]) -> None:

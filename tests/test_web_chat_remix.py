@@ -5,12 +5,14 @@ remixes a result, the star and the results survive a reload, and the arrow keys 
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Iterator
 
+import pretty_midi
 import pytest
-from botproc import BotProcess, start_bot
+from botproc import BotProcess, get_bytes, start_bot
 from chat_browser import CHROMIUM, send
 from playwright.sync_api import Browser, Locator, Page
 
@@ -73,7 +75,8 @@ def first(chat: Page, bot: BotProcess) -> Locator:
 
 def test_a_result_has_its_buttons(first: Locator) -> None:
     labels = [b.inner_text() for b in first.locator(".actions button").all()]
-    assert labels == ["Again", "Vary", "Longer", "Harmonise this", "Reply", "\u2606 Star"], labels
+    assert labels == ["Again", "Vary", "Longer", "Harmonise this", "Add drums", "Arrange", "Reply", "\u2606 Star"], \
+        labels
 
 
 def test_again_and_longer_make_new_results(chat: Page, bot: BotProcess, first: Locator) -> None:
@@ -92,6 +95,35 @@ def test_again_and_longer_make_new_results(chat: Page, bot: BotProcess, first: L
         "(i) => { const a = document.querySelectorAll('#log .msg.job audio')[i]; return a && a.duration > 0 && "
         "a.duration; }", arg=count + 1, timeout=15_000).json_value()
     assert 7.9 <= duration <= 9.5, f"4 bars at 120 qpm (8 s + tail), the player says {duration} s"
+
+
+def test_add_drums_and_arrange_make_band_results(chat: Page, bot: BotProcess, first: Locator) -> None:
+    """Add drums: the tune with a drum part on channel 10. Arrange: the tune with chords, bass and drums."""
+    count = results(chat).count()
+    first.get_by_role("button", name="Add drums").click()
+    drummed = next_result(chat, bot, count)
+    assert re.match(r"/drumify keep:on http\S+/s/\S+ seed:\d+$", drummed.locator(".recipe").inner_text())
+    midi = midi_of(bot, drummed)
+    assert [i.is_drum for i in midi.instruments] == [False, True] and midi.instruments[1].notes
+    tune = [(n.pitch, round(n.start, 3)) for n in midi.instruments[0].notes]
+    assert tune == [(n.pitch, round(n.start, 3)) for i in midi_of(bot, first).instruments for n in i.notes], \
+        "the tune, kept note for note"
+    assert "Add drums" not in [b.inner_text() for b in drummed.locator(".actions button").all()]
+
+    first.get_by_role("button", name="Arrange").click()
+    band = next_result(chat, bot, count + 1)
+    assert band.locator(".recipe").inner_text().startswith("/arrange http")
+    names = [i.name for i in midi_of(bot, band).instruments]
+    assert names == ["Melody", "Chords", "Bass", "Drums"], names
+
+
+def midi_of(bot: BotProcess, result: Locator) -> pretty_midi.PrettyMIDI:
+    """The MIDI a result's download link serves."""
+    href = result.locator("a", has_text="MIDI").first.get_attribute("href")
+    assert href
+    status, data = get_bytes(href if href.startswith("http") else bot.url + href)
+    assert status == 200
+    return pretty_midi.PrettyMIDI(io.BytesIO(data))
 
 
 def test_reply_remixes_the_result(chat: Page, bot: BotProcess, first: Locator) -> None:

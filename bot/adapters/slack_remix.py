@@ -1,5 +1,5 @@
 """Slack's remixes: a result as a Block Kit message (recipe, piano roll, buttons), the buttons (Again, Vary, Longer,
-Harmonise this, Star) and replies in a result's thread (a command or options that start from it).
+Harmonise this, Add drums, Arrange, Star) and replies in a result's thread (a command or options that start from it).
 
 A button carries the stored job id as its value and a thread reply is matched to its result by the message's ts
 kept in the job's delivery, so both work after a restart of the bot.
@@ -26,7 +26,7 @@ from generation.errors import InputError
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-ACTION_ID = re.compile(r"^ts_(again|vary|longer|harmonise|star)$")
+ACTION_ID = re.compile(rf"^ts_({'|'.join([*ACTIONS, 'star'])})$")
 REPLY_HINT = "Reply in this thread with a command (e.g. `/harmonize` as text) or options (`temperature:1.2 bars:16`)."
 
 

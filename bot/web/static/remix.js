@@ -100,7 +100,8 @@ async function loadHistory() {
 }
 
 function actionLabel(action) {
-  return {again: "Again", vary: "Vary", longer: "Longer", harmonise: "Harmonise this", reply: "Reply"}[action] || action;
+  return {again: "Again", vary: "Vary", longer: "Longer", harmonise: "Harmonise this", drums: "Add drums",
+          arrange: "Arrange", reply: "Reply"}[action] || action;
 }
 
 // --- arrow keys: earlier commands of this browser ----------------------------------------------------------------
