@@ -5,9 +5,10 @@ REST (under /api/v10): GET /gateway/bot, /gateway, /users/@me, /oauth2/applicati
 /interactions/{id}/{token}/callback; PATCH/DELETE /webhooks/{app}/{token}/messages/@original; POST
 /webhooks/{app}/{token}; POST /channels/{id}/messages. Files: GET /attachments/{id}/{name} serves attachments the
 test registered. Gateway (GET /gateway as a websocket, JSON text frames): HELLO -> IDENTIFY -> READY, HEARTBEAT ->
-HEARTBEAT_ACK, RESUME -> RESUMED, and INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a
-message's button, `submit_modal`, `message_command` for a context-menu command on a `user_message`). Messages
-keep the components (buttons) and embeds the bot sent with them.
+HEARTBEAT_ACK, RESUME -> RESUMED, INTERACTION_CREATE on demand (`slash`, `autocomplete`, `press` for a
+message's button, `submit_modal`, `message_command` for a context-menu command on a `user_message`), and
+MESSAGE_CREATE for a user's `reply` to a message. Messages keep the components (buttons) and embeds the bot sent
+with them.
 """
 
 from __future__ import annotations
@@ -199,6 +200,22 @@ class DiscordStandIn:
         data = {"id": command["id"], "name": name, "type": 3, "guild_id": self.guild_id, "target_id": message["id"],
                 "resolved": {"messages": {message["id"]: message}}}
         return await self._interaction(2, data, user_id, str(message["channel_id"]))
+
+    async def reply(self, message: dict[str, Any], content: str, *, user_id: str = "700000000000000001",
+                    mention: bool = True, files: dict[str, bytes] | None = None) -> dict[str, Any]:
+        """A user's reply to `message` (a MESSAGE_CREATE of type 19, REPLY, carrying the replied message as
+        Discord does); with `mention` the bot is in its mentions, as "@Tunesmith ..." or a reply that pings."""
+        await asyncio.wait_for(self.identified.wait(), 30)
+        sent = self._message(str(message["channel_id"]), {"content": content}, list((files or {}).items()))
+        for a in sent["attachments"]:
+            a["content_type"] = "audio/midi" if a["filename"].endswith((".mid", ".midi")) else "text/plain"
+        sent.update({"type": 19, "guild_id": self.guild_id, "author": _user(user_id, "player"),
+                     "mentions": [self.bot_user] if mention else [],
+                     "message_reference": {"type": 0, "message_id": message["id"], "channel_id": message["channel_id"],
+                                           "guild_id": self.guild_id},
+                     "referenced_message": message})
+        await self._dispatch("MESSAGE_CREATE", sent)
+        return sent
 
     def command(self, name: str) -> dict[str, Any]:
         """A synced command by name: the global one, else this guild's (the guild the interactions come from)."""

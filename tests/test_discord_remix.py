@@ -13,9 +13,11 @@ import io
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
+import mido
 import pretty_midi
 import pytest
 from discord_standin import Call, DiscordStandIn, SentInteraction
@@ -92,7 +94,8 @@ async def press(env: Env, message: Call, label: str) -> SentInteraction:
 
 async def test_a_result_is_posted_with_its_buttons(melody: Call) -> None:
     found = buttons(melody)
-    assert list(found) == ["Again", "Vary", "Longer", "Harmonise this", "Reply", "\u2606 Star"], found
+    assert list(found) == ["Again", "Vary", "Longer", "Harmonise this", "Add drums", "Arrange", "Reply",
+                           "\u2606 Star"], found
     job = found["Again"].split(":")[2]
     assert all(custom_id.endswith(":" + job) for custom_id in found.values())
 
@@ -129,6 +132,60 @@ async def test_reply_opens_a_modal_whose_options_remix_the_result(env: Env, melo
     result = await final(env.standin, up)
     assert "/melody C4 - E4 - G4 - C5 - bars:2 transpose:+2 seed:4" in result.text, result.text
     assert pitches(result) == [p + 2 for p in pitches(melody)]
+
+
+def parts_of(call: Call) -> tuple[list[int], list[int], int]:
+    """(pitched notes' pitches in time order, drum keys, how many notes the file plays on channel 10) of a posted
+    MIDI."""
+    data = next(b for n, b in call.files if n.endswith(".mid"))
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    tune = sorted((n for i in midi.instruments if not i.is_drum for n in i.notes), key=lambda n: (n.start, n.pitch))
+    kit = [n.pitch for i in midi.instruments if i.is_drum for n in i.notes]
+    written = mido.MidiFile(file=io.BytesIO(data))
+    on_ten = sum(m.type == "note_on" and m.velocity > 0 and m.channel == 9 for t in written.tracks for m in t)
+    return [n.pitch for n in tune], kit, on_ten
+
+
+async def test_add_drums_keeps_the_tune_and_adds_a_drum_part(env: Env, melody: Call) -> None:
+    sent = await press(env, melody, "Add drums")
+    result = await final(env.standin, sent)
+    assert result.embeds[0]["description"].startswith("```\n/drumify keep:on https://tunesmith.test/s/"), result.text
+    tune, kit, on_ten = parts_of(result)
+    assert tune == pitches(melody), "the melody, note for note"
+    assert kit and on_ten == len(kit), "a drum part, every note of it on channel 10 (and nothing else there)"
+    assert "Add drums" not in buttons(result) and "Again" in buttons(result)
+
+
+async def test_a_reply_that_mentions_the_bot_remixes_the_result(env: Env, melody: Call) -> None:
+    """No Message Content intent: the mention brings the text; the result is posted as a reply to the user."""
+    standin = env.standin
+    message = standin.posted(melody)
+
+    def answers(sent: dict[str, Any]) -> Callable[[Call], bool]:  # a post in reply to the user's message `sent`
+        return lambda c: str((c.body.get("message_reference") or {}).get("message_id")) == sent["id"]
+
+    reply = await standin.reply(message, f"<@{standin.bot_id}> transpose:+2", user_id=USER)
+    result = await standin.wait_for(lambda c: c.method == "POST" and c.path == f"/channels/{message['channel_id']}/"
+                                    "messages" and answers(reply)(c) and bool(c.files), timeout=JOB_WAIT_S)
+    assert "/melody C4 - E4 - G4 - C5 - bars:2 transpose:+2 seed:4" in result.text, result.text
+    assert pitches(result) == [p + 2 for p in pitches(melody)]
+    assert "Again" in buttons(result), "the remix has buttons of its own"
+
+    harmonised = await standin.reply(message, f"<@!{standin.bot_id}> /harmonize", user_id=USER)
+    result = await standin.wait_for(lambda c: answers(harmonised)(c) and bool(c.files), timeout=JOB_WAIT_S)
+    assert result.text.count("/harmonize https://tunesmith.test/s/") == 1, result.text
+
+    before = len(standin.calls)
+    await standin.reply(message, "transpose:+2", user_id=USER, mention=False)  # not asked: left alone
+    bad = await standin.reply(message, f"<@{standin.bot_id}> tempo:90", user_id=USER)
+    told = await standin.wait_for(answers(bad))
+    assert "'tempo' is not an option of /melody" in told.content and not told.files, told.content
+    mine = standin.user_message("a tune", {})
+    odd = await standin.reply(mine, f"<@{standin.bot_id}> again", user_id=USER)
+    told = await standin.wait_for(answers(odd))
+    assert "Reply to one of my results" in told.content
+    answered = [c for c in standin.calls[before:] if c.body.get("message_reference")]
+    assert len(answered) == 2, "the reply without a mention was not answered"
 
 
 async def test_star_and_history_answer_privately(env: Env, melody: Call) -> None:

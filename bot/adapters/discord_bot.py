@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.adapters.discord_mentions import MentionReplies, reply_reference
 from bot.adapters.discord_menus import context_menus
 from bot.adapters.discord_remix import history_command, result_button, result_buttons
 from bot.adapters.discord_result import recipe_of, result_embeds, result_files
@@ -61,7 +62,9 @@ class DiscordFrontEnd:
     def __init__(self, settings: Settings, service: Service) -> None:
         self.settings = settings
         self.service = service
-        self.client = discord.Client(intents=discord.Intents(guilds=True))
+        # Guild Messages (not privileged) brings the messages that mention the bot with their content: replies to a
+        # result ("@Tunesmith transpose:+2") are remixes (discord_mentions.py). No Message Content intent.
+        self.client = discord.Client(intents=discord.Intents(guilds=True, guild_messages=True, dm_messages=True))
         self.tree = app_commands.CommandTree(self.client)
         self.remixer = Remixer(service)
         for command in _commands(self):
@@ -71,6 +74,7 @@ class DiscordFrontEnd:
             self.tree.add_command(menu)
         self._button = result_button(self)
         self.client.add_dynamic_items(self._button)  # result buttons, answered by job id (restart-proof)
+        self.client.event(MentionReplies(self, error_text).on_message)
         self.tree.error(self._on_tree_error)
         self._connection: asyncio.Task[None] | None = None
         self._live: dict[str, discord.Interaction] = {}  # interaction id -> interaction, while its job runs
@@ -225,7 +229,7 @@ class DiscordFrontEnd:
                 log.warning("editing the reply for job %s failed (%s); posting in the channel", view.id, e)
                 files = await asyncio.to_thread(result_files, view, self.service.artifact, limit)  # read again
         channel = self.client.get_partial_messageable(int(d["channel_id"]))
-        await channel.send(embeds=embeds, files=files, view=buttons)
+        await channel.send(embeds=embeds, files=files, view=buttons, **reply_reference(d))
 
     async def _show_failure(self, view: JobView, interaction: discord.Interaction | None, fresh: bool,
                             buttons: discord.ui.View) -> None:
@@ -249,7 +253,7 @@ class DiscordFrontEnd:
                 log.warning("telling the user job %s failed privately did not work (%s); posting in the channel",
                             view.id, e)
         channel = self.client.get_partial_messageable(int(d["channel_id"]))
-        await channel.send(content, view=buttons)
+        await channel.send(content, view=buttons, **reply_reference(d))
 
     def _webhook(self, delivery: dict[str, Any]) -> discord.Webhook:
         """The interaction's follow-up webhook, from what the job's delivery keeps (so also after a restart)."""
