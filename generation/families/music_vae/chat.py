@@ -24,9 +24,8 @@ OPTIONS: tuple[Option, ...] = (
     numeric("steps", "pieces on the path, both files included", 5, int, 2, 11),
     Option("bars", f"each piece's length: 2, or 16 for whole 16-bar melodies ({LONG_MELODY})", 2, _bars,
            " | ".join(BARS), choices=tuple(BARS)),
-    Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files; "
-           f"{LONG_MELODY} with bars:16)", MELODY, lambda text: resolve(text).name, " | ".join(CONFIGS),
-           choices=tuple(CONFIGS)),
+    Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files)", MELODY,
+           lambda text: resolve(text).name, " | ".join(CONFIGS), choices=tuple(CONFIGS)),
     QPM,
     numeric("temperature", "randomness of each decoded piece (0.5 = Magenta's)", 0.5, float, 0.1, 1.5,
             "0.1-1.5"),
