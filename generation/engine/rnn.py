@@ -8,7 +8,7 @@ from a user's official `.mag` bundle drop in unchanged. Weights live in a flat d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -20,6 +20,15 @@ ATTN = "rnn/multi_rnn_cell/cell_0/attention_cell_wrapper/"
 OUT = "fully_connected/"
 
 State = tuple[tuple[tf.Tensor, ...], ...]
+
+
+class OneHotFold(NamedTuple):
+    """The first layer's weights for one-hot inputs (EventRnn.fold_one_hot): a kernel for the dense columns, the
+    attention read (with attention) and h; a row per class; the bias."""
+
+    kernel: tf.Tensor
+    table: tf.Tensor
+    bias: tf.Tensor
 
 
 def weight_shapes(
@@ -107,26 +116,79 @@ class EventRnn(tf.Module):
 
     def step(self, x: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
         """One time step for a batch: x [B, input_size] -> logits [B, num_classes], new state."""
-        new_state = []
-        for k in range(len(self.layer_sizes)):
-            if k == 0 and self.attn_length:
-                x, layer_state = self._attention_step(x, state[0])
-            else:
-                c, h = _lstm(x, state[k][0], state[k][1], self.vars[LSTM.format(k) + "kernel"],
-                             self.vars[LSTM.format(k) + "bias"])
-                x, layer_state = h, (c, h)
-            new_state.append(layer_state)
+        if self.attn_length:
+            x, first = self._attention_step(x, state[0])
+        else:
+            c, h = _lstm(x, state[0][0], state[0][1], self.vars[LSTM.format(0) + "kernel"],
+                         self.vars[LSTM.format(0) + "bias"])
+            x, first = h, (c, h)
+        return self._upper_layers(x, state, first)
+
+    def fold_one_hot(self, dense: int) -> OneHotFold:
+        """The first layer's weights for inputs [dense columns, one-hot of a class], from the weights as they are now.
+
+        A one-hot row times a kernel is the kernel's row of that class: a gather instead of a matmul over
+        `input_size - dense` mostly-zero columns. With attention, the wrapper's input projection feeds only the
+        first LSTM, so it is folded into that LSTM's kernel as well (products in float64, then rounded once):
+        the first layer becomes one matmul of [dense, attns, h] plus a table row. Same function; the float32
+        rounding differs in the last bits (drum_kit's logits by up to ~1e-5; see OneHotStepper's `fold`).
+        """
+        v = {name: var.numpy().astype(np.float64) for name, var in self.vars.items()}
+        hot = slice(dense, self.input_size)
+        if self.attn_length:
+            proj = v[ATTN + "kernel"]
+            lstm = v[ATTN + "basic_lstm_cell/kernel"]
+            into = lstm[: self.input_size]
+            kernel = np.vstack([proj[:dense] @ into, proj[self.input_size:] @ into, lstm[self.input_size:]])
+            table, bias = proj[hot] @ into, v[ATTN + "bias"] @ into + v[ATTN + "basic_lstm_cell/bias"]
+        else:
+            lstm = v[LSTM.format(0) + "kernel"]
+            kernel, table = np.vstack([lstm[:dense], lstm[self.input_size:]]), lstm[hot]
+            bias = v[LSTM.format(0) + "bias"]
+        return OneHotFold(*(tf.constant(a.astype(np.float32)) for a in (kernel, table, bias)))
+
+    def step_one_hot(self, fold: OneHotFold, dense: tf.Tensor, classes: tf.Tensor, state: State
+                     ) -> tuple[tf.Tensor, State]:
+        """`step` of x = [dense [B, D], one-hot of classes [B]] through `fold` (made by `fold_one_hot(D)`)."""
+        if self.attn_length:
+            c, h, attns = state[0][:3]
+            c, h = _cell(tf.matmul(tf.concat([dense, attns, h], 1), fold.kernel) + tf.gather(fold.table, classes)
+                         + fold.bias, c)
+            x, first = self._attend(c, h, state[0])
+        else:
+            c, h = state[0]
+            c, h = _cell(tf.matmul(tf.concat([dense, h], 1), fold.kernel) + tf.gather(fold.table, classes)
+                         + fold.bias, c)
+            x, first = h, (c, h)
+        return self._upper_layers(x, state, first)
+
+    def _upper_layers(self, x: tf.Tensor, state: State, first: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, State]:
+        """Layers 1.. and the logits, from the first layer's output x and new state."""
+        new_state = [first]
+        for k in range(1, len(self.layer_sizes)):
+            c, h = _lstm(x, state[k][0], state[k][1], self.vars[LSTM.format(k) + "kernel"],
+                         self.vars[LSTM.format(k) + "bias"])
+            x = h
+            new_state.append((c, h))
         return self._logits(x), tuple(new_state)
 
     def _attention_step(self, x: tf.Tensor, state: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, tuple]:
         # tf.contrib.rnn.AttentionCellWrapper(state_is_tuple=True), attn_size = attn_vec_size = units.
-        # Magenta projects all `attn_length` past outputs through attn_w at every step; the projection of a
-        # past output never changes, so we carry the projected window too (same numbers, ~4x less work).
         v = self.vars
-        c, h, attns, attn_states, hidden = state
-        attn_w = v[ATTN + "attention/attn_w"][0, 0]
+        c, h, attns = state[:3]
         x = tf.matmul(tf.concat([x, attns], 1), v[ATTN + "kernel"]) + v[ATTN + "bias"]
         c, h = _lstm(x, c, h, v[ATTN + "basic_lstm_cell/kernel"], v[ATTN + "basic_lstm_cell/bias"])
+        return self._attend(c, h, state)
+
+    def _attend(self, c: tf.Tensor, h: tf.Tensor, state: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, tuple]:
+        """The attention read after the wrapped LSTM made (c, h): the layer's output and new state.
+
+        Magenta projects all `attn_length` past outputs through attn_w at every step; the projection of a
+        past output never changes, so we carry the projected window too (same numbers, ~4x less work).
+        """
+        v = self.vars
+        attn_states, hidden = state[3:]
+        attn_w = v[ATTN + "attention/attn_w"][0, 0]
         query = tf.matmul(tf.concat([c, h], 1), v[ATTN + "attention/kernel"]) + v[ATTN + "attention/bias"]
         scores = tf.reduce_sum(v[ATTN + "attention/attn_v"] * tf.tanh(hidden + query[:, None, :]), axis=2)
         weights = tf.nn.softmax(scores)
@@ -185,7 +247,12 @@ class EventRnn(tf.Module):
 
 
 def _lstm(x: tf.Tensor, c: tf.Tensor, h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tuple:
-    i, j, f, o = tf.split(tf.matmul(tf.concat([x, h], 1), kernel) + bias, 4, axis=1)
+    return _cell(tf.matmul(tf.concat([x, h], 1), kernel) + bias, c)
+
+
+def _cell(z: tf.Tensor, c: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """BasicLSTMCell from the pre-activations z [B, 4 units] (gates i, j, f, o) and the cell state c."""
+    i, j, f, o = tf.split(z, 4, axis=1)
     c = c * tf.sigmoid(f + FORGET_BIAS) + tf.sigmoid(i) * tf.tanh(j)
     return c, tf.tanh(c) * tf.sigmoid(o)
 
