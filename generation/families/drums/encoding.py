@@ -47,9 +47,14 @@ def step_to_class(pitches: Iterable[int]) -> int:
     return mask
 
 
+_STEP_OF_EVENT: tuple[DrumStep, ...] = tuple(
+    frozenset(CLASS_PITCH[k] for k in range(NUM_DRUM_CLASSES) if event >> k & 1) for event in range(2**NUM_DRUM_CLASSES)
+)
+
+
 def class_to_step(event: int) -> DrumStep:
-    """The pitches written for an event: each class present as its representative pitch."""
-    return frozenset(CLASS_PITCH[k] for k in range(NUM_DRUM_CLASSES) if event >> k & 1)
+    """The pitches written for an event (0..511): each class present as its representative pitch."""
+    return _STEP_OF_EVENT[event]
 
 
 def steps_to_classes(steps: Sequence[Iterable[int]]) -> np.ndarray:

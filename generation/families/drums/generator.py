@@ -104,7 +104,7 @@ class DrumsGenerator:
             raise InputError(f"{e}.") from None
         forced = np.array([step_to_class(s) for s in primer] + [FREE] * (num_steps - len(primer)), np.int32)
         classes, _ = self.stepper.sample(controls, forced, num_outputs, search, seed)
-        return [primer + [class_to_step(int(c)) for c in row[len(primer):]] for row in classes]
+        return [primer + [class_to_step(c) for c in row[len(primer):].tolist()] for row in classes]
 
     def log_likelihood(self, track: Sequence[DrumStep], style: str | None = None,
                        qpm: float = DEFAULT_QPM) -> float:
