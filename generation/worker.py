@@ -74,7 +74,9 @@ class Worker:
                       "total": len(midis)})
                 midi_path = out_dir / f"{stem}_{i}.mid"
                 midi.write(str(midi_path))
-                render_midi(midi_path, out_dir / f"{stem}_{i}.ogg", scratch_dir=scratch)
+                # The audio lasts the piece (a last bar of rest included), never past the MIDI file's end.
+                length_s = min(request.total_steps * step_s, midi.get_end_time())
+                render_midi(midi_path, out_dir / f"{stem}_{i}.ogg", scratch_dir=scratch, min_seconds=length_s)
                 render_pianoroll(midi_path, out_dir / f"{stem}_{i}.png")
                 outputs.append({"midi": midi_path.name, "audio": f"{stem}_{i}.ogg", "pianoroll": f"{stem}_{i}.png",
                                 "seconds": round(request.total_steps * step_s, 3)})

@@ -215,3 +215,14 @@ def test_no_temp_files_outlive_a_render(arpeggio: Path, tmp_path: Path, monkeypa
     assert sorted(p.name for p in (tmp_path / "job").iterdir()) == [".scratch", "a.ogg"]
     render_midi(arpeggio, tmp_path / "c.mp3")  # without a scratch folder: the system's, left as found
     assert list(system_tmp.iterdir()) == []
+
+
+@needs_fluidsynth
+def test_a_piece_ending_in_rests_lasts_its_length(arpeggio: Path, tmp_path: Path) -> None:
+    """2 s of notes in a 6 s piece: the audio lasts 6 s, silent after the release; without a length, the tail."""
+    trimmed, rate = sf.read(render_midi(arpeggio, tmp_path / "trimmed.ogg"), always_2d=True)
+    whole, rate = sf.read(render_midi(arpeggio, tmp_path / "whole.ogg", min_seconds=6.0), always_2d=True)
+    assert len(trimmed) / rate <= 3.5
+    assert 5.99 <= len(whole) / rate <= 6.05
+    assert np.abs(whole[int(4.0 * rate):]).max() < 1e-3, "the rests are silence"
+    assert np.abs(whole[: int(2.0 * rate)]).max() > 0.5, "the notes are still there, at the peak level"

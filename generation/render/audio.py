@@ -120,13 +120,16 @@ def _loudness_scan(raw: sf.SoundFile) -> tuple[float, int]:
     return peak, last * BLOCK_FRAMES + int(np.flatnonzero(level > threshold)[-1]) + 1
 
 
-def _encode(raw: sf.SoundFile, peak: float, end: int, path: Path, fmt: str, peak_dbfs: float) -> None:
-    """Writes frames [0, end) of `raw` plus a faded release tail to `path`: one encode, in blocks.
+def _encode(raw: sf.SoundFile, peak: float, end: int, path: Path, fmt: str, peak_dbfs: float,
+            min_frames: int = 0) -> None:
+    """Writes frames [0, end) of `raw` plus a faded release tail to `path`, and at least `min_frames` (silence
+    past the render if need be): one encode, in blocks.
 
     The peak is scaled to `peak_dbfs`, but never above the codec's headroom.
     """
     sf_format, subtype = _SF_FORMATS[fmt]
     end = min(raw.frames, end + int(_TAIL_S * raw.samplerate))
+    padding = max(0, min_frames - end)
     fade = min(end, int(_FADE_S * raw.samplerate))  # fade at the cut so trimming does not click
     ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
     gain = np.float32(10 ** (min(peak_dbfs, -HEADROOM_DB[fmt]) / 20) / peak)
@@ -138,6 +141,8 @@ def _encode(raw: sf.SoundFile, peak: float, end: int, path: Path, fmt: str, peak
             if faded < start + len(block):
                 block[faded - start :] *= ramp[faded - (end - fade) : start + len(block) - (end - fade)]
             out.write(block)
+        for start in range(0, padding, BLOCK_FRAMES):
+            out.write(np.zeros((min(BLOCK_FRAMES, padding - start), raw.channels), np.float32))
 
 
 def render_midi(
@@ -150,6 +155,7 @@ def render_midi(
     timeout_s: float = 60.0,
     peak_dbfs: float = -1.0,
     scratch_dir: Path | None = None,
+    min_seconds: float = 0.0,
 ) -> Path:
     """Renders a MIDI file to a trimmed, peak-normalised audio file.
 
@@ -164,6 +170,8 @@ def render_midi(
             so their decoded peak lands within PEAK_MARGIN_DB of it, and never above -HEADROOM_DB before encoding.
         scratch_dir: where the raw render and the encode are made (a fresh folder inside it, removed on return
             or error); by default the system temp folder. A worker passes one it can remove if it is killed.
+        min_seconds: the audio lasts at least this long (the piece's length: a piece ending in a rest still
+            lasts its bars); past the last sound only its 1 s release tail is kept otherwise.
 
     Returns:
         `out_path`.
@@ -211,7 +219,7 @@ def render_midi(
                 if end == 0:
                     raise RenderError(f"the MIDI has no audible notes ({midi_path.name} rendered to silence)")
                 try:
-                    _encode(raw, peak, end, encoded, fmt, peak_dbfs)
+                    _encode(raw, peak, end, encoded, fmt, peak_dbfs, int(min_seconds * raw.samplerate))
                 except sf.LibsndfileError as e:
                     raise RenderError(f"could not encode {fmt.upper()}: {e}") from None
         except sf.LibsndfileError as e:
