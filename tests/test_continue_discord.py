@@ -3,22 +3,16 @@ The command arrives with its typed options and its file option, a file is contin
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import shutil
 from collections.abc import AsyncIterator
 
 import pretty_midi
 import pytest
+from discord_env import discord_env
 from discord_standin import Call, DiscordStandIn
 
-from bot.adapters.discord_bot import DiscordFrontEnd
-from bot.service import Service
-from bot.settings import Settings
-from bot.store import JobStore
 from generation.families.drums.config import STYLE_CONTROLS
-from generation.jobs.embedded import EmbeddedQueue
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth binary not on PATH (apt-get install "
@@ -34,21 +28,8 @@ DRUMS = [(p, s) for s in range(0, 32, 2) for p in ([36] if s % 8 == 0 else [38] 
 
 @pytest.fixture(scope="module")
 async def standin(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DiscordStandIn]:
-    data = tmp_path_factory.mktemp("discord-continue")
-    async with contextlib.AsyncExitStack() as stack:
-        discord = DiscordStandIn()
-        await discord.start()
-        stack.push_async_callback(discord.stop)
-        settings = Settings(data_dir=data, discord_token=discord.token, discord_api_base=discord.api_base,
-                            share_base_url="https://tunesmith.test")
-        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=90))
-        await service.start()
-        stack.push_async_callback(service.stop)
-        front = DiscordFrontEnd(settings, service)
-        stack.push_async_callback(front.close)
-        await front.start()
-        await asyncio.wait_for(discord.identified.wait(), 30)
-        yield discord
+    async with discord_env(tmp_path_factory.mktemp("discord-continue")) as env:
+        yield env.standin
 
 
 def band_file() -> bytes:

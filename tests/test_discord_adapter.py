@@ -3,8 +3,6 @@ the real Service on SQLite, one real worker process (model + FluidSynth)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import io
 import os
@@ -16,15 +14,11 @@ from pathlib import Path
 import pretty_midi
 import pytest
 from blockbuster import blockbuster_ctx
+from discord_env import DiscordEnv, discord_env
 from discord_standin import Call, DiscordStandIn, SentInteraction
 
-from bot.adapters.discord_bot import DiscordFrontEnd
 from bot.commands import CHAT_COMMANDS, help_text
-from bot.service import Service
-from bot.settings import Settings
-from bot.store import JobStore
 from generation.families.drums.config import STYLE_CONTROLS
-from generation.jobs.embedded import EmbeddedQueue
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth binary not on PATH (apt-get install "
@@ -35,31 +29,11 @@ pytestmark = [
 JOB_WAIT_S = 90.0  # the first job includes the worker's start-up (~8-15 s on a busy 2-core machine)
 
 
-@dataclasses.dataclass
-class Env:
-    standin: DiscordStandIn
-    service: Service
-    front: DiscordFrontEnd
-
-
 @pytest.fixture(scope="module")
-async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DiscordEnv]:
     """One stand-in, service and worker for the module (the worker starts once)."""
-    data = tmp_path_factory.mktemp("discord")
-    async with contextlib.AsyncExitStack() as stack:
-        standin = DiscordStandIn()
-        await standin.start()
-        stack.push_async_callback(standin.stop)
-        settings = Settings(data_dir=data, discord_token=standin.token, discord_api_base=standin.api_base,
-                            share_base_url="https://tunesmith.test")
-        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=60))
-        await service.start()
-        stack.push_async_callback(service.stop)
-        front = DiscordFrontEnd(settings, service)
-        stack.push_async_callback(front.close)
-        await front.start()
-        await asyncio.wait_for(standin.identified.wait(), 30)
-        yield Env(standin, service, front)
+    async with discord_env(tmp_path_factory.mktemp("discord")) as env:
+        yield env
 
 
 def _is(sent: SentInteraction, method: str, suffix: str) -> Callable[[Call], bool]:
@@ -77,7 +51,7 @@ async def _finished(standin: DiscordStandIn, sent: SentInteraction) -> Call:
 
 
 @pytest.fixture(scope="module")
-async def improv(env: Env) -> tuple[SentInteraction, list[Call]]:
+async def improv(env: DiscordEnv) -> tuple[SentInteraction, list[Call]]:
     """`/improv C G Am F primer:60`, run to the end; the interaction and every call made for it."""
     with blockbuster_ctx(scanned_modules=["bot"]):  # the adapter never blocks the loop (file reads included)
         sent = await env.standin.slash("improv", {"chords": "C G Am F", "primer": "60"}, user_id="1001")
@@ -114,7 +88,7 @@ async def test_improv_defers_shows_progress_then_the_three_files(improv: Improv)
     assert midi.get_end_time() == pytest.approx(8.0, abs=0.05)  # 4 chords x 16 steps at 120 qpm
 
 
-async def test_stale_token_posts_the_result_in_the_channel(env: Env, improv: Improv) -> None:
+async def test_stale_token_posts_the_result_in_the_channel(env: DiscordEnv, improv: Improv) -> None:
     sent, calls = improv
     token = calls[-1].embeds[0]["url"].split("/s/")[1]
 
@@ -127,7 +101,7 @@ async def test_stale_token_posts_the_result_in_the_channel(env: Env, improv: Imp
     assert sorted(Path(n).suffix for n, _ in post.files) == [".mid", ".ogg", ".png"]
 
 
-async def test_resumed_job_with_a_live_token_answers_by_follow_up(env: Env, improv: Improv) -> None:
+async def test_resumed_job_with_a_live_token_answers_by_follow_up(env: DiscordEnv, improv: Improv) -> None:
     sent, calls = improv
     token = calls[-1].embeds[0]["url"].split("/s/")[1]
 
@@ -139,7 +113,7 @@ async def test_resumed_job_with_a_live_token_answers_by_follow_up(env: Env, impr
     assert sorted(Path(n).suffix for n, _ in follow_up.files) == [".mid", ".ogg", ".png"]
 
 
-async def test_a_job_failing_after_a_restart_is_told_privately(env: Env, improv: Improv) -> None:
+async def test_a_job_failing_after_a_restart_is_told_privately(env: DiscordEnv, improv: Improv) -> None:
     sent, calls = improv
     view = await env.service.view_by_share_token(calls[-1].embeds[0]["url"].split("/s/")[1])
     assert view is not None
@@ -152,7 +126,7 @@ async def test_a_job_failing_after_a_restart_is_told_privately(env: Env, improv:
     assert deleted and deleted[-1] < env.standin.calls.index(told), "the public reply is removed first"
 
 
-async def test_bad_chord_is_answered_privately_and_starts_nothing(env: Env) -> None:
+async def test_bad_chord_is_answered_privately_and_starts_nothing(env: DiscordEnv) -> None:
     sent = await env.standin.slash("improv", {"chords": "C H7"}, user_id="1002")
     reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.path.endswith("/callback") and reply.body["type"] == 4 and reply.ephemeral
@@ -161,7 +135,7 @@ async def test_bad_chord_is_answered_privately_and_starts_nothing(env: Env) -> N
     assert await env.service.store.count_since("1002", 0) == 0
 
 
-async def test_attachment_that_is_not_midi_is_refused_privately(env: Env) -> None:
+async def test_attachment_that_is_not_midi_is_refused_privately(env: DiscordEnv) -> None:
     sent = await env.standin.slash("improv", {"chords": "C G"}, user_id="1003",
                                    attachments={"midi": ("notes.txt", b"C D E F G, not a MIDI file\n" * 20)})
     reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path and c.ephemeral, timeout=10)
@@ -169,7 +143,7 @@ async def test_attachment_that_is_not_midi_is_refused_privately(env: Env) -> Non
     assert await env.service.store.count_since("1003", 0) == 0
 
 
-async def test_huge_attachment_is_refused_without_downloading_it(env: Env) -> None:
+async def test_huge_attachment_is_refused_without_downloading_it(env: DiscordEnv) -> None:
     sent = await env.standin.slash("improv", {"chords": "C G"}, user_id="1004",
                                    attachments={"midi": ("noise.mid", os.urandom(10 * 2**20))})
     reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
@@ -178,7 +152,7 @@ async def test_huge_attachment_is_refused_without_downloading_it(env: Env) -> No
     assert await env.service.store.count_since("1004", 0) == 0
 
 
-async def test_midi_attachment_is_the_primer(env: Env, tmp_path: Path) -> None:
+async def test_midi_attachment_is_the_primer(env: DiscordEnv, tmp_path: Path) -> None:
     primer = pretty_midi.PrettyMIDI(initial_tempo=120)
     lead = pretty_midi.Instrument(0)
     lead.notes = [pretty_midi.Note(100, 64, 0.0, 0.5), pretty_midi.Note(100, 67, 0.5, 1.0)]
@@ -194,13 +168,13 @@ async def test_midi_attachment_is_the_primer(env: Env, tmp_path: Path) -> None:
     assert melody.notes[0].start == pytest.approx(0.0) and melody.notes[1].start == pytest.approx(0.5)
 
 
-async def test_help_shows_the_grammar_help(env: Env) -> None:
+async def test_help_shows_the_grammar_help(env: DiscordEnv) -> None:
     sent = await env.standin.slash("help", {})
     reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.body["type"] == 4 and help_text() in reply.content  # whole: not clipped at Discord's 2,000
 
 
-async def test_chord_autocomplete_completes_the_last_chord(env: Env) -> None:
+async def test_chord_autocomplete_completes_the_last_chord(env: DiscordEnv) -> None:
     sent = await env.standin.autocomplete("improv", {"chords": "C G A"}, focused="chords")
     reply = await env.standin.wait_for(lambda c: f"/{sent.token}" in c.path, timeout=10)
     assert reply.body["type"] == 8
@@ -208,7 +182,7 @@ async def test_chord_autocomplete_completes_the_last_chord(env: Env) -> None:
     assert values[:3] == ["C G A", "C G Am", "C G A7"] and len(values) <= 25
 
 
-async def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
+async def test_every_grammar_option_is_a_typed_slash_option(env: DiscordEnv) -> None:
     """Each family's chat commands reach Discord built from their option tables: names, limits, choices."""
     slash = {name for name, c in env.standin.commands.items() if c["type"] == 1}  # CHAT_INPUT, not context menus
     assert slash == {*CHAT_COMMANDS, "help", "history"}
@@ -230,7 +204,7 @@ async def test_every_grammar_option_is_a_typed_slash_option(env: Env) -> None:
     assert improv["chords"]["autocomplete"] and improv["midi"]["type"] == 11
 
 
-async def test_harmonize_slash_command_returns_the_melody_with_harmony_under_it(env: Env) -> None:
+async def test_harmonize_slash_command_returns_the_melody_with_harmony_under_it(env: DiscordEnv) -> None:
     sent = await env.standin.slash("harmonize", {"melody": "E4 - D4 - C4 - - -", "seed": 4}, user_id="1006")
     final = await _finished(env.standin, sent)
     assert "/harmonize E4 - D4 - C4 - - - seed:4" in final.text
@@ -244,7 +218,7 @@ async def test_harmonize_slash_command_returns_the_melody_with_harmony_under_it(
         assert all(h.pitch < m.pitch for m in melody.notes if m.start < h.end and h.start < m.end), h
 
 
-async def test_chorale_and_pianoroll_are_typed_slash_commands(env: Env) -> None:
+async def test_chorale_and_pianoroll_are_typed_slash_commands(env: DiscordEnv) -> None:
     chorale = {o["name"]: o for o in env.standin.commands["chorale"]["options"]}
     assert chorale["keep"]["type"] == 5 and chorale["midi"]["type"] == 11  # boolean, attachment
     assert (chorale["bars"]["min_value"], chorale["bars"]["max_value"]) == (1, 64)
@@ -257,7 +231,7 @@ async def test_chorale_and_pianoroll_are_typed_slash_commands(env: Env) -> None:
     assert midi.get_end_time() == pytest.approx(2.0, abs=0.01)  # one bar at 120 qpm
 
 
-async def test_melody_and_drums_are_typed_slash_commands_that_play(env: Env) -> None:
+async def test_melody_and_drums_are_typed_slash_commands_that_play(env: DiscordEnv) -> None:
     """/drums style:funk through Discord: the style is a choice, a MIDI groove may be attached, and the result is
     drums on channel 10 lasting the bars asked at the tempo asked; /melody keeps its typed opening, one line."""
     drums = {o["name"]: o for o in env.standin.commands["drums"]["options"]}

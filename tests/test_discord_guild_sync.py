@@ -4,20 +4,15 @@ against the stand-in Discord; no model is needed (/help and a message command on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from discord_env import discord_env
 from discord_standin import DiscordStandIn
 
-from bot.adapters.discord_bot import DiscordFrontEnd
 from bot.commands import CHAT_COMMANDS
-from bot.service import Service
 from bot.settings import Settings
-from bot.store import JobStore
-from generation.jobs.embedded import EmbeddedQueue
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OTHER_GUILD = "900000000000000777"
@@ -25,21 +20,9 @@ OTHER_GUILD = "900000000000000777"
 
 @pytest.fixture(scope="module")
 async def standin(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DiscordStandIn]:
-    data = tmp_path_factory.mktemp("discord-guilds")
-    async with contextlib.AsyncExitStack() as stack:
-        discord = DiscordStandIn()
-        await discord.start()
-        stack.push_async_callback(discord.stop)
-        settings = Settings(data_dir=data, discord_token=discord.token, discord_api_base=discord.api_base,
-                            discord_guild_ids=(int(discord.guild_id), int(OTHER_GUILD)))
-        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=0))
-        await service.start()
-        stack.push_async_callback(service.stop)
-        front = DiscordFrontEnd(settings, service)
-        stack.push_async_callback(front.close)
-        await front.start()
-        await asyncio.wait_for(discord.identified.wait(), 30)
-        yield discord
+    async with discord_env(tmp_path_factory.mktemp("discord-guilds"), workers=0,
+                           discord_guild_ids=(int(DiscordStandIn.guild_id), int(OTHER_GUILD))) as env:
+        yield env.standin
 
 
 async def test_commands_are_published_to_the_guilds_only(standin: DiscordStandIn) -> None:

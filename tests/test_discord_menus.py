@@ -4,21 +4,14 @@ The message's MIDI file becomes the job's file; a message without one is answere
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import io
 import shutil
 from collections.abc import AsyncIterator
 
 import pretty_midi
 import pytest
+from discord_env import discord_env
 from discord_standin import Call, DiscordStandIn, SentInteraction
-
-from bot.adapters.discord_bot import DiscordFrontEnd
-from bot.service import Service
-from bot.settings import Settings
-from bot.store import JobStore
-from generation.jobs.embedded import EmbeddedQueue
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth binary not on PATH"),
@@ -32,22 +25,9 @@ TUNE = [(p, 2 * i, 2 * i + 2) for i, p in enumerate([67, 64, 65, 62, 64, 60, 62,
 
 @pytest.fixture(scope="module")
 async def standin(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DiscordStandIn]:
-    data = tmp_path_factory.mktemp("discord-menus")
-    async with contextlib.AsyncExitStack() as stack:
-        discord = DiscordStandIn()
-        await discord.start()
-        stack.push_async_callback(discord.stop)
-        settings = Settings(data_dir=data, discord_token=discord.token, discord_api_base=discord.api_base,
-                            share_base_url="https://tunesmith.test", rate_limit_per_minute=100,
-                            max_active_per_user=10)
-        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=90))
-        await service.start()
-        stack.push_async_callback(service.stop)
-        front = DiscordFrontEnd(settings, service)
-        stack.push_async_callback(front.close)
-        await front.start()
-        await asyncio.wait_for(discord.identified.wait(), 30)
-        yield discord
+    async with discord_env(tmp_path_factory.mktemp("discord-menus"), rate_limit_per_minute=100,
+                           max_active_per_user=10) as env:
+        yield env.standin
 
 
 def tune_file() -> bytes:

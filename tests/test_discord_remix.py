@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import io
 import os
 import shutil
@@ -20,13 +19,10 @@ from typing import Any
 import mido
 import pretty_midi
 import pytest
+from discord_env import DiscordEnv, discord_env
 from discord_standin import Call, DiscordStandIn, SentInteraction
 
 from bot.adapters.discord_bot import DiscordFrontEnd
-from bot.service import Service
-from bot.settings import Settings
-from bot.store import JobStore
-from generation.jobs.embedded import EmbeddedQueue
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth binary not on PATH"),
@@ -37,32 +33,11 @@ JOB_WAIT_S = 120.0  # the first job includes the worker's start-up
 USER = "1001"
 
 
-@dataclasses.dataclass
-class Env:
-    standin: DiscordStandIn
-    service: Service
-    settings: Settings
-    front: DiscordFrontEnd
-
-
 @pytest.fixture(scope="module")
-async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
-    data = tmp_path_factory.mktemp("discord-remix")
-    async with contextlib.AsyncExitStack() as stack:
-        standin = DiscordStandIn()
-        await standin.start()
-        stack.push_async_callback(standin.stop)
-        settings = Settings(data_dir=data, discord_token=standin.token, discord_api_base=standin.api_base,
-                            share_base_url="https://tunesmith.test", rate_limit_per_minute=100,
-                            max_active_per_user=10)
-        service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=60))
-        await service.start()
-        stack.push_async_callback(service.stop)
-        env = Env(standin, service, settings, DiscordFrontEnd(settings, service))
-        await env.front.start()
-        await asyncio.wait_for(standin.identified.wait(), 30)
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DiscordEnv]:
+    async with discord_env(tmp_path_factory.mktemp("discord-remix"), rate_limit_per_minute=100,
+                           max_active_per_user=10) as env:
         yield env
-        await env.front.close()
 
 
 async def final(standin: DiscordStandIn, sent: SentInteraction) -> Call:
@@ -77,7 +52,7 @@ def buttons(call: Call) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def melody(env: Env) -> Call:
+async def melody(env: DiscordEnv) -> Call:
     sent = await env.standin.slash("melody", {"melody": "C4 - E4 - G4 - C5 -", "bars": 2, "seed": 4}, user_id=USER)
     return await final(env.standin, sent)
 
@@ -88,7 +63,7 @@ def pitches(call: Call) -> list[int]:
     return [n.pitch for n in sorted((n for i in midi.instruments for n in i.notes), key=lambda n: (n.start, n.pitch))]
 
 
-async def press(env: Env, message: Call, label: str) -> SentInteraction:
+async def press(env: DiscordEnv, message: Call, label: str) -> SentInteraction:
     return await env.standin.press(env.standin.posted(message), buttons(message)[label], user_id=USER)
 
 
@@ -100,7 +75,7 @@ async def test_a_result_is_posted_with_its_buttons(melody: Call) -> None:
     assert all(custom_id.endswith(":" + job) for custom_id in found.values())
 
 
-async def test_pressing_again_posts_a_new_result(env: Env, melody: Call) -> None:
+async def test_pressing_again_posts_a_new_result(env: DiscordEnv, melody: Call) -> None:
     sent = await press(env, melody, "Again")
     result = await final(env.standin, sent)
     assert env.standin.calls_for(sent)[0].body["type"] == 5, "a press is deferred at once, publicly"
@@ -110,7 +85,7 @@ async def test_pressing_again_posts_a_new_result(env: Env, melody: Call) -> None
     assert "Again" in buttons(result), "the new result has buttons of its own"
 
 
-async def test_reply_opens_a_modal_whose_options_remix_the_result(env: Env, melody: Call) -> None:
+async def test_reply_opens_a_modal_whose_options_remix_the_result(env: DiscordEnv, melody: Call) -> None:
     sent = await press(env, melody, "Reply")
     modal = await env.standin.wait_for(lambda c: f"/{sent.token}/" in c.path and c.path.endswith("/callback"))
     assert modal.body["type"] == 9 and modal.body["data"]["custom_id"].startswith("ts-reply:"), modal.body
@@ -146,7 +121,7 @@ def parts_of(call: Call) -> tuple[list[int], list[int], int]:
     return [n.pitch for n in tune], kit, on_ten
 
 
-async def test_add_drums_keeps_the_tune_and_adds_a_drum_part(env: Env, melody: Call) -> None:
+async def test_add_drums_keeps_the_tune_and_adds_a_drum_part(env: DiscordEnv, melody: Call) -> None:
     sent = await press(env, melody, "Add drums")
     result = await final(env.standin, sent)
     assert result.embeds[0]["description"].startswith("```\n/drumify keep:on https://tunesmith.test/s/"), result.text
@@ -156,7 +131,7 @@ async def test_add_drums_keeps_the_tune_and_adds_a_drum_part(env: Env, melody: C
     assert "Add drums" not in buttons(result) and "Again" in buttons(result)
 
 
-async def test_a_reply_that_mentions_the_bot_remixes_the_result(env: Env, melody: Call) -> None:
+async def test_a_reply_that_mentions_the_bot_remixes_the_result(env: DiscordEnv, melody: Call) -> None:
     """No Message Content intent: the mention brings the text; the result is posted as a reply to the user."""
     standin = env.standin
     message = standin.posted(melody)
@@ -188,7 +163,7 @@ async def test_a_reply_that_mentions_the_bot_remixes_the_result(env: Env, melody
     assert len(answered) == 2, "the reply without a mention was not answered"
 
 
-async def test_star_and_history_answer_privately(env: Env, melody: Call) -> None:
+async def test_star_and_history_answer_privately(env: DiscordEnv, melody: Call) -> None:
     sent = await press(env, melody, "\u2606 Star")
     answer = await env.standin.wait_for(lambda c: f"/{sent.token}/" in c.path and c.path.endswith("/callback"))
     assert answer.ephemeral and "Starred" in answer.content
@@ -198,7 +173,7 @@ async def test_star_and_history_answer_privately(env: Env, melody: Call) -> None
     assert "https://tunesmith.test/s/" in listing.content
 
 
-async def test_buttons_work_after_the_front_end_restarts(env: Env, melody: Call) -> None:
+async def test_buttons_work_after_the_front_end_restarts(env: DiscordEnv, melody: Call) -> None:
     await env.front.close()
     env.standin.identified.clear()
     env.front = DiscordFrontEnd(env.settings, env.service)  # nothing of the old one's memory
@@ -220,7 +195,7 @@ def worker_pids() -> list[int]:
     return found
 
 
-async def test_a_failed_job_is_told_privately_with_again(env: Env) -> None:
+async def test_a_failed_job_is_told_privately_with_again(env: DiscordEnv) -> None:
     sent = await env.standin.slash("improv", {"chords": "C G Am F", "bars": 16, "outputs": 4}, user_id=USER)
     await env.standin.wait_for(lambda c: c.method == "PATCH" and f"/{sent.token}/" in c.path
                                and ("Generating" in c.content or "Rendering" in c.content), timeout=JOB_WAIT_S)

@@ -19,6 +19,7 @@ import pretty_midi
 import pytest
 from aiohttp import web
 from blockbuster import blockbuster_ctx
+from botproc import TEST_WARM
 from slack_standin import SlackStandIn, signed_slash_command, slash_command_envelope
 
 from bot.adapters.slack_bot import SlackFrontEnd
@@ -77,7 +78,7 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     settings = Settings(host="127.0.0.1", port=port, data_dir=data, slack_bot_token=slack.bot_token,
                         slack_signing_secret=SECRET, slack_api_base=slack.api_base, slack_app_token=slack.app_token,
                         job_timeout_s=90)
-    queue = EmbeddedQueue(workers=1, job_timeout_s=90)
+    queue = EmbeddedQueue(workers=1, warm_configs=(TEST_WARM,), job_timeout_s=90)
     service = Service(settings, JobStore(data / "jobs.sqlite3"), queue)
     await service.start()
     front = SlackFrontEnd(settings, service)

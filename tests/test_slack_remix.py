@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from botproc import TEST_WARM
 from slack_standin import SlackStandIn, signed_block_action, signed_event, signed_slash_command
 
 from bot.adapters.slack_bot import SlackFrontEnd
@@ -75,7 +76,8 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
                         slack_signing_secret=SECRET, slack_api_base=slack.api_base, job_timeout_s=90,
                         share_base_url=f"http://127.0.0.1:{port}",  # public: Slack may fetch the piano roll
                         rate_limit_per_minute=100, max_active_per_user=10)
-    service = Service(settings, JobStore(data / "jobs.sqlite3"), EmbeddedQueue(workers=1, job_timeout_s=90))
+    queue = EmbeddedQueue(workers=1, warm_configs=(TEST_WARM,), job_timeout_s=90)
+    service = Service(settings, JobStore(data / "jobs.sqlite3"), queue)
     await service.start()
     front = SlackFrontEnd(settings, service)
     runner = web.AppRunner(create_app(service, front.routes()))
