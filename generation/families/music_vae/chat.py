@@ -11,6 +11,14 @@ MELODY, DRUMS, LONG_MELODY = "cat-mel_2bar", "cat-drums_2bar", "hierdec-mel_16ba
 PART_OF_KIND = {"melody": "melody", "drums": "drums"}
 MAX_INPUT_BARS = 16  # kept of each file; the model uses its first 2 or 16 (the worker aligns them)
 BARS = {"2": 2, "16": 16}  # bars: -> each piece's length; 16 is the hierarchical melody model's
+PATH_CONFIGS = tuple(name for name, c in CONFIGS.items() if c.kind != "trio")  # the trio's: /trio
+
+
+def _path_config(text: str) -> str:
+    name = resolve(text).name
+    if name not in PATH_CONFIGS:
+        raise ValueError(f"{name} is /trio's model")
+    return name
 
 
 def _bars(text: str) -> int:
@@ -25,7 +33,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("bars", f"each piece's length: 2, or 16 for whole 16-bar melodies ({LONG_MELODY})", 2, _bars,
            " | ".join(BARS), choices=tuple(BARS)),
     Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files)", MELODY,
-           lambda text: resolve(text).name, " | ".join(CONFIGS), choices=tuple(CONFIGS)),
+           _path_config, " | ".join(PATH_CONFIGS), choices=PATH_CONFIGS),
     QPM,
     numeric("temperature", "randomness of each decoded piece (0.5 = Magenta's)", 0.5, float, 0.1, 1.5,
             "0.1-1.5"),

@@ -1,8 +1,8 @@
 """MusicVAE configs (Magenta's `music_vae/configs.py` names), their encodings and our network sizes. No TensorFlow.
 
 Magenta ships each 2-bar config in a `_small` and a `_big` size; we train one size per config (sized to train on
-a 2-core CPU in about 25 minutes; the 16-bar one in about 40), and accept both of Magenta's spellings as aliases of
-it (`hierdec-mel_16bar_small` and `_big` too, though Magenta ships that one in a single size).
+a 2-core CPU in about 25 minutes; the 16-bar ones in about 40), and accept both of Magenta's spellings as aliases of
+it (`hierdec-mel_16bar_small` and `_big` too, and the trio's, though Magenta ships those in a single size).
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from typing import Literal
 from generation.engine.bundle import default_bundle_dir
 from generation.errors import InputError
 
-Kind = Literal["melody", "drums"]
+Kind = Literal["melody", "drums", "trio"]
 STEPS_PER_BAR = 16
 MIN_PITCH, MAX_PITCH = 21, 109  # Magenta's OneHotMelodyConverter: MIDI 21-108, the 88 piano keys (+ 2 = 90 classes)
 NUM_DRUM_CLASSES = 9
+MELODY_CLASSES = MAX_PITCH - MIN_PITCH + 2
+TRIO_PARTS = ("melody", "bass", "drums")  # Magenta's TrioConverter order
 TRAIN_COMMAND = "music_vae_train"
 
 
@@ -27,12 +29,15 @@ class MusicVaeConfig:
 
     Attributes:
         name: the config id (Magenta's, without `_small`/`_big`).
-        kind: "melody" (one-hot of no event, note off, MIDI 21-108: 90 classes) or "drums" (the 9 drum classes
-            struck at a step as one of 512 classes; the inputs are the 9-bit roll, Magenta's roll_input).
+        kind: "melody" (one-hot of no event, note off, MIDI 21-108: 90 classes), "drums" (the 9 drum classes
+            struck at a step as one of 512 classes; the inputs are the 9-bit roll, Magenta's roll_input) or "trio"
+            (melody, bass and drums at each step: 90 + 90 + 512 classes, Magenta's TrioConverter; the inputs
+            the melody's and the bass's one-hots and the drums' roll, 189 wide).
         steps: 16th-note steps per sequence.
         z_size: latent dimensions.
         encoder_sizes: units of each bidirectional LSTM layer, each way.
-        decoder_sizes: units of each decoder LSTM layer (of the core decoder, for a hierarchical one).
+        decoder_sizes: units of each decoder LSTM layer (of the core decoder, for a hierarchical one; of each
+            part's core decoder, for a trio).
         conductor_sizes: units of each layer of the conductor LSTM of a hierarchical decoder (Magenta's
             HierarchicalLstmDecoder with level lengths [bars, 16]): it runs once per bar from z, and its output
             conditions the core decoder for that bar. Empty: a flat decoder (Magenta's CategoricalLstmDecoder).
@@ -57,12 +62,24 @@ class MusicVaeConfig:
 
     @property
     def num_classes(self) -> int:
-        return MAX_PITCH - MIN_PITCH + 2 if self.kind == "melody" else 2**NUM_DRUM_CLASSES
+        """Classes per step; a trio's three parts together (90 + 90 + 512, Magenta's output depth)."""
+        return sum(self.part_classes)
+
+    @property
+    def part_classes(self) -> tuple[int, ...]:
+        """Classes of each part: (90,), (512,), or the trio's (90, 90, 512)."""
+        return {"melody": (MELODY_CLASSES,), "drums": (2**NUM_DRUM_CLASSES,)}.get(
+            self.kind, (MELODY_CLASSES, MELODY_CLASSES, 2**NUM_DRUM_CLASSES))
+
+    @property
+    def part_inputs(self) -> tuple[int, ...]:
+        """Width of each part's input row: the one-hot for melodies, the 9-bit roll for drums."""
+        return tuple(NUM_DRUM_CLASSES if c == 2**NUM_DRUM_CLASSES else c for c in self.part_classes)
 
     @property
     def input_size(self) -> int:
-        """Width of one input row: the one-hot for melodies, the 9-bit roll for drums."""
-        return self.num_classes if self.kind == "melody" else NUM_DRUM_CLASSES
+        """Width of one input row: the one-hot for melodies, the 9-bit roll for drums, the three side by side."""
+        return sum(self.part_inputs)
 
     @property
     def bars(self) -> int:
@@ -95,6 +112,17 @@ CONFIGS: dict[str, MusicVaeConfig] = {
                        "from z, from which a core LSTM decodes the bar's 16th notes (MIDI 21-108); encode, "
                        "decode, sample and interpolate whole 16-bar tunes.",
                        steps=16 * STEPS_PER_BAR, conductor_sizes=(256,), free_bits=256.0, batch_size=32),
+        # Magenta's hierdec-trio_16bar: encoder 2 x 2048 each way, z 512, conductor 2 x 1024, three core decoders
+        # (melody, bass, drums; SplitMultiOutLstmDecoder) of 2 x 1024 each, 256 free bits, beta 0.2, batch 256.
+        # Ours: the 16-bar melody model's encoder, z and conductor, and a core decoder of one layer of 256 per
+        # part (3.9M parameters), so that ~40 minutes on a 2-core CPU give a useful model: a training step of 32
+        # windows took 3.1 s (2 x 256 cores: 4.5 s; hierdec-mel_16bar: 2.3 s) on the shared CPU under load.
+        MusicVaeConfig("hierdec-trio_16bar", "trio",
+                       "Hierarchical MusicVAE of 16-bar trios: melody, bass and drums together; a conductor LSTM "
+                       "gives each bar an embedding from z, from which one core LSTM per part decodes the bar; "
+                       "sample, encode, decode and interpolate whole three-part pieces.",
+                       steps=16 * STEPS_PER_BAR, decoder_sizes=(256,), conductor_sizes=(256,), free_bits=256.0,
+                       batch_size=32),
     )
 }
 ALIASES: dict[str, str] = {f"{name}_{size}": name for name in CONFIGS for size in ("small", "big")}

@@ -4,6 +4,7 @@ Pure numpy, no TensorFlow. A melody track is `steps` melody events (-2 hold, -1 
 classes are 0 no event, 1 note off, 2.. MIDI 21-108 (90 classes). A drum track is `steps` DrumSteps (the MIDI
 drum pitches struck); its classes are the bit masks of the 9 drum classes struck (512), from drums/encoding.py.
 The network sees each class as a row of `input_table`: the one-hot for melodies, the 9-bit roll for drums.
+A trio track is (melody events, bass events, DrumSteps), each `steps` long; its classes are [steps, 3].
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from generation.errors import InputError
 from generation.families.drums.encoding import DrumStep, class_bits, class_to_step, step_to_class
 from generation.families.music_vae.config import MAX_PITCH, MIN_PITCH, MusicVaeConfig
 
-Track = tuple[Any, ...]  # melody events (int) or DrumSteps, one per 16th step
+Track = tuple[Any, ...]  # melody events (int) or DrumSteps, one per 16th step; a trio: (melody, bass, drums)
 
 
 def melody_classes(events: Sequence[int]) -> np.ndarray:
@@ -67,6 +68,8 @@ def track_classes(tracks: Sequence[Track], config: MusicVaeConfig) -> np.ndarray
     Raises:
         InputError: a track of another length, or with a step the config cannot encode.
     """
+    if config.kind == "trio":
+        return _trio_classes(tracks, config)
     rows = []
     for i, track in enumerate(tracks):
         if len(track) != config.steps:
@@ -79,8 +82,28 @@ def track_classes(tracks: Sequence[Track], config: MusicVaeConfig) -> np.ndarray
     return np.array(rows, np.int32).reshape(len(rows), config.steps)
 
 
+def _trio_classes(trios: Sequence[Track], config: MusicVaeConfig) -> np.ndarray:
+    """Trios (melody, bass, drums) -> classes [n, steps, 3]."""
+    out = np.empty((len(trios), config.steps, 3), np.int32)
+    for i, trio in enumerate(trios):
+        if len(trio) != 3:
+            raise InputError(f"trio {i + 1} has {len(trio)} parts; {config.name} takes melody, bass and drums.")
+        for k, (name, part) in enumerate(zip(("melody", "bass", "drums"), trio, strict=True)):
+            if len(part) != config.steps:
+                raise InputError(f"trio {i + 1}'s {name} has {len(part)} steps; {config.name} takes exactly "
+                                 f"{config.steps} (16th notes, {config.bars} bars).")
+            try:
+                out[i, :, k] = drum_classes(part) if name == "drums" else melody_classes(part)
+            except InputError as e:
+                raise InputError(f"trio {i + 1}'s {name}, {e}") from None
+    return out
+
+
 def class_tracks(classes: np.ndarray, config: MusicVaeConfig) -> list[Track]:
-    """Classes [n, steps] -> tracks."""
+    """Classes [n, steps] (a trio's [n, steps, 3]) -> tracks."""
+    if config.kind == "trio":
+        return [(melody_events(row[:, 0]), melody_events(row[:, 1]), drum_steps(row[:, 2]))
+                for row in np.asarray(classes)]
     convert = melody_events if config.kind == "melody" else drum_steps
     return [convert(row) for row in np.asarray(classes)]
 

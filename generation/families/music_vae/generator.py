@@ -39,14 +39,21 @@ def config_of(bundle: Bundle) -> MusicVaeConfig:
 def slerp(a: np.ndarray, b: np.ndarray, num: int) -> np.ndarray:
     """`num` points from a to b (both included) by spherical interpolation of the vectors themselves, as Magenta's
     `_slerp`; straight interpolation where a and b point the same way (the sine of their angle is 0)."""
-    t = np.linspace(0.0, 1.0, num)[:, None]
+    out = slerp_at(a, b, np.linspace(0.0, 1.0, num))
+    out[0], out[-1] = a, b  # exactly the encodings at the ends
+    return out
+
+
+def slerp_at(a: np.ndarray, b: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """The points [len(fractions), dims] at those fractions of the way from a to b, spherically."""
+    t = np.asarray(fractions, np.float64)[:, None]
     cos = float(np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
     omega = np.arccos(np.clip(cos, -1.0, 1.0))
     if np.sin(omega) < 1e-6:
         out = (1 - t) * a + t * b
     else:
         out = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
-    out[0], out[-1] = a, b  # exactly the encodings at the ends
+    out = np.where(t == 0, a, np.where(t == 1, b, out))  # the ends exactly
     return out.astype(np.float32)
 
 
@@ -118,6 +125,18 @@ class MusicVaeGenerator:
         _check_count(num_outputs)
         za, zb = self.encode([a, b])
         return self._decode(slerp(za, zb, num_outputs), temperature, np.random.default_rng(seed))
+
+    def vary(self, track: Track, n: int, change: float, temperature: float, seed: int) -> list[Track]:
+        """n tracks decoded from the points `change` (0-1) of the way from z(track) toward n draws from the prior,
+        by slerp: 0 decodes the track's own encoding n times, 1 samples afresh."""
+        _check_count(n)
+        if not 0.0 <= change <= 1.0:
+            raise InputError(f"change must be between 0 and 1, not {change:g}.")
+        (z,) = self.encode([track])
+        rng = np.random.default_rng(seed)
+        prior = rng.standard_normal((n, self.config.z_size)).astype(np.float32)
+        points = np.stack([slerp_at(z, other, np.array([change]))[0] for other in prior])
+        return self._decode(points, temperature, rng)
 
     def _decode(self, z: np.ndarray, temperature: float, rng: np.random.Generator) -> list[Track]:
         shape = (len(z), self.config.steps, self.config.num_classes)

@@ -9,9 +9,11 @@ event RNN's (gates i, j, f, o; forget bias +1.0 at run time) and variables carry
 The decoder is its own class with two entries, `logits` (teacher-forced) and `sample` (one draw per step, the
 whole loop in the graph), both taking z: the hierarchical decoder of the 16-bar configs (hierdec.py: a conductor
 LSTM giving one embedding per bar to a core decoder of this class) stands in its place without touching the
-encoder, the loss or the generator.
-Inputs are class indices [B, T]; a class's input row comes from a fixed table (one-hot or drum roll), so the
-first layer's input projection is a row gather of table @ kernel instead of a matmul over one-hot rows.
+encoder, the loss or the generator; the trio's (trio_network.py: one core decoder per part) gives a tuple of
+logits, one per part, whose NLLs the loss sums.
+Inputs are class indices [B, T] (a trio's [B, T, 3]); a class's input row comes from a fixed table (one-hot or
+drum roll), so the first layer's input projection is a row gather of table @ kernel instead of a matmul over one-hot
+rows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from generation.families.music_vae.encoding import input_table
 
 if TYPE_CHECKING:
     from generation.families.music_vae.hierdec import HierarchicalDecoder
+    from generation.families.music_vae.trio_network import TrioDecoder
 
 ENC = "encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
 MU, SIGMA = "encoder/mu/", "encoder/sigma/"
@@ -50,6 +53,10 @@ def weight_shapes(config: MusicVaeConfig) -> dict[str, tuple[int, ...]]:
     for name in (MU, SIGMA):
         shapes[name + "kernel"] = (size_in, config.z_size)
         shapes[name + "bias"] = (config.z_size,)
+    if config.kind == "trio":
+        from generation.families.music_vae import trio_network
+
+        return {**shapes, **trio_network.decoder_shapes(config)}
     if config.hierarchical:
         from generation.families.music_vae.hierdec import decoder_shapes
 
@@ -98,9 +105,13 @@ class BidirectionalEncoder:
     def __init__(self, v: Mapping[str, tf.Variable], table: tf.Tensor, sizes: Sequence[int]) -> None:
         self.v, self.table, self.sizes = v, table, tuple(sizes)
 
+    def projected_inputs(self, classes: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+        """The first layer's input projection [T, B, 4U] (no bias) of classes [B, T]: a row of table @ kernel per
+        class."""
+        return tf.gather(tf.matmul(self.table, kernel), tf.transpose(classes))
+
     def __call__(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch = tf.shape(classes)[0]
-        time_major = tf.transpose(classes)  # [T, B]
         x: tf.Tensor | None = None
         last: list[tf.Tensor] = []
         for k, units in enumerate(self.sizes):
@@ -109,7 +120,7 @@ class BidirectionalEncoder:
                 kernel, bias = self.v[ENC.format(k, way) + "kernel"], self.v[ENC.format(k, way) + "bias"]
                 size_in = kernel.shape[0] - units
                 if x is None:  # first layer: a row of table @ kernel per class
-                    projected = tf.gather(tf.matmul(self.table, kernel[:size_in]), time_major) + bias
+                    projected = self.projected_inputs(classes, kernel[:size_in]) + bias
                 else:
                     projected = tf.einsum("tbi,ig->tbg", x, kernel[:size_in]) + bias
                 if way == "bw":
@@ -248,17 +259,28 @@ class MusicVae(tf.Module):
         super().__init__(name="music_vae")
         self.config = config
         self.vars = make_variables(weight_shapes(config), weights, seed, config.name)
-        table = tf.constant(input_table(config))
-        self.encoder = BidirectionalEncoder(self.vars, table, config.encoder_sizes)
-        self.decoder: CategoricalDecoder | HierarchicalDecoder
-        if config.hierarchical:
+        self.encoder: BidirectionalEncoder
+        self.decoder: CategoricalDecoder | HierarchicalDecoder | TrioDecoder
+        if config.kind == "trio":
+            from generation.families.music_vae.trio_network import TrioDecoder, TrioEncoder, part_tables
+
+            tables = [tf.constant(t) for t in part_tables(config)]
+            self.encoder = TrioEncoder(self.vars, tables, config.encoder_sizes)
+            self.decoder = TrioDecoder(self.vars, tables, config)
+        elif config.hierarchical:
             from generation.families.music_vae.hierdec import HierarchicalDecoder
 
+            table = tf.constant(input_table(config))
+            self.encoder = BidirectionalEncoder(self.vars, table, config.encoder_sizes)
             self.decoder = HierarchicalDecoder(self.vars, table, config)
         else:
+            table = tf.constant(input_table(config))
+            self.encoder = BidirectionalEncoder(self.vars, table, config.encoder_sizes)
             self.decoder = CategoricalDecoder(self.vars, table, config.decoder_sizes, config.steps)
         self.free_nats = config.free_bits * float(np.log(2.0))
-        classes = tf.TensorSpec([None, config.steps], tf.int32)
+        # Classes [B, T], or a trio's [B, T, 3] (melody, bass, drums)
+        classes = tf.TensorSpec([None, config.steps, *([len(config.part_classes)] if config.kind == "trio" else [])],
+                                tf.int32)
         self.posterior = tf.function(self.encoder.__call__, input_signature=[classes])
         self.evaluate = tf.function(self._evaluate, input_signature=[classes])
         self.decode = tf.function(self.decoder.sample, input_signature=[
@@ -281,13 +303,23 @@ class MusicVae(tf.Module):
         """The training loss of a batch: classes [B, T], eps [B, z_size] ~ N(0, I) (z = mu + sigma * eps)."""
         mu, sigma = self.encoder(classes)
         logits = self.decoder.logits(mu + sigma * eps, classes)
+        if isinstance(logits, tuple):  # a trio: the parts' NLLs summed
+            from generation.families.music_vae.trio_network import reconstruction
+
+            return self.objective(reconstruction(logits, classes)[0], self.kl(mu, sigma))
         recon = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=logits), 1)
         return self.objective(recon, self.kl(mu, sigma))
 
     def _evaluate(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """With z the posterior mean: reconstruction NLL [B] (nats), KL [B], teacher-forced correct steps [B]."""
+        """With z the posterior mean: reconstruction NLL [B] (nats), KL [B], teacher-forced correct steps [B] (a
+        trio's: [B, 3], each part's)."""
         mu, sigma = self.encoder(classes)
         logits = self.decoder.logits(mu, classes)
+        if isinstance(logits, tuple):
+            from generation.families.music_vae.trio_network import reconstruction
+
+            recon, correct = reconstruction(logits, classes)
+            return recon, self.kl(mu, sigma), correct
         recon = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=logits), 1)
         correct = tf.reduce_sum(tf.cast(tf.argmax(logits, axis=2, output_type=tf.int32) == classes, tf.float32), 1)
         return recon, self.kl(mu, sigma), correct
