@@ -1,10 +1,12 @@
-"""`music_vae_train`: train a MusicVAE config (cat-mel_2bar on lead-sheet and POP909 melodies, cat-drums_2bar and
-the GrooVAE configs on the Groove MIDI Dataset) on 2-bar windows; write its bundle + model card."""
+"""`music_vae_train`: train a MusicVAE config (cat-mel_2bar and hierdec-mel_16bar on lead-sheet and POP909 melodies,
+cat-drums_2bar and the GrooVAE configs on the Groove MIDI Dataset, hierdec-trio_16bar on trios put together from
+POP909 and Groove); write its bundle + model card."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="Magenta's _small/_big spellings train the same config")
     p.add_argument("--hparams", default="", help="Magenta's form, e.g. 'batch_size=64,z_size=128,enc_rnn_size=[256],"
                    f"dec_rnn_size=[256,256]' ({', '.join(HPARAMS)}; defaults: the config's, see its card)")
-    p.add_argument("--datasets_dir", type=Path, default=SHARED, help="melodies: the shared datasets folder")
+    p.add_argument("--datasets_dir", type=Path, default=SHARED,
+                   help="melodies and trios: the shared datasets folder")
     p.add_argument("--sources", default=",".join(FOLDERS), help=f"melodies: some of {', '.join(FOLDERS)}")
     p.add_argument("--groove_dir", type=Path, default=SHARED / "groove",
                    help="drums and GrooVAE: the Groove MIDI Dataset")
@@ -35,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="held-out windows reconstructed by argmax decoding for the card")
     p.add_argument("--prior_samples", type=int, default=200, help="prior samples per temperature for the card")
     p.add_argument("--run_dir", type=Path, help="Magenta's name for --output_dir")
+    p.add_argument("--trio_cache_dir", default=tempfile.gettempdir(),
+                   help="hierdec-trio_16bar: where the trio build (~3 min) is kept for the next run, under a key of "
+                   "the code and data it came from ('' builds without keeping it)")
     add_loop_flags(p, steps=20000, learning_rate=None, final_learning_rate=None, eval_every=100, clip_norm=None,
                    init_help="carry on training a bundle of the same config")
     args = p.parse_args(argv)
@@ -56,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             p.error(f"no {', '.join(missing)} data under {args.datasets_dir} (expected "
                     f"{', '.join(FOLDERS[s] for s in missing)}); pass --datasets_dir or leave them out of --sources")
+    elif getattr(config, "kind", "groove") == "trio":
+        for need in ("pop909/POP909", "groove/info.csv"):
+            if not (args.datasets_dir / need).exists():
+                p.error(f"no {need} under {args.datasets_dir}: the trios are built from POP909 and Groove there; "
+                        "pass --datasets_dir")
     elif not (args.groove_dir / "info.csv").is_file():
         p.error(f"no Groove MIDI Dataset at {args.groove_dir} (info.csv missing); pass --groove_dir")
     args.learning_rate = args.learning_rate or hp.get("learning_rate", config.learning_rate)
@@ -80,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"error: {e}") from None
         return 0
     windows, data_info = (melody_data(args.datasets_dir, sources, config) if config.kind == "melody"
+                          else trio_data(args.datasets_dir, args.trio_cache_dir) if config.kind == "trio"
                           else drum_data(args.groove_dir))
     options = VaeSettings(batch_size=config.batch_size, eval_windows=args.eval_windows,
                           prior_samples=args.prior_samples)
@@ -119,6 +131,21 @@ def drum_data(groove_dir: Path) -> tuple[Any, dict[str, Any]]:
             "split": "Groove's own (info.csv): train for training, validation held out",
             "augmentation": "none (drums have no key)"}
     return drum_set((w.events for w in windows(train, bars=2, hop=1)), (w.events for w in windows(valid, 2))), info
+
+
+def trio_data(datasets_dir: Path, cache_dir: str) -> tuple[Any, dict[str, Any]]:
+    """The trio windows (built from POP909 and Groove, or from the cache of that build) and the card's counts and
+    words."""
+    from generation.families.music_vae.trio_windows import TrioWindows, cached_trio_set
+
+    trios = cached_trio_set(datasets_dir, Path(cache_dir) if cache_dir else None)
+    info = {**trios.info,
+            "split": "the melody family's: 10% of songs held out by a hash of the song's name; their drums from "
+                     "Groove's validation takes, the training songs' from its train takes",
+            "augmentation": "each training window's melody and bass moved together by one random shift of -5..+6 "
+                            "semitones that stays within MIDI 21-108; the drums as they are; held-out windows as "
+                            "they are"}
+    return TrioWindows(trios), info
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ its part of MODEL_CARD.md (engine/model_card.py lays it out).
 
 Melodies: note onsets per bar, distinct pitches per window (2 or 16 bars), mean leap between successive notes
 (semitones). Drums: steps per bar on which the kick, the snare, a hi-hat (closed or open) or anything is struck.
-Each is a mean over windows with its standard error.
+Each is a mean over windows with its standard error. A trio's card (trio_card.py) gives them part by part.
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ def _figure_functions(config: MusicVaeConfig) -> dict[str, Callable[[np.ndarray]
 
 
 def figures(classes: np.ndarray, config: MusicVaeConfig) -> dict[str, Any]:
-    """Mean and standard error of each figure over windows [N, T] of classes."""
+    """Mean and standard error of each figure over windows [N, T] of classes (a trio's [N, T, 3]: each part's)."""
+    if config.kind == "trio":
+        from generation.families.music_vae.trio_card import trio_figures
+
+        return trio_figures(classes, config)
     out: dict[str, Any] = {"windows": len(classes)}
     for name, f in _figure_functions(config).items():
         values = np.array([f(row) for row in classes])
@@ -102,6 +106,10 @@ def _beside_magenta(config: MusicVaeConfig, training: dict[str, Any]) -> str:
 
 
 def card(config: MusicVaeConfig, info: dict[str, Any]) -> Card:
+    if config.kind == "trio":
+        from generation.families.music_vae import trio_card
+
+        return trio_card.card(config, info)
     data, training = info["data"], info.get("training", {})
     enc = " + ".join(str(u) for u in config.encoder_sizes)
     inputs = ("one-hot of 90 classes (no event, note off, MIDI 21-108), Magenta's OneHotMelodyConverter"

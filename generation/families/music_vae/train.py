@@ -1,11 +1,13 @@
-"""Train a MusicVAE config with the shared loop (engine/training.py) on 2- or 16-bar windows (data.py).
+"""Train a MusicVAE config with the shared loop (engine/training.py) on 2- or 16-bar windows (data.py; a trio's:
+trio_windows.py).
 
 The loss is Magenta's: reconstruction NLL of the window (teacher-forced, z drawn from q(z | x) with the
 reparameterisation; the loop's seeded generator draws the noise with the batch) + beta * max(KL - free nats, 0),
-here divided by the window's steps (32 or 256) so the curve reads in nats per step. Validation scores held-out
-windows with z the posterior mean; the loop keeps the weights of the best validation loss. The stored weights are
-then scored on every held-out window, teacher-forced and by argmax decoding from the posterior mean (the
-reconstruction a user gets), and prior samples are measured beside held-out human windows (card.py).
+here divided by the window's steps (32 or 256) so the curve reads in nats per step (a trio's: the three parts'
+NLLs summed, as Magenta's split decoders). Validation scores held-out windows with z the posterior mean; the loop
+keeps the weights of the best validation loss. The stored weights are then scored on every held-out window,
+teacher-forced and by argmax decoding from the posterior mean (the reconstruction a user gets), each part's for a
+trio, and prior samples are measured beside held-out human windows (card.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,10 +23,13 @@ from generation.engine.bundle import Bundle
 from generation.engine.tf_runtime import tf
 from generation.engine.training import Task
 from generation.errors import InputError
-from generation.families.music_vae.config import MusicVaeConfig
+from generation.families.music_vae.config import TRIO_PARTS, MusicVaeConfig
 from generation.families.music_vae.data import WindowSet
 from generation.families.music_vae.encoding import track_classes
 from generation.families.music_vae.network import MusicVae
+
+if TYPE_CHECKING:
+    from generation.families.music_vae.trio_windows import TrioWindows
 
 EVAL_BATCH = 256
 # The loop validates on this many held-out steps' worth of windows (spread evenly): 2,000 2-bar windows, 250
@@ -59,8 +64,26 @@ def scores(model: MusicVae, classes: np.ndarray) -> dict[str, float]:
     r, d, c = np.concatenate(recon), np.concatenate(kl), np.concatenate(correct)
     steps = model.config.steps
     cost = r + model.config.beta * np.maximum(d - model.free_nats, 0.0)
-    return {"valid_nll": float(cost.mean() / steps), "valid_recon_nll": float(r.mean() / steps),
-            "valid_kl": float(d.mean()), "valid_accuracy": float(c.mean() / steps)}
+    out = {"valid_nll": float(cost.mean() / steps), "valid_recon_nll": float(r.mean() / steps),
+           "valid_kl": float(d.mean()), "valid_accuracy": float(c.mean() / steps)}
+    if c.ndim == 2:  # a trio: each part's accuracy too (the mean of the three is valid_accuracy)
+        out.update({f"valid_accuracy_{part}": float(c[:, k].mean() / steps) for k, part in enumerate(TRIO_PARTS)})
+    return out
+
+
+def decoded_figures(steps_right: np.ndarray) -> dict[str, Any]:
+    """Accuracy (mean ± standard error over windows) and the share of windows exactly right, from each window's
+    share of steps right [N] (a trio's [N, 3]: also each part's, and exact means all three)."""
+    def of(right: np.ndarray) -> dict[str, float]:
+        return {"accuracy": float(right.mean()),
+                "standard_error": float(right.std(ddof=1) / np.sqrt(len(right))) if len(right) > 1 else float("nan"),
+                "exact": float((right == 1).mean())}
+
+    if steps_right.ndim == 1:
+        return {"windows": len(steps_right), **of(steps_right)}
+    every = of(steps_right.mean(axis=1))
+    return {"windows": len(steps_right), **every,
+            "parts": {part: of(steps_right[:, k]) for k, part in enumerate(TRIO_PARTS)}}
 
 
 def spread(n: int, k: int) -> np.ndarray:
@@ -74,7 +97,7 @@ class MusicVaeTrainer:
     family = "music_vae"
     attn_length = 0
 
-    def __init__(self, config: MusicVaeConfig, windows: WindowSet, data_info: dict[str, Any],
+    def __init__(self, config: MusicVaeConfig, windows: WindowSet | TrioWindows, data_info: dict[str, Any],
                  settings: VaeSettings) -> None:
         if len(windows.train) == 0 or len(windows.valid) == 0:
             raise InputError(f"{len(windows.train)} training and {len(windows.valid)} held-out windows: both "
@@ -132,13 +155,12 @@ class MusicVaeTrainer:
         mu, _ = generator.model.posterior(tf.constant(picked))
         # Through the generator's own decode (argmax) and back to classes: what a user's reconstruction is.
         decoded = track_classes(generator.decode(mu.numpy(), 0.0, seed=0), generator.config)
-        steps_right = (decoded == picked).mean(axis=1)
-        sampled = {"windows": len(picked), "accuracy": float(steps_right.mean()),
-                   "standard_error": float(steps_right.std(ddof=1) / np.sqrt(len(picked))) if len(picked) > 1
-                   else float("nan"), "exact": float((steps_right == 1).mean())}
+        sampled = decoded_figures((decoded == picked).mean(axis=1))
+        parts = {part: teacher[f"valid_accuracy_{part}"] for part in TRIO_PARTS if f"valid_accuracy_{part}" in teacher}
         return {"stored_weights_validation": {"windows": len(valid), "loss": teacher["valid_nll"],
                                               "nll": teacher["valid_recon_nll"], "kl": teacher["valid_kl"],
-                                              "accuracy": teacher["valid_accuracy"], "argmax_decoded": sampled},
+                                              "accuracy": teacher["valid_accuracy"], "argmax_decoded": sampled,
+                                              **({"part_accuracy": parts} if parts else {})},
                 "quality": quality_figures(generator, valid, self.options.prior_samples)}
 
     def write_card(self, folder: Path, info: dict[str, Any]) -> None:
