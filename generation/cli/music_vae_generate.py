@@ -30,9 +30,9 @@ BOOL_FLAGS = ("no_transpose", "whole_path")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="Sample 2-bar melodies or drum patterns from MusicVAE's prior, or interpolate between two MIDI "
-                    "files (Magenta's music_vae_generate, same flags); GrooVAE: humanise the drums of "
-                    "--input_midi_1, or play drums on its rhythm.",
+        description="Sample melodies, drum patterns or three-part trios from MusicVAE's prior, or interpolate "
+                    "between two MIDI files (Magenta's music_vae_generate, same flags); GrooVAE: humanise the drums "
+                    "of --input_midi_1, or play drums on its rhythm.",
     )
     p.add_argument("--config", required=True, choices=[*CONFIGS, *ALIASES, *GROOVE_CONFIGS],
                    help="model config; Magenta's _small/_big spellings name the same model")
@@ -87,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
         if args.num_outputs < 2:
             raise InputError(f"--num_outputs={args.num_outputs}: an interpolation has at least 2 outputs "
                              "(its two ends).")
-        inputs, input_qpm = read_inputs(args, config)
+        if config.kind == "trio":
+            from generation.cli.music_vae_trio import read_trio_inputs
+
+            inputs, input_qpm = read_trio_inputs(args, config)
+        else:
+            inputs, input_qpm = read_inputs(args, config)
         qpm = qpm or input_qpm
     else:
         for flag in ("input_midi_1", "input_midi_2"):
@@ -113,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         tracks = generator.sample(args.num_outputs, args.temperature, seed)
     generated = time.perf_counter()
     write_outputs(args, config, tracks, qpm)
-    print(f"{len(tracks)} {'melodies' if config.kind == 'melody' else 'drum patterns'} of {config.bars} bars "
+    what = {"melody": "melodies", "drums": "drum patterns", "trio": "trios (melody, bass, drums)"}[config.kind]
+    print(f"{len(tracks)} {what} of {config.bars} bars "
           f"({args.config}, {args.mode}), seed {seed} (model load {loaded - start:.2f} s, generation "
           f"{generated - loaded:.3f} s) -> {args.output_dir}")
     return 0
@@ -174,13 +180,22 @@ def write_outputs(args: argparse.Namespace, config: MusicVaeConfig, tracks: list
     from generation.families.melody.midi import melody_midi
     from generation.families.music_vae.inputs import join_tracks
 
-    write = melody_midi if config.kind == "melody" else drums_midi
     base = f"{args.config}_{args.mode}_{time.strftime('%Y-%m-%d_%H%M%S')}"  # Magenta's names, -000-of-005
-    files = [(args.output_dir / f"{base}-{i:03d}-of-{len(tracks):03d}.mid", track) for i, track in enumerate(tracks)]
-    if args.mode == "interpolate" and args.whole_path:
-        files.append((args.output_dir / f"{base}-path.mid", join_tracks(tracks, config.kind)))
-    for path, track in files:
-        write(track, qpm).write(str(path))
+    whole = args.mode == "interpolate" and args.whole_path
+    if config.kind == "trio":  # three tracks a file
+        from generation.cli.music_vae_trio import trio_files
+
+        paths = trio_files(args.output_dir / base, tracks, qpm, whole)
+    else:
+        write = melody_midi if config.kind == "melody" else drums_midi
+        files = [(args.output_dir / f"{base}-{i:03d}-of-{len(tracks):03d}.mid", track)
+                 for i, track in enumerate(tracks)]
+        if whole:
+            files.append((args.output_dir / f"{base}-path.mid", join_tracks(tracks, config.kind)))
+        for path, track in files:
+            write(track, qpm).write(str(path))
+        paths = [path for path, _ in files]
+    for path in paths:
         print(f"wrote {path}")
         if args.audio:
             from generation.render.audio import render_midi

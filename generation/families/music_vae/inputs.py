@@ -118,17 +118,17 @@ def read_parts(midi: pretty_midi.PrettyMIDI, what: str) -> Parts:
         mean = {i: float(np.mean([p for _, _, p in grid[i]])) for i in pitched}
         is_bass = {i: instruments[i].program in BASS_PROGRAMS for i in pitched}
         top = max([i for i in pitched if not is_bass[i]] or pitched, key=lambda i: mean[i])
-        melody = _pad(_line(grid[top], lowest=False), length)
+        melody = pad_events(_line(grid[top], lowest=False), length)
         others = [i for i in pitched if i != top]
         if others:  # GM's bass programs first, then the lowest instrument
             low = min([i for i in others if is_bass[i]] or others, key=lambda i: mean[i])
-            bass = _pad(_line(grid[low], lowest=True), length)
+            bass = pad_events(_line(grid[low], lowest=True), length)
         elif is_bass[top]:
-            bass = _pad(_line(grid[top], lowest=True), length)
+            bass = pad_events(_line(grid[top], lowest=True), length)
         else:
             split = _register_split(grid[top], length)
             if split is not None:
-                bass = _pad(_line([n for n in grid[top] if n[2] < split], lowest=True), length)
+                bass = pad_events(_line([n for n in grid[top] if n[2] < split], lowest=True), length)
                 notes.append(f"{what}: one instrument plays in two registers; its notes below "
                              f"{_pitch_name(split)} are read as the bass")
     return Parts(melody, bass, drums, qpm, STEPS_PER_BAR, tuple(notes))
@@ -269,7 +269,7 @@ def _register_split(notes: Sequence[GridNote], length: int) -> float | None:
     return (low_median + high_median) / 2 if high_median - low_median >= 12 else None
 
 
-def _pad(events: list[int], length: int) -> tuple[int, ...]:
+def pad_events(events: list[int], length: int) -> tuple[int, ...]:
     """Events cut or extended with silence to `length` (a note sounding at the end stops there)."""
     if len(events) >= length:
         return tuple(events[:length])
@@ -308,7 +308,7 @@ def _fit_length(name: str, events: list[Any], kind: Kind, steps: int) -> tuple[T
         raise InputError(f"{name} has {len(body)} sixteenth notes of music from its first bar line with a note, "
                          f"less than one bar; MusicVAE needs at least one 4/4 bar (16 sixteenth notes; a bar "
                          f"at least half played counts) to loop to {steps // bar} bars.")
-    body = list(_pad(body, bars * bar)) if kind == "melody" else (body + [frozenset()] * bar)[:bars * bar]
+    body = list(pad_events(body, bars * bar)) if kind == "melody" else (body + [frozenset()] * bar)[:bars * bar]
     was = f"{name} was {len(events[start:]) / bar:.3g} bar{'s' if len(events[start:]) != bar else ''}"
     opening = f"from bar {start // bar + 1}, " if start else ""
     if len(body) >= steps:
@@ -328,31 +328,31 @@ def _fit_pitches(names: Sequence[str], tracks: list[Track], transpose: bool) -> 
         to_key = 0
         if transpose and i > 0 and keys[0].clarity > 0 and keys[i].clarity > 0:
             # Compare the scales (a minor key by its relative major), and move the shorter way round.
-            to_key = (_scale(keys[0]) - _scale(keys[i]) + 6) % 12 - 6
+            to_key = (relative_major(keys[0]) - relative_major(keys[i]) + 6) % 12 - 6
         pitches = [e + to_key for e in track if e >= 0]
-        octaves = _octaves_into_range(pitches)
+        octaves = octaves_into_range(pitches)
         shift = to_key + 12 * octaves
-        moved = tuple(_fold(e + shift) if e >= 0 else e for e in track)
+        moved = tuple(fold_into_range(e + shift) if e >= 0 else e for e in track)
         folded = sum(e + shift != m for e, m in zip(track, moved, strict=True) if e >= 0)
         direction = "up" if shift > 0 else "down"
         if to_key:
             key = Key((keys[i].tonic + to_key) % 12, keys[i].minor, keys[i].clarity)
             octave_note = " (by octaves into MusicVAE's range, MIDI 21-108)" if octaves else ""
-            notes.append(f"{name} transposed {direction} {_count(abs(shift), 'semitone')} to {key}{octave_note}")
+            notes.append(f"{name} transposed {direction} {counted(abs(shift), 'semitone')} to {key}{octave_note}")
         elif octaves:
-            notes.append(f"{name} moved {direction} {_count(abs(octaves), 'octave')} into MusicVAE's range "
+            notes.append(f"{name} moved {direction} {counted(abs(octaves), 'octave')} into MusicVAE's range "
                          "(MIDI 21-108)")
         if folded:
-            notes.append(f"{name}: {_count(folded, 'note')} outside MIDI 21-108 folded in by octaves")
+            notes.append(f"{name}: {counted(folded, 'note')} outside MIDI 21-108 folded in by octaves")
         out.append(moved)
     return out, notes
 
 
-def _scale(key: Key) -> int:
+def relative_major(key: Key) -> int:
     return (key.tonic + 3) % 12 if key.minor else key.tonic
 
 
-def _octaves_into_range(pitches: Sequence[int]) -> int:
+def octaves_into_range(pitches: Sequence[int]) -> int:
     """The octave shift that leaves the fewest pitches outside MIDI 21-108 (the smallest such shift)."""
     if not pitches:
         return 0
@@ -366,7 +366,7 @@ def _octaves_into_range(pitches: Sequence[int]) -> int:
     return min(range(-10, 11), key=lambda k: (outside(k), abs(k)))
 
 
-def _fold(pitch: int) -> int:
+def fold_into_range(pitch: int) -> int:
     while pitch < MIN_PITCH:
         pitch += 12
     while pitch >= MAX_PITCH:
@@ -374,5 +374,5 @@ def _fold(pitch: int) -> int:
     return pitch
 
 
-def _count(n: int, word: str) -> str:
+def counted(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
