@@ -1,12 +1,13 @@
-"""MusicVAE as a plug-in: two clips in, the path through the latent space between them out, as one piece; and
-GrooVAE's /groove and /drumify: a drum part or a rhythm in, drums played with a drummer's feel out."""
+"""MusicVAE as a plug-in: two clips in, the path through the latent space between them out, as one piece; /trio:
+16 bars of melody, bass and drums sampled, or variations of a trio; and GrooVAE's /groove and /drumify: a drum
+part or a rhythm in, drums played with a drummer's feel out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from generation.families.music_vae import chat, groove_chat
+from generation.families.music_vae import chat, groove_chat, trio_chat
 from generation.families.music_vae.config import CONFIGS, STEPS_PER_BAR
 from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 from generation.families.plugin import FamilyPlugin, Made
@@ -18,6 +19,8 @@ class MusicVaeParams:
     """steps: pieces on the path, both ends included; melodies (melody events) or drums (GM pitches per 16th
     step): the two clips, each as read from its file (the worker fits them to the model's length); bars: the
     model's length, each piece's (2, or 16 for hierdec-mel_16bar).
+    /trio (steps 1, bars 16): nothing to sample a trio, or the file's trio to vary: melodies (its melody, its
+    bass) and drums (its drums), and change, how far each output moves from it toward a new piece (0-1).
     GrooVAE (steps 1): groove, the drum part to humanise (GM pitches per 16th step), or taps, the rhythm to
     drumify (1 where a note starts), each in whole bars from a bar line (the chat fits them)."""
 
@@ -28,6 +31,7 @@ class MusicVaeParams:
     taps: tuple[int, ...] = ()
     bars: int = 2
     keep: tuple[tuple[int, ...], ...] = ()  # drumify keep:on: the tune's notes, kept (groove_keep.py)
+    change: float = 0.0
 
     @property
     def total_steps(self) -> int:
@@ -71,9 +75,25 @@ def _make_groove(generator: Any, request: GenerationRequest) -> Made:
     return Made("groove" if request.config == groove_chat.HUMANIZE else "drums", midis, 15.0 / request.qpm)
 
 
+def _make_trio(generator: Any, request: GenerationRequest) -> Made:
+    """Sampled trios, or variations of the file's trio (its three parts fitted to 16 bars together)."""
+    from generation.families.music_vae.trio_inputs import align_trios, trio_midi
+
+    params: MusicVaeParams = request.params
+    if params.melodies:
+        (trio,), _ = align_trios([("the file", params.melodies[0], params.melodies[1], params.drums[0])],
+                                 generator.config.steps, False)
+        trios = generator.vary(trio, request.num_outputs, params.change, request.temperature, request.seed)
+    else:
+        trios = generator.sample(request.num_outputs, request.temperature, request.seed)
+    return Made("trio", [trio_midi(t, request.qpm) for t in trios], 15.0 / request.qpm)
+
+
 def _make(generator: Any, request: GenerationRequest) -> Made:
     if request.config in GROOVE_CONFIGS:
         return _make_groove(generator, request)
+    if request.config == trio_chat.TRIO:
+        return _make_trio(generator, request)
     from generation.families.drums.midi import drums_midi
     from generation.families.melody.midi import melody_midi
     from generation.families.music_vae.inputs import align
@@ -92,5 +112,6 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
 
 PLUGIN = FamilyPlugin(name="music_vae", configs=(*CONFIGS, *GROOVE_CONFIGS), params=MusicVaeParams,
                       warm_configs=(chat.MELODY,), generate_command="music_vae_generate",
-                      train_command="music_vae_train", commands=chat.COMMANDS + groove_chat.COMMANDS,
+                      train_command="music_vae_train",
+                      commands=chat.COMMANDS + groove_chat.COMMANDS + trio_chat.COMMANDS,
                       load=_load, warm_up=_warm_up, make=_make)
