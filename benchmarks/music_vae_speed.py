@@ -3,7 +3,8 @@ and 5 prior samples. Prints figures; asserts nothing.
 
 `python benchmarks/music_vae_speed.py [--configs cat-mel_2bar,hierdec-mel_16bar] [--steps 5] [--repeats 20]`
 (every MusicVAE config by default, each our installed model; a config with none installed is named, not timed).
-hierdec-mel_16bar times the 5-step interpolation of 16 bars (5 x 256 steps decoded, bar after bar, in one call).
+hierdec-mel_16bar times the 5-step interpolation of 16 bars (5 x 256 steps decoded, bar after bar, in one call);
+hierdec-trio_16bar the same with three parts (melody, bass and drums decoded for each bar before the next).
 `--bundle_file DIR` times that model folder instead (one config).
 """
 
