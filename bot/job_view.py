@@ -37,6 +37,7 @@ class JobView:
     platform: str = ""
     delivery: dict[str, Any] = field(default_factory=dict)
     warming: bool = False  # queued while the model workers are still loading
+    notes: list[str] = field(default_factory=list)  # what was done to the input ("... looped 2 times ..."), shown
 
     @property
     def finished(self) -> bool:
@@ -59,7 +60,7 @@ class JobView:
         return {"job_id": self.id, "status": self.status, "stage": self.stage, "position": self.position,
                 "progress": {"done": self.done, "total": self.total, "text": self.progress_text()},
                 "command": self.command, "share_url": self.share_url, "outputs": self.outputs,
-                "error": self.error or None, "seed": self.seed, "model": self.model}
+                "error": self.error or None, "seed": self.seed, "model": self.model, "notes": self.notes}
 
 
 @dataclass(frozen=True)

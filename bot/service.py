@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.store import JobRecord, JobStore, StoreUnavailable
 from generation.engine.bundle import installed_configs
 from generation.errors import InputError
+from generation.families.plugin import bounded_notes
 from generation.jobs.base import JobEvent, JobQueue
 from generation.music.primer_sandbox import AttachedPrimer
 from generation.request import GenerationRequest
@@ -334,6 +335,7 @@ class Service:
             share_url=share, outputs=outputs, error=r.error, seed=int(request.get("seed", 0)),
             model=str(request.get("config", "")), platform=r.platform, delivery=r.delivery,
             warming=r.status == "queued" and not self._workers_ready(),
+            notes=bounded_notes(r.result.get("notes")),  # rows from before notes, or odd ones, give none
         )
 
     def _workers_ready(self) -> bool:

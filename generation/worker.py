@@ -7,7 +7,8 @@ Protocol (one JSON object per line):
     in:  {"job_id": str, "request": {...GenerationRequest...}, "out_dir": str}
     out: {"event": "ready"}                                       once, after warm-up
          {"job_id", "event": "progress", "stage": "generating" | "rendering", "done": int, "total": int}
-         {"job_id", "event": "done", "result": {"outputs": [{"midi", "audio", "pianoroll", "seconds"}], ...}}
+         {"job_id", "event": "done", "result": {"outputs": [{"midi", "audio", "pianoroll", "seconds"}],
+                                                 "notes": [str, ...] (what was done to the input), ...}}
          {"job_id", "event": "error", "message": str}              a message a user may read
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from generation.errors import InputError
+from generation.families.plugin import bounded_notes
 from generation.families.registry import families, family, family_of_config
 from generation.request import GenerationRequest
 
@@ -59,11 +61,13 @@ class Worker:
         if request.config not in plugin.configs:  # never let a config fall into another family's code
             raise InputError(f"{request.config!r} is not a {plugin.name} config; its configs: "
                              f"{', '.join(plugin.configs)}.")
-        stem, midis, step_s = plugin.make(self.generator(request.config), request)
+        made = plugin.make(self.generator(request.config), request)
+        stem, midis, step_s, notes = made.stem, made.midis, made.step_seconds, list(made.notes)
         if request.transpose:  # a step after any family's writing: the same piece, moved
             from generation.music.transpose import transpose_midi
 
             midis = [transpose_midi(midi, request.transpose) for midi in midis]
+            notes += _drums_stayed(midis, request.transpose)
         generated = time.perf_counter()
         out_dir.mkdir(parents=True, exist_ok=True)
         outputs = []
@@ -86,9 +90,22 @@ class Worker:
             "outputs": outputs,
             "seed": request.seed,
             "model": request.config,
+            "notes": bounded_notes(notes),
             "timing": {"generate_s": round(generated - start, 3),
                        "render_s": round(time.perf_counter() - generated, 3)},
         }
+
+
+def _drums_stayed(midis: Any, semitones: int) -> list[str]:
+    """A note when transpose: met drums, which it leaves as they are (their keys are instruments, not pitches)."""
+    parts = [(i.is_drum, bool(i.notes)) for midi in midis for i in midi.instruments]
+    if not any(drum and played for drum, played in parts):
+        return []
+    if any(not drum and played for drum, played in parts):
+        return [f"transpose:{semitones:+d} moved every part but the drums, which stay as they are (a drum key is "
+                "an instrument, not a pitch)."]
+    return [f"transpose:{semitones:+d} left this piece as it was: it is all drums, and drums are not transposed "
+            "(a drum key is an instrument, not a pitch)."]
 
 
 def serve(stdin: TextIO, out: TextIO, warm: list[str]) -> None:

@@ -107,7 +107,7 @@ def test_the_plugin_writes_melody_harmony_and_chord_names(harmonizer: LeadSheetH
     request = parse_command("/harmonize C4 - C4 - G4 - G4 - A4 - A4 - G4 - - - F4 - F4 - E4 - E4 - D4 - D4 - C4 - - - "
                             "outputs:2 seed:7").request
     assert request is not None
-    stem, midis, _ = PLUGIN.make(harmonizer, request)
+    stem, midis, *_ = PLUGIN.make(harmonizer, request)  # Made: stem, midis, step_seconds, notes
     assert stem == "harmony" and len(midis) == 2
     for midi in midis:
         tracks = {i.name: i for i in midi.instruments}

@@ -22,6 +22,19 @@ class Made(NamedTuple):
     stem: str  # file names: <stem>_<i>.mid/.ogg/.png ("melody", "chorale", ...)
     midis: Sequence[Any]  # pretty_midi.PrettyMIDI, one per output
     step_seconds: float  # how long one of the request's steps lasts (for the output's length)
+    notes: tuple[str, ...] = ()  # what was done to the user's input, in words for them ("... looped 2 times ...")
+
+
+MAX_NOTES, MAX_NOTE_CHARS = 5, 200  # a result's notes, as stored and shown: a few short lines under it
+
+
+def bounded_notes(notes: Any) -> list[str]:
+    """A result's notes as front ends may show them: the text items of a list (anything else, e.g. an old or odd
+    stored row, gives none), at most MAX_NOTES, each cut to MAX_NOTE_CHARS."""
+    if not isinstance(notes, list | tuple):
+        return []
+    texts = [" ".join(n.split()) for n in notes if isinstance(n, str) and n.strip()]
+    return [n if len(n) <= MAX_NOTE_CHARS else n[:MAX_NOTE_CHARS - 1] + "\u2026" for n in texts[:MAX_NOTES]]
 
 
 @dataclass(frozen=True)
