@@ -40,14 +40,17 @@ def result_files(view: JobView, artifact: Callable[[str, str], Path | None], lim
 
 
 def result_embeds(view: JobView, files: list[discord.File], public_images: bool) -> list[discord.Embed]:
-    """One embed with the title (the command and model), the recipe in a code block and the share link as its
-    url; each output's piano roll is its image (`attachment://NAME` when attached, else the share page's copy
-    when `public_images`). Embeds after the first share its url, so Discord shows their images as one gallery."""
+    """One embed with the title (the command and model), the recipe in a code block, the result's notes (what was
+    done to the input) and the share link as its url; each output's piano roll is its image (`attachment://NAME`
+    when attached, else the share page's copy when `public_images`). Embeds after the first share its url, so
+    Discord shows their images as one gallery."""
     attached = {f.filename for f in files}
     name = view.command.split(maxsplit=1)[0] if view.command.split() else "/result"
     title = f"{name} \u00b7 {view.model}" if view.model else name
     recipe = recipe_of(view).replace("```", "`\u200b``")  # keep the user's text inside the code block
-    lines = [f"```\n{recipe}\n```", f"Player, downloads and recipe: {view.share_url}"]
+    # What was done to the input, under the recipe (bounded: 5 notes of 200 characters keep the recipe's room).
+    notes = [f"\u2139\ufe0f {discord.utils.escape_markdown(n)}" for n in view.notes]
+    lines = [f"```\n{recipe}\n```", *notes, f"Player, downloads and recipe: {view.share_url}"]
     missing = [out for out in view.outputs if out.get("audio") not in attached or out.get("midi") not in attached]
     if missing:
         lines.append("Some files are over this server's upload limit; they are on the share page.")

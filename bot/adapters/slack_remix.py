@@ -31,9 +31,13 @@ REPLY_HINT = "Reply in this thread with a command (e.g. `/harmonize` as text) or
 
 
 def result_blocks(view: JobView, text: str, *, images: bool = True) -> list[dict[str, Any]]:
-    """The finished message: its text, the piano roll (with `images`: Slack fetches it, so only from a public
-    address; it refuses the whole message otherwise), and a button per action under it."""
+    """The finished message: its text, the result's notes (what was done to the input), the piano roll (with
+    `images`: Slack fetches it, so only from a public address; it refuses the whole message otherwise), and a
+    button per action under it."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
+    if view.status == "done" and view.notes:  # what was done to the input, under the result line
+        notes = "\n".join(f":information_source: {_mrkdwn_escaped(n)}" for n in view.notes)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": notes[:2900]}]})
     if images and view.status == "done" and view.outputs:
         blocks.append({"type": "image", "image_url": view.outputs[0]["pianoroll_url"],
                        "alt_text": f"piano roll of {view.command}"[:1900]})
@@ -47,6 +51,11 @@ def result_blocks(view: JobView, text: str, *, images: bool = True) -> list[dict
     if elements:
         blocks.append({"type": "actions", "block_id": f"ts_result_{view.id}", "elements": elements})
     return blocks
+
+
+def _mrkdwn_escaped(text: str) -> str:
+    """Text shown as itself in Slack's mrkdwn (its three control characters escaped, as Slack asks)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class SlackRemixes:

@@ -20,7 +20,7 @@ body{font-family:system-ui,sans-serif;max-width:860px;margin:2rem auto;padding:0
 h1{font-size:1.4rem} .out{margin:1.5rem 0;padding:1rem;background:#fff;border:1px solid #e4dfd3;border-radius:8px}
 img{max-width:100%;border:1px solid #e4dfd3} audio{width:100%;margin:.5rem 0}
 code{background:#efe9dc;padding:.1rem .3rem;overflow-wrap:anywhere}
-.recipe{font-size:.95rem} a{color:#2f5f95}
+.recipe{font-size:.95rem} a{color:#2f5f95} .notes{color:#5c564b;overflow-wrap:anywhere}
 """
 MAX_NAMED = 12  # chords or pitches named in a headline; more become "..."
 AUDIO_TYPES = {"ogg": ("audio/ogg", "OGG"), "mp3": ("audio/mpeg", "MP3"), "wav": ("audio/wav", "WAV")}
@@ -68,7 +68,8 @@ def share_page(view: JobView) -> str:
     meta += '\n<meta name="twitter:card" content="summary_large_image">'
     if view.status == "done":
         several = len(view.outputs) > 1
-        body = "".join(_output(words.piece, i, several, out) for i, out in enumerate(view.outputs, 1))
+        body = _notes(view.notes) + "".join(_output(words.piece, i, several, out)
+                                            for i, out in enumerate(view.outputs, 1))
     elif view.status == "failed":
         body = f'<p class="error">This one failed: {escape(view.error)}</p>'
     else:
@@ -80,6 +81,13 @@ def share_page(view: JobView) -> str:
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">{meta}<style>{STYLE}</style>'
             f"</head><body><h1>{escape(words.headline)}</h1>{body}{recipe}</body></html>")
+
+
+def _notes(notes: list[str]) -> str:
+    """What was done to the input (files looped or trimmed, drums left untransposed), above the outputs."""
+    if not notes:
+        return ""
+    return '<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>"
 
 
 def _output(piece: str, i: int, several: bool, out: dict) -> str:

@@ -85,7 +85,10 @@ function showResult(div, job) {
     `<img alt="piano roll ${i + 1}" src="${esc(o.pianoroll_url)}">` +
     `<a href="${esc(o.midi_url)}" download>MIDI</a> · <a href="${esc(o.audio_url)}" download>audio</a></div>`).join("");
   const recipe = job.origin ? `<div class="recipe">${esc(job.command)}</div>` : "";  // what the button changed
-  div.innerHTML = `<b>Done</b> · ${esc(job.model)}, seed ${job.seed} · <a class="share" href="${esc(job.share_url)}">share link</a>${recipe}${outs}`;
+  // What was done to the input (files looped or trimmed, drums not transposed); results from before notes have none.
+  const notes = Array.isArray(job.notes) && job.notes.length
+    ? `<ul class="notes">${job.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "";
+  div.innerHTML = `<b>Done</b> · ${esc(job.model)}, seed ${job.seed} · <a class="share" href="${esc(job.share_url)}">share link</a>${notes}${recipe}${outs}`;
   div.appendChild(toolbar(job));
 }
 
