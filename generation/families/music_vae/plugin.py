@@ -80,13 +80,14 @@ def _make_trio(generator: Any, request: GenerationRequest) -> Made:
     from generation.families.music_vae.trio_inputs import align_trios, trio_midi
 
     params: MusicVaeParams = request.params
+    notes: list[str] = []
     if params.melodies:
-        (trio,), _ = align_trios([("the file", params.melodies[0], params.melodies[1], params.drums[0])],
+        (trio,), notes = align_trios([("the file", params.melodies[0], params.melodies[1], params.drums[0])],
                                  generator.config.steps, False)
         trios = generator.vary(trio, request.num_outputs, params.change, request.temperature, request.seed)
     else:
         trios = generator.sample(request.num_outputs, request.temperature, request.seed)
-    return Made("trio", [trio_midi(t, request.qpm) for t in trios], 15.0 / request.qpm)
+    return Made("trio", [trio_midi(t, request.qpm) for t in trios], 15.0 / request.qpm, tuple(notes))
 
 
 def _make(generator: Any, request: GenerationRequest) -> Made:
@@ -102,12 +103,12 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
     kind = generator.config.kind
     ends = [list(e) for e in params.melodies] if kind == "melody" else [
         [frozenset(s) for s in e] for e in params.drums]
-    (a, b), _ = align(list(zip(("the first file", "the second file"), ends, strict=True)), kind,
+    (a, b), notes = align(list(zip(("the first file", "the second file"), ends, strict=True)), kind,
                       generator.config.steps, True)
     path = generator.interpolate(a, b, params.steps, request.temperature, request.seed)
     whole = [x for piece in path for x in piece]  # the path end to end, as Magenta Studio writes it
     midi = melody_midi(whole, request.qpm) if kind == "melody" else drums_midi(whole, request.qpm)
-    return Made("path", [midi], 15.0 / request.qpm)
+    return Made("path", [midi], 15.0 / request.qpm, tuple(notes))  # what fitting the files did, for the user
 
 
 PLUGIN = FamilyPlugin(name="music_vae", configs=(*CONFIGS, *GROOVE_CONFIGS), params=MusicVaeParams,
