@@ -11,14 +11,12 @@ take their place).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from generation.errors import InputError
 from generation.families.music_vae.config import STEPS_PER_BAR
 from generation.families.music_vae.groove_inputs import MAX_BARS, STEPS_PER_QUARTER, fit_bars
-from generation.music.midi_limits import PRIMER_LIMITS, count_events
 
 if TYPE_CHECKING:
     import pretty_midi
@@ -36,23 +34,13 @@ def read_tune_bytes(data: bytes, what: str, name: str) -> tuple[dict[str, list[A
     Raises:
         InputError: beyond a limit, not MIDI, or without notes.
     """
-    import pretty_midi
+    # here, not at the top: the chat imports this module
+    from generation.families.music_vae.inputs import parts_answer, read_parts
+    from generation.families.music_vae.midi_grid import parse_midi
 
-    from generation.families.music_vae.inputs import read_parts  # here: the chat imports this module
-
-    count_events(data, what, PRIMER_LIMITS)
-    try:
-        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except Exception as e:  # pretty_midi/mido raise many types for corrupt files
-        raise InputError(f"{what} is not a readable MIDI file ({type(e).__name__}).") from e
+    midi = parse_midi(data, what)
     parts = read_parts(midi, what)
-    found: dict[str, list[Any]] = {}
-    if parts.melody is not None:
-        found["melody"] = list(parts.melody)
-    if parts.bass is not None:
-        found["bass"] = list(parts.bass)
-    if parts.drums is not None:
-        found["drums"] = [sorted(s) for s in parts.drums]
+    found = parts_answer(parts)
     rows = tune_rows(midi)
     if rows and len(rows) <= MAX_KEPT_NOTES:
         found["notes"] = rows

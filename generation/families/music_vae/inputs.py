@@ -8,12 +8,9 @@ different tune), notes outside MIDI 21-108. No TensorFlow; pretty_midi only wher
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import median
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,9 +18,20 @@ import numpy as np
 from generation.data.leadsheet import NO_EVENT, NOTE_OFF
 from generation.errors import InputError
 from generation.families.drums.encoding import DrumStep
-from generation.families.melody.dataset import notes_to_events
 from generation.families.music_vae.config import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, Kind, MusicVaeConfig
-from generation.music.midi_limits import PRIMER_LIMITS, check_size, count_events
+from generation.families.music_vae.midi_grid import (
+    BASS_PROGRAMS,
+    MAX_STEPS,
+    GridNote,
+    file_bytes,
+    line,
+    note_grid,
+    pad_events,
+    parse_midi,
+    plays_drums,
+    sounding,
+    track_name,
+)
 from generation.music.notes import melody_events_notes
 from generation.quality.texture import Key, estimate_key
 
@@ -31,13 +39,6 @@ if TYPE_CHECKING:
     import pretty_midi
 
 Track = tuple[Any, ...]  # melody events or DrumSteps, one per 16th step
-GridNote = tuple[int, int, int]  # (onset step, end step, pitch)
-MAX_STEPS = 64 * STEPS_PER_BAR  # read at most 64 bars: the model uses the first bars with notes
-DRUM_KEYS = range(35, 82)  # General MIDI's percussion key map, Acoustic Bass Drum to Open Triangle
-KIT_KEYS = frozenset({35, 36, 37, 38, 40, 42, 44, 46, 49, 51, 57})  # kicks, snares, hi-hats, crash, ride
-DRUM_NAME = re.compile(r"drum|kit|perc|kick|snare|hi-?hat|cymbal|beat", re.IGNORECASE)
-DRUM_PROGRAMS = range(112, 120)  # GM's percussive family (agogo, woodblock, taiko, synth drum ...)
-BASS_PROGRAMS = range(32, 40)  # GM's basses
 _NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
@@ -68,25 +69,11 @@ def read_parts(midi: pretty_midi.PrettyMIDI, what: str) -> Parts:
     Raises:
         InputError: the file has no notes.
     """
-    instruments = [i for i in midi.instruments if i.notes]
-    if not instruments:
-        raise InputError(f"{what} has no notes.")
-    _, tempi = midi.get_tempo_changes()
-    qpm = round(float(tempi[0]), 3) if len(tempi) else 120.0  # 100, not 99.99999999999999
-    quarter = float(midi.resolution)
-
-    def step(t: float) -> float:  # ticks, so a tempo change later in the file keeps the bars where they are
-        return midi.time_to_tick(t) * 4 / quarter
-
-    first = min(n.start for i in instruments for n in i.notes)
-    downbeats = [b for b in midi.get_downbeats() if b <= first + 1e-6]
-    origin = step(float(downbeats[-1])) if downbeats else 0.0
-    grid: dict[int, list[GridNote]] = {}
-    for i, inst in enumerate(instruments):
-        ons = [(round(step(n.start) - origin), round(step(n.end) - origin), n.pitch) for n in inst.notes]
-        grid[i] = [(on, max(on + 1, end), p) for on, end, p in ons if on < MAX_STEPS]
+    found = note_grid(midi, f"{what} has no notes.")
+    instruments, step, origin, qpm = found.instruments, found.step, found.origin, found.qpm
+    grid = dict(enumerate(found.notes))
     notes: list[str] = []
-    last_end = max((end for g in grid.values() for _, end, _ in g), default=1)
+    last_end = max(found.last_end, 1)
     file_end = round(step(midi.get_end_time()) - origin)
     # To the file's end (a 2-bar loop keeps its silent last beat), not past the bar of its last note.
     length = min(-(-last_end // STEPS_PER_BAR) * STEPS_PER_BAR, max(last_end, file_end), MAX_STEPS)
@@ -99,9 +86,9 @@ def read_parts(midi: pretty_midi.PrettyMIDI, what: str) -> Parts:
 
     drum_ids = [i for i, inst in enumerate(instruments) if inst.is_drum]
     if not drum_ids:
-        drum_ids = [i for i, inst in enumerate(instruments) if _plays_drums(inst, grid[i], step)]
+        drum_ids = [i for i, inst in enumerate(instruments) if plays_drums(inst, grid[i], step)]
         for i in drum_ids:
-            notes.append(f"{what}: {_track_name(instruments[i], i)} is not on MIDI channel 10 but plays drums "
+            notes.append(f"{what}: {track_name(instruments[i], i)} is not on MIDI channel 10 but plays drums "
                          "(drum-kit keys, short hits); it is read as the drum part")
     drums = None
     if any(grid[i] for i in drum_ids):
@@ -118,17 +105,17 @@ def read_parts(midi: pretty_midi.PrettyMIDI, what: str) -> Parts:
         mean = {i: float(np.mean([p for _, _, p in grid[i]])) for i in pitched}
         is_bass = {i: instruments[i].program in BASS_PROGRAMS for i in pitched}
         top = max([i for i in pitched if not is_bass[i]] or pitched, key=lambda i: mean[i])
-        melody = pad_events(_line(grid[top], lowest=False), length)
+        melody = pad_events(line(grid[top], lowest=False), length)
         others = [i for i in pitched if i != top]
         if others:  # GM's bass programs first, then the lowest instrument
             low = min([i for i in others if is_bass[i]] or others, key=lambda i: mean[i])
-            bass = pad_events(_line(grid[low], lowest=True), length)
+            bass = pad_events(line(grid[low], lowest=True), length)
         elif is_bass[top]:
-            bass = pad_events(_line(grid[top], lowest=True), length)
+            bass = pad_events(line(grid[top], lowest=True), length)
         else:
             split = _register_split(grid[top], length)
             if split is not None:
-                bass = pad_events(_line([n for n in grid[top] if n[2] < split], lowest=True), length)
+                bass = pad_events(line([n for n in grid[top] if n[2] < split], lowest=True), length)
                 notes.append(f"{what}: one instrument plays in two registers; its notes below "
                              f"{_pitch_name(split)} are read as the bass")
     return Parts(melody, bass, drums, qpm, STEPS_PER_BAR, tuple(notes))
@@ -142,7 +129,12 @@ def read_parts_bytes(data: bytes, what: str, name: str) -> tuple[dict[str, list[
     Raises:
         InputError: beyond a limit, not MIDI, or without notes.
     """
-    parts = _parse(data, what)
+    parts = read_parts(parse_midi(data, what), what)
+    return parts_answer(parts), parts.qpm
+
+
+def parts_answer(parts: Parts) -> dict[str, list[Any]]:
+    """The parts found, as lists the sandbox can answer with (drums: each step's pitches, sorted)."""
     found: dict[str, list[Any]] = {}
     if parts.melody is not None:
         found["melody"] = list(parts.melody)
@@ -150,7 +142,7 @@ def read_parts_bytes(data: bytes, what: str, name: str) -> tuple[dict[str, list[
         found["bass"] = list(parts.bass)
     if parts.drums is not None:
         found["drums"] = [sorted(s) for s in parts.drums]
-    return found, parts.qpm
+    return found
 
 
 def read_parts_file(path: Path, name: str = "") -> Parts:
@@ -160,10 +152,7 @@ def read_parts_file(path: Path, name: str = "") -> Parts:
         InputError: missing, beyond a limit, not MIDI, or without notes.
     """
     name = name or path.name
-    if not path.is_file():
-        raise InputError(f"MIDI file {str(path)!r} does not exist.")
-    check_size(path.stat().st_size, f"the MIDI file {name}", PRIMER_LIMITS)
-    return _parse(path.read_bytes(), name)
+    return read_parts(parse_midi(file_bytes(path, name), name), name)
 
 
 def needed_part(parts: Parts, config: MusicVaeConfig, what: str) -> Track:
@@ -209,47 +198,17 @@ def join_tracks(tracks: Sequence[Sequence[Any]], kind: Kind) -> Track:
     out: list[Any] = []
     for track in tracks:
         part = list(track)
-        if kind == "melody" and part and part[0] == NO_EVENT and _sounding(out):
+        if kind == "melody" and part and part[0] == NO_EVENT and sounding(out):
             part[0] = NOTE_OFF
         out += part
     return tuple(out)
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
-def _parse(data: bytes, what: str) -> Parts:
-    """Count the events against the limits (bounding the parser's work), then parse and read the parts."""
-    import pretty_midi
-
-    count_events(data, what, PRIMER_LIMITS)
-    try:
-        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except Exception as e:  # pretty_midi/mido raise many types for corrupt files
-        raise InputError(f"{what} is not a readable MIDI file ({type(e).__name__}).") from e
-    return read_parts(midi, what)
 
 
-def _plays_drums(inst: pretty_midi.Instrument, notes: Sequence[GridNote], step: Any) -> bool:
-    """A track on another channel that is drums: all its keys in GM's drum map, and a drum name or program, or
-    short hits mostly on the kit's keys (kick, snare, hats, cymbals) with hits together or three kit pieces."""
-    pitches = [p for _, _, p in notes]
-    if not pitches or not all(p in DRUM_KEYS for p in pitches):
-        return False
-    if DRUM_NAME.search(inst.name or "") or inst.program in DRUM_PROGRAMS:
-        return True
-    on_kit = sum(p in KIT_KEYS for p in pitches) / len(pitches)
-    short = median(step(n.end) - step(n.start) for n in inst.notes) <= 1.0
-    together = len({on for on, _, _ in notes}) < len(notes)
-    return on_kit >= 0.8 and short and (together or len(set(pitches) & KIT_KEYS) >= 3)
 
 
-def _line(notes: Sequence[GridNote], lowest: bool) -> list[int]:
-    """A monophonic line: the highest (or lowest) note of each onset, each note cut at the next onset."""
-    chosen: dict[int, GridNote] = {}
-    for note in notes:
-        held = chosen.get(note[0])
-        if held is None or (note[2] < held[2] if lowest else note[2] > held[2]):
-            chosen[note[0]] = note
-    return notes_to_events(chosen.values())
 
 
 def _register_split(notes: Sequence[GridNote], length: int) -> float | None:
@@ -269,21 +228,10 @@ def _register_split(notes: Sequence[GridNote], length: int) -> float | None:
     return (low_median + high_median) / 2 if high_median - low_median >= 12 else None
 
 
-def pad_events(events: list[int], length: int) -> tuple[int, ...]:
-    """Events cut or extended with silence to `length` (a note sounding at the end stops there)."""
-    if len(events) >= length:
-        return tuple(events[:length])
-    tail = [NOTE_OFF] if _sounding(events) else []
-    return tuple((events + tail + [NO_EVENT] * length)[:length])
 
 
-def _sounding(events: Sequence[int]) -> bool:
-    """Whether a note is still sounding after the last event."""
-    return next((e >= 0 for e in reversed(events) if e != NO_EVENT), False)
 
 
-def _track_name(inst: pretty_midi.Instrument, index: int) -> str:
-    return f"the track {inst.name.strip()!r}" if inst.name.strip() else f"track {index + 1}"
 
 
 def _pitch_name(pitch: float) -> str:

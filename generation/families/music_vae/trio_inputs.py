@@ -20,9 +20,9 @@ from generation.families.music_vae.inputs import (
     fold_into_range,
     join_tracks,
     octaves_into_range,
-    pad_events,
     relative_major,
 )
+from generation.families.music_vae.midi_grid import pad_events
 from generation.music.notes import melody_events_notes
 from generation.quality.texture import Key, estimate_key
 
