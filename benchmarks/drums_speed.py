@@ -1,8 +1,9 @@
 """Drums RNN speed: model load, then 5 outputs x 8 bars per call (batched, compiled loop), plain and beam search.
 
 Prints figures; asserts nothing. `python benchmarks/drums_speed.py [--bundle drum_kit|drum_kit_style|PATH]
-[--layers 256,256,256] [--fold]`. Default: our shipped drum_kit; a styled config plays its first style.
-`--fold` times the one-hot folded into the first layer (EventRnn.fold_one_hot; off in the shipped generator).
+[--layers 256,256,256] [--plain]`. Default: our shipped drum_kit; a styled config plays its first style.
+`--plain` times the step without the one-hot folded into the first layer (the shipped generator folds it:
+EventRnn.fold_one_hot).
 Under load, the process's CPU time per call is steadier than the wall clock; both are printed.
 """
 
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--layers", default="", help="time an untrained net of these sizes instead, e.g. 256,256,256")
-    parser.add_argument("--fold", action="store_true", help="feed the one-hot as a table row (EventRnn.fold_one_hot)")
+    parser.add_argument("--plain", action="store_true", help="the one-hot not folded (EventRnn.fold_one_hot)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -65,10 +66,10 @@ def main() -> None:
         sizes = tuple(int(u) for u in args.layers.split(","))
         net = EventRnn(cfg.input_size, cfg.num_classes, sizes, cfg.attn_length)
         generator = DrumsGenerator(Bundle("drums", cfg.name, sizes, cfg.attn_length, net.numpy_weights()))
-    if args.fold:
+    if args.plain:
         from generation.engine.sampling import OneHotStepper
 
-        generator.stepper = OneHotStepper(generator.model, generator.config.num_classes, fold=True)
+        generator.stepper = OneHotStepper(generator.model, generator.config.num_classes)
     steps = args.bars * 16
     style = generator.config.styles[0] if generator.config.styles else None
     plain_generate = generator.generate
@@ -86,7 +87,7 @@ def main() -> None:
     generate(PRIMER, steps, args.outputs, beam, seed=0)  # traces the beam's shapes
     beams = timed(lambda s: generate(PRIMER, steps, args.outputs, beam, seed=s), max(3, args.repeats // 4))
     print(f"bundle {args.bundle.name}{f' ({style})' if style else ''}, layers {generator.bundle.layer_sizes}, "
-          f"attention {generator.bundle.attn_length}{', one-hot folded' if args.fold else ''}")
+          f"attention {generator.bundle.attn_length}{', one-hot not folded' if args.plain else ', one-hot folded'}")
     print(f"import tensorflow + generation: {t1 - t0:.2f} s")
     print(f"model load: {(t2 - t1) * 1000:.0f} ms")
     print(f"first call (traces the loop): {first * 1000:.0f} ms")

@@ -51,7 +51,9 @@ class DrumsGenerator:
         weights[first] = np.concatenate([weights[first][:size][order], weights[first][size:]])
         self.model = EventRnn(size, self.config.num_classes, bundle.layer_sizes, bundle.attn_length,
                               weights=weights)
-        self.stepper = OneHotStepper(self.model, self.config.num_classes)
+        # The one-hot fed as a row of the folded first layer: 2x faster; float rounding flips ~1 draw in 2,000
+        # eight-bar tracks against the plain step (bc03c9f), every fingerprint and golden unchanged.
+        self.stepper = OneHotStepper(self.model, self.config.num_classes, fold=True)
 
     @classmethod
     def load(cls, source: str | Path = "drum_kit") -> DrumsGenerator:
