@@ -202,32 +202,26 @@ TUNE = (("melody", tuple(BAR * 2)),)
 BEAT = (("drums", tuple(tuple(s) for s in [[36, 42], [], [42], []] * 4)),)
 
 
-def test_the_chat_chooses_the_16_bar_model_when_asked() -> None:
-    for text in ("/interpolate bars:16 steps:3", "/interpolate config:hierdec-mel_16bar steps:3",
-                 "/interpolate config:hierdec-mel_16bar_big bars:16 steps:3"):
-        request = parse_command(text, primer_from_attachment=(TUNE, TUNE)).request
-        assert request is not None and request.config == "hierdec-mel_16bar", text
-        assert request.params.bars == 16 and request.total_steps == 3 * STEPS
-        assert request.params.melodies == (TUNE[0][1], TUNE[0][1])  # the files as read; the worker fits them
-    request = parse_command("/interpolate bars:2", primer_from_attachment=(TUNE, TUNE)).request
+def test_the_chat_does_not_offer_the_16_bar_model_until_it_ships() -> None:
+    """hierdec-mel_16bar is in NOT_SHIPPED (its 40-minute model decodes only holds): no bars: option, no config:
+    choice, nothing in /help; the 2-bar models answer as before."""
+    request = parse_command("/interpolate steps:3", primer_from_attachment=(TUNE, TUNE)).request
     assert request is not None and (request.config, request.params.bars, request.total_steps) == (
-        "cat-mel_2bar", 2, 5 * 32)
-    for text, files, says in (("/interpolate bars:16 config:cat-mel_2bar", (TUNE, TUNE), "a 2-bar model"),
-                              ("/interpolate bars:8", (TUNE, TUNE), "must be 2 or 16"),
-                              ("/interpolate bars:16", (BEAT, BEAT), "16 bars are for melodies")):
+        "cat-mel_2bar", 2, 3 * 32)
+    for text, says in (("/interpolate bars:16", "bars"), ("/interpolate config:hierdec-mel_16bar", "cat-mel_2bar")):
         with pytest.raises(CommandError, match=says):
-            parse_command(text, primer_from_attachment=files)
-    assert "bars:" in help_text("interpolate") and "/interpolate bars:16" in help_text("interpolate")
+            parse_command(text, primer_from_attachment=(TUNE, TUNE))
+    assert "bars:" not in help_text("interpolate") and "hierdec" not in help_text("interpolate")
 
 
 def test_the_worker_plays_a_16_bar_request_as_one_path_of_16_bar_pieces(tmp_path: Path) -> None:
     """What the bot's worker makes of /interpolate bars:16: both files fitted to 16 bars, steps x 16 bars."""
     from generation.families.music_vae.generator import MusicVaeGenerator
-    from generation.families.music_vae.plugin import PLUGIN
+    from generation.families.music_vae.plugin import PLUGIN, MusicVaeParams
+    from generation.request import GenerationRequest
 
-    request = parse_command("/interpolate bars:16 steps:3 seed:2 temperature:0.5",
-                            primer_from_attachment=(TUNE, (("melody", tuple(BAR[::-1] * 20)),))).request
-    assert request is not None
+    request = GenerationRequest("music_vae", "hierdec-mel_16bar", MusicVaeParams(
+        steps=3, melodies=(TUNE[0][1], tuple(BAR[::-1] * 20)), bars=16), temperature=0.5, seed=2)
     generator = MusicVaeGenerator.load("hierdec-mel_16bar", save_tiny(tmp_path, tiny_config()))
     made = PLUGIN.make(generator, request)
     (midi,) = made.midis

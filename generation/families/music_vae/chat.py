@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from generation.families.chat import QPM, SEED, ChatCommand, CommandLine, Option, numeric
-from generation.families.music_vae.config import CONFIGS, STEPS_PER_BAR, resolve
+from generation.families.music_vae.config import CONFIGS, SHIPPED, STEPS_PER_BAR, resolve
 
 MELODY, DRUMS, LONG_MELODY = "cat-mel_2bar", "cat-drums_2bar", "hierdec-mel_16bar"
 PART_OF_KIND = {"melody": "melody", "drums": "drums"}
 MAX_INPUT_BARS = 16  # kept of each file; the model uses its first 2 or 16 (the worker aligns them)
 BARS = {"2": 2, "16": 16}  # bars: -> each piece's length; 16 is the hierarchical melody model's
-PATH_CONFIGS = tuple(name for name, c in CONFIGS.items() if c.kind != "trio")  # the trio's: /trio
+PATH_CONFIGS = tuple(name for name in SHIPPED if CONFIGS[name].kind != "trio")  # the trio's: /trio
+LONG = LONG_MELODY in SHIPPED  # bars:16 is offered with its model
 
 
 def _path_config(text: str) -> str:
     name = resolve(text).name
     if name not in PATH_CONFIGS:
-        raise ValueError(f"{name} is /trio's model")
+        raise ValueError(f"{name} is /trio's model" if CONFIGS[name].kind == "trio" else f"{name} is not offered yet")
     return name
 
 
@@ -30,8 +31,8 @@ def _bars(text: str) -> int:
 ORDINAL = ("first", "second")
 OPTIONS: tuple[Option, ...] = (
     numeric("steps", "pieces on the path, both files included", 5, int, 2, 11),
-    Option("bars", f"each piece's length: 2, or 16 for whole 16-bar melodies ({LONG_MELODY})", 2, _bars,
-           " | ".join(BARS), choices=tuple(BARS)),
+    *([Option("bars", f"each piece's length: 2, or 16 for whole 16-bar melodies ({LONG_MELODY})", 2, _bars,
+              " | ".join(BARS), choices=tuple(BARS))] if LONG else []),
     Option("config", "which MusicVAE (default: melodies, or drums when only drums are in both files)", MELODY,
            _path_config, " | ".join(PATH_CONFIGS), choices=PATH_CONFIGS),
     QPM,
@@ -94,8 +95,8 @@ def _music_steps(events: tuple[Any, ...]) -> int:
 COMMANDS = (ChatCommand(
     name="interpolate",
     usage="/interpolate [option:value ...]  + two MIDI files - MusicVAE walks from the first to the second",
-    example="e.g. /interpolate steps:5  (attach two MIDI files)    /interpolate https://.../s/A https://.../s/B    "
-            "/interpolate bars:16  (two whole 16-bar tunes, each piece 16 bars)",
+    example="e.g. /interpolate steps:5  (attach two MIDI files)    /interpolate https://.../s/A https://.../s/B"
+            + ("    /interpolate bars:16  (two whole 16-bar tunes, each piece 16 bars)" if LONG else ""),
     positional="nothing to type: the two MIDI files are attached, or named by the share links of two results",
     options=OPTIONS, build=build,
     description="Morph one MIDI clip into another with MusicVAE (attach two files)",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.families.music_vae import chat, groove_chat, trio_chat
-from generation.families.music_vae.config import CONFIGS, STEPS_PER_BAR
+from generation.families.music_vae.config import SHIPPED, STEPS_PER_BAR
 from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 from generation.families.plugin import FamilyPlugin, Made
 from generation.request import GenerationRequest
@@ -111,8 +111,9 @@ def _make(generator: Any, request: GenerationRequest) -> Made:
     return Made("path", [midi], 15.0 / request.qpm, tuple(notes))  # what fitting the files did, for the user
 
 
-PLUGIN = FamilyPlugin(name="music_vae", configs=(*CONFIGS, *GROOVE_CONFIGS), params=MusicVaeParams,
+PLUGIN = FamilyPlugin(name="music_vae", configs=(*SHIPPED, *GROOVE_CONFIGS), params=MusicVaeParams,
                       warm_configs=(chat.MELODY,), generate_command="music_vae_generate",
                       train_command="music_vae_train",
-                      commands=chat.COMMANDS + groove_chat.COMMANDS + trio_chat.COMMANDS,
+                      commands=chat.COMMANDS + groove_chat.COMMANDS
+                      + (trio_chat.COMMANDS if trio_chat.TRIO in SHIPPED else ()),
                       load=_load, warm_up=_warm_up, make=_make)
