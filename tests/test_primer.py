@@ -224,3 +224,17 @@ def test_primer_pianoroll_reads_the_lectures_example() -> None:
 def test_primer_pianoroll_rejected(text: str, named: str) -> None:
     with pytest.raises(InputError, match=re.escape(named)):
         parse_primer_pianoroll(text)
+
+
+def test_rests_closing_the_last_bar_are_part_of_the_primer(tmp_path: Path) -> None:
+    """A result's MIDI ends with its bar line (an end marker after its rests): Longer continues after the rests,
+    on the bar line. A marker far past the last bar adds rests only to that bar's line."""
+    for marker_step, length in ((32, 32), (80, 32), (20, 28)):
+        path = _write_midi(tmp_path / "tune.mid", [[(60, 0, 8), (67, 8, 12), (64, 16, 28)]], qpm=120)
+        midi = pretty_midi.PrettyMIDI(str(path))
+        midi.text_events.append(pretty_midi.Text("end", marker_step * 0.125))
+        midi.write(str(path))
+        events, _ = read_primer_midi(path)
+        assert len(events) == length, (marker_step, events)
+        assert events[:28] == (60, *[HOLD] * 7, 67, *[HOLD] * 3, OFF, *[HOLD] * 3, 64, *[HOLD] * 11)
+        assert events[28:] == ((OFF, *[HOLD] * 3) if length == 32 else ())

@@ -66,6 +66,17 @@ def read_midi_notes(path: Path, steps_per_quarter: int, max_steps: int, display_
     Raises:
         InputError: missing, too large, not MIDI, without notes, or longer than `max_steps`.
     """
+    notes, qpm, _ = read_midi_grid(path, steps_per_quarter, max_steps, display_name)
+    return notes, qpm
+
+
+def read_midi_grid(path: Path, steps_per_quarter: int, max_steps: int, display_name: str = ""
+                   ) -> tuple[list[Note], float, int]:
+    """`read_midi_notes`, and the step where the file ends (its last event: an end marker after closing rests).
+
+    Raises:
+        InputError: missing, too large, not MIDI, without notes, or longer than `max_steps`.
+    """
     name = display_name or path.name
     if not path.is_file():
         raise InputError(f"MIDI file {str(path)!r} does not exist.")
@@ -96,7 +107,7 @@ def read_midi_notes(path: Path, steps_per_quarter: int, max_steps: int, display_
         bar = 4 * steps_per_quarter
         raise InputError(f"MIDI file {name!r} lasts {length / bar:.1f} bars of 4/4; at most {max_steps / bar:g} "
                          "are allowed: shorten it or use its opening.")
-    return sorted(notes), qpm
+    return sorted(notes), qpm, round((midi.get_end_time() - origin) / step_s)
 
 
 def melody_events_notes(events: Sequence[int], velocity: int = 100) -> list[Note]:

@@ -74,14 +74,18 @@ def read_primer_bytes(data: bytes, what: str, name: str) -> tuple[tuple[int, ...
 
 def _read_counted(path: Path, name: str) -> tuple[tuple[int, ...], float]:
     """Melody events and qpm of a file that passed `count_events` (so the parser's work is bounded)."""
-    from generation.music.notes import read_midi_notes  # pretty_midi, only where a file is read
+    from generation.music.notes import read_midi_grid  # pretty_midi, only where a file is read
 
-    notes, qpm = read_midi_notes(path, 4, MAX_PRIMER_STEPS, name)
+    notes, qpm, file_end = read_midi_grid(path, 4, MAX_PRIMER_STEPS, name)
     onsets: dict[int, tuple[int, int]] = {}  # step -> (pitch, end step); highest pitch wins a shared onset
     for n in notes:
         if n.start not in onsets or n.pitch > onsets[n.start][0]:
             onsets[n.start] = (n.pitch, n.end)
     length = max(off for _, off in onsets.values())
+    # Rests closing the file's last bar are part of the primer (a result ending in a rest is continued after it,
+    # on the bar line), up to that bar line only: a long silent tail is not.
+    bar = 16
+    length = max(length, min(file_end, -(-length // bar) * bar, MAX_PRIMER_STEPS))
     events = [NO_EVENT] * length
     order = sorted(onsets)
     for i, on in enumerate(order):
