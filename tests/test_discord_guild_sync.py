@@ -5,14 +5,12 @@ against the stand-in Discord; no model is needed (/help and a message command on
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from discord_env import discord_env
 from discord_standin import DiscordStandIn
 
 from bot.commands import CHAT_COMMANDS
-from bot.settings import Settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OTHER_GUILD = "900000000000000777"
@@ -43,10 +41,3 @@ async def test_the_guild_commands_answer(standin: DiscordStandIn) -> None:
     reply = await standin.wait_for(lambda c: f"/{sent.token}/" in c.path, timeout=10)
     assert reply.ephemeral and "no MIDI file attached" in reply.content
 
-
-def test_guild_ids_are_read_from_the_environment(tmp_path: Path) -> None:
-    assert Settings.from_env({"DISCORD_GUILD_IDS": "123456789012345678, 234567890123456789"}).discord_guild_ids \
-        == (123456789012345678, 234567890123456789)
-    assert Settings.from_env({}).discord_guild_ids == ()
-    with pytest.raises(SystemExit, match="DISCORD_GUILD_IDS='my-server': give server ids"):
-        Settings.from_env({"DISCORD_GUILD_IDS": "my-server"})
