@@ -69,9 +69,9 @@ def caller(family: str, bars: int, outputs: int) -> Callable[[Any, int], object]
     from generation.music.notes import Note
 
     perf = PerformanceGenerator.load("performance_with_dynamics")
-    primer = [Note(0, 50, p, 100) for p in (60, 64, 67)]
+    chord_notes = [Note(0, 50, p, 100) for p in (60, 64, 67)]
     num_steps = bars * 4 * 50  # 4 beats of 0.5 s per bar at 120 qpm, in 10 ms steps
-    return lambda search, seed: perf.generate_notes(primer, num_steps, num_outputs=outputs, search=search,
+    return lambda search, seed: perf.generate_notes(chord_notes, num_steps, num_outputs=outputs, search=search,
                                                     seed=seed)
 
 
