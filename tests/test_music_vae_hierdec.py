@@ -21,6 +21,7 @@ import numpy as np
 import pretty_midi
 import pytest
 import training_data
+from tiny_vae import busy_network, save_tiny
 
 from bot.commands import CommandError, help_text, parse_command
 from generation.families.music_vae.config import CONFIGS, MusicVaeConfig, resolve
@@ -38,15 +39,6 @@ def tiny_config(**sizes: object) -> MusicVaeConfig:
     return dataclasses.replace(CONFIGS["hierdec-mel_16bar"], **{**TINY, **sizes})  # type: ignore[arg-type]
 
 
-def busy_network(config: MusicVaeConfig, seed: int = 0) -> MusicVae:
-    """A network with every weight moved off its first draw (biases too), so no path through it is zero."""
-    from generation.families.music_vae.network import MusicVae
-
-    model = MusicVae(config, seed=seed)
-    rng = np.random.default_rng(seed)
-    for v in model.vars.values():
-        v.assign(v.numpy() + rng.normal(0.0, 0.3, v.shape).astype(np.float32))
-    return model
 
 
 def hierarchical(model: MusicVae) -> HierarchicalDecoder:
@@ -56,13 +48,6 @@ def hierarchical(model: MusicVae) -> HierarchicalDecoder:
     return model.decoder
 
 
-def save_tiny(folder: Path, config: MusicVaeConfig) -> Path:
-    from generation.engine.bundle import Bundle
-
-    info = {"z_size": config.z_size, "encoder_sizes": list(config.encoder_sizes), "beta": config.beta,
-            "free_bits": config.free_bits, "conductor_sizes": list(config.conductor_sizes)}
-    Bundle("music_vae", config.name, config.decoder_sizes, 0, busy_network(config).numpy_weights(), info).save(folder)
-    return folder
 
 
 def test_the_16bar_config_and_its_network_have_the_shapes_of_16_bars() -> None:

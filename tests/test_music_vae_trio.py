@@ -19,6 +19,7 @@ import numpy as np
 import pretty_midi
 import pytest
 import training_data
+from tiny_vae import busy_network, save_tiny
 
 from bot.commands import CHAT_COMMANDS, CommandError, help_text, parse_command
 from generation.errors import InputError
@@ -39,15 +40,6 @@ def tiny_config(**sizes: object) -> MusicVaeConfig:
     return dataclasses.replace(CONFIGS["hierdec-trio_16bar"], **{**TINY, **sizes})  # type: ignore[arg-type]
 
 
-def busy_network(config: MusicVaeConfig, seed: int = 0) -> MusicVae:
-    """A network with every weight moved off its first draw (biases too), so no path through it is zero."""
-    from generation.families.music_vae.network import MusicVae
-
-    model = MusicVae(config, seed=seed)
-    rng = np.random.default_rng(seed)
-    for v in model.vars.values():
-        v.assign(v.numpy() + rng.normal(0.0, 0.3, v.shape).astype(np.float32))
-    return model
 
 
 def trio_decoder(model: MusicVae) -> TrioDecoder:
@@ -62,13 +54,6 @@ def random_trios(rng: np.random.Generator, n: int) -> np.ndarray:
                      rng.integers(0, 512, (n, STEPS))], axis=2).astype(np.int32)
 
 
-def save_tiny(folder: Path, config: MusicVaeConfig) -> Path:
-    from generation.engine.bundle import Bundle
-
-    info = {"z_size": config.z_size, "encoder_sizes": list(config.encoder_sizes), "beta": config.beta,
-            "free_bits": config.free_bits, "conductor_sizes": list(config.conductor_sizes)}
-    Bundle("music_vae", config.name, config.decoder_sizes, 0, busy_network(config).numpy_weights(), info).save(folder)
-    return folder
 
 
 def test_the_trio_config_and_network_have_three_parts_under_one_conductor() -> None:
