@@ -41,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--trio_cache_dir", default=tempfile.gettempdir(),
                    help="hierdec-trio_16bar: where the trio build (~3 min) is kept for the next run, under a key of "
                    "the code and data it came from ('' builds without keeping it)")
+    p.add_argument("--warm_start", default="",
+                   help="16-bar configs: comma-separated 2-bar model folders (e.g. models/cat-mel_2bar,"
+                   "models/cat-drums_2bar) whose decoder starts each core decoder of its kind, and whose encoder "
+                   "starts the encoder when the inputs match; the conductor starts fresh")
     add_loop_flags(p, steps=20000, learning_rate=None, final_learning_rate=None, eval_every=100, clip_norm=None,
                    init_help="carry on training a bundle of the same config")
     args = p.parse_args(argv)
@@ -94,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           else trio_data(args.datasets_dir, args.trio_cache_dir) if config.kind == "trio"
                           else drum_data(args.groove_dir))
     options = VaeSettings(batch_size=config.batch_size, eval_windows=args.eval_windows,
-                          prior_samples=args.prior_samples)
+                          prior_samples=args.prior_samples,
+                          warm_start=tuple(f.strip() for f in args.warm_start.split(",") if f.strip()))
     try:
         trainer = MusicVaeTrainer(config, windows, data_info, options)
         run(trainer, settings, out, args.init_from, args.card_only)

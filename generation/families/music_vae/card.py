@@ -132,6 +132,9 @@ def card(config: MusicVaeConfig, info: dict[str, Any]) -> Card:
              "validation scores use z = mu"
              + (f", on {data['loop_validation_windows']:,} of the held-out windows spread evenly (the table below: "
                 "all of them)." if "loop_validation_windows" in data else ".")]
+    extra += [f"- Warm start: {w['variables']} variables ({w['values']:,} values) copied from the {w['kind']} model "
+              f"`{w['model']}` (its decoder into each {w['kind']} core decoder, its encoder where the inputs match); "
+              "the rest, the conductor included, drawn fresh." for w in training.get("warm_start", [])]
     v = info.get("stored_weights_validation", {})
     s = v.get("argmax_decoded", {})
     validation = [f"All {v.get('windows', 0):,} held-out windows with z the posterior mean (teacher-forced), and "

@@ -13,6 +13,7 @@ trio, and prior samples are measured beside held-out human windows (card.py).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from generation.families.music_vae.config import TRIO_PARTS, MusicVaeConfig
 from generation.families.music_vae.data import WindowSet
 from generation.families.music_vae.encoding import track_classes
 from generation.families.music_vae.network import MusicVae
+from generation.families.music_vae.warm_start import transfers
 
 if TYPE_CHECKING:
     from generation.families.music_vae.trio_windows import TrioWindows
@@ -131,6 +133,8 @@ class MusicVaeTrainer:
             self.cfg = config_of(start)  # carrying on: the bundle's sizes, beta and free bits win
             self._sizes()
         model = MusicVae(self.cfg, weights=start.weights if start is not None else None, seed=seed)
+        if start is None and self.options.warm_start:
+            self.settings["warm_start"] = warm_start(model, self.options.warm_start)
         size, z_size = self.options.batch_size, self.cfg.z_size
 
         def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -168,3 +172,15 @@ class MusicVaeTrainer:
         from generation.families.music_vae.card import card
 
         write_card(folder, card(self.cfg, info), info)
+
+
+def warm_start(model: MusicVae, folders: Sequence[str]) -> list[dict[str, Any]]:
+    """Copy 2-bar models' weights into `model`'s core decoders and encoder; what was copied from where."""
+    sources = []
+    for folder in folders:
+        bundle = Bundle.load(Path(folder))
+        sources.append((str(folder), bundle.info.get("kind", ""), bundle.weights))
+    arrays, record = transfers(model.config, {k: tuple(v.shape) for k, v in model.vars.items()}, sources)
+    for name, value in arrays.items():
+        model.vars[name].assign(value)
+    return record

@@ -1,0 +1,72 @@
+"""music_vae_train --warm_start: a 16-bar model's core decoders start as trained 2-bar decoders, so a bar decoded
+from an embedding is what the 2-bar model decodes from that vector as z."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generation.errors import InputError
+from generation.families.music_vae.config import CONFIGS
+from tests.tiny_vae import save_tiny
+
+SMALL = {"z_size": 8, "encoder_sizes": (8,), "decoder_sizes": (8, 8)}
+MEL_16 = dataclasses.replace(CONFIGS["hierdec-mel_16bar"], conductor_sizes=(8,), **SMALL)
+MEL_2 = dataclasses.replace(CONFIGS["cat-mel_2bar"], **SMALL)
+DRUMS_2 = dataclasses.replace(CONFIGS["cat-drums_2bar"], **SMALL)
+TRIO = dataclasses.replace(CONFIGS["hierdec-trio_16bar"], conductor_sizes=(8,), **SMALL)
+
+
+def test_core_decoder_decodes_a_bar_as_the_two_bar_model(tmp_path: Path) -> None:
+    from generation.engine.bundle import Bundle
+    from generation.engine.tf_runtime import tf
+    from generation.families.music_vae.network import MusicVae
+    from generation.families.music_vae.train import warm_start
+
+    folder = save_tiny(tmp_path / "mel2", MEL_2)
+    two_bar = MusicVae(MEL_2, weights=Bundle.load(folder).weights)
+    model = MusicVae(MEL_16, seed=3)
+    conductor_before = {k: v.numpy().copy() for k, v in model.vars.items() if "hierarchical" in k}
+    record = warm_start(model, [str(folder)])
+
+    rng = np.random.default_rng(0)
+    vector = tf.constant(rng.normal(size=(4, 8)).astype(np.float32))
+    previous = tf.constant(rng.integers(0, 90, size=(4, 16)).astype(np.int32))
+    np.testing.assert_allclose(model.decoder.core.logits_after(vector, previous).numpy(),
+                               two_bar.decoder.logits_after(vector, previous).numpy()[:, :16], atol=1e-5)
+    windows = tf.constant(rng.integers(0, 90, size=(2, MEL_16.steps)).astype(np.int32))
+    mu_16 = model.posterior(windows)[0].numpy()
+    assert np.allclose(mu_16, two_bar.encoder(windows)[0].numpy(), atol=1e-5)  # the encoder came along too
+    for k, v in conductor_before.items():  # the conductor is not in a 2-bar model: left as drawn
+        np.testing.assert_array_equal(model.vars[k].numpy(), v)
+    assert record == [{"model": str(folder), "kind": "melody", "variables": 16,
+                       "values": sum(int(np.prod(v.shape)) for k, v in two_bar.vars.items())}]
+
+
+def test_trio_cores_take_the_model_of_their_part(tmp_path: Path) -> None:
+    from generation.families.music_vae.network import weight_shapes
+    from generation.families.music_vae.warm_start import transfers
+    from tests.tiny_vae import busy_network
+
+    mel, drums = busy_network(MEL_2).numpy_weights(), busy_network(DRUMS_2, seed=1).numpy_weights()
+    arrays, record = transfers(TRIO, weight_shapes(TRIO), [("mel", "melody", mel), ("drums", "drums", drums)])
+    for k, source in ((0, mel), (1, mel), (2, drums)):  # melody, bass, drums
+        name = f"core_decoder/core_decoder_{k}/decoder/output_projection/kernel"
+        np.testing.assert_array_equal(arrays[name], source["decoder/output_projection/kernel"])
+    assert not any(name.startswith("encoder/") for name in arrays)  # the trio's encoder reads 189-wide rows
+    assert [r["variables"] for r in record] == [16, 8]
+
+
+def test_a_model_of_another_kind_is_refused_by_name() -> None:
+    from generation.families.music_vae.network import weight_shapes
+    from generation.families.music_vae.warm_start import transfers
+    from tests.tiny_vae import busy_network
+
+    drums = busy_network(DRUMS_2).numpy_weights()
+    with pytest.raises(InputError, match="models/cat-drums_2bar: a drums model fills no variable of hierdec-mel_16bar"):
+        transfers(MEL_16, weight_shapes(MEL_16), [("models/cat-drums_2bar", "drums", drums)])
+    with pytest.raises(InputError, match="cat-mel_2bar is not hierarchical"):
+        transfers(MEL_2, weight_shapes(MEL_2), [("mel", "melody", drums)])
