@@ -47,11 +47,14 @@ class VaeSettings:
         batch_size: windows per Adam update.
         eval_windows: held-out windows reconstructed by argmax decoding for the card.
         prior_samples: tracks sampled from the prior (temperature 1) for the card's figures.
+        warm_start: folders of 2-bar models whose decoder (and encoder, same inputs) start a hierarchical
+            config's cores (warm_start.py); ignored when carrying on with --init_from.
     """
 
     batch_size: int = 128
     eval_windows: int = 300
     prior_samples: int = 200
+    warm_start: tuple[str, ...] = ()
 
 
 def scores(model: MusicVae, classes: np.ndarray) -> dict[str, float]:
