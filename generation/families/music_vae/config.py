@@ -114,15 +114,15 @@ CONFIGS: dict[str, MusicVaeConfig] = {
                        steps=16 * STEPS_PER_BAR, conductor_sizes=(256,), free_bits=256.0, batch_size=32),
         # Magenta's hierdec-trio_16bar: encoder 2 x 2048 each way, z 512, conductor 2 x 1024, three core decoders
         # (melody, bass, drums; SplitMultiOutLstmDecoder) of 2 x 1024 each, 256 free bits, beta 0.2, batch 256.
-        # Ours: the 16-bar melody model's encoder, z and conductor, and a core decoder of one layer of 256 per
-        # part (3.9M parameters), so that ~40 minutes on a 2-core CPU give a useful model: a training step of 32
-        # windows took 3.1 s (2 x 256 cores: 4.5 s; hierdec-mel_16bar: 2.3 s) on the shared CPU under load.
+        # Ours: the 16-bar melody model's encoder, z and conductor, and a core decoder of 2 x 256 per part, the
+        # 2-bar models' decoder sizes, so that --warm_start can start the melody and bass cores from cat-mel_2bar
+        # and the drum core from cat-drums_2bar (a step of 32 windows: 4.5 s on the shared CPU under load; one
+        # layer of 256 per core, 3.1 s, cannot be warm-started).
         MusicVaeConfig("hierdec-trio_16bar", "trio",
                        "Hierarchical MusicVAE of 16-bar trios: melody, bass and drums together; a conductor LSTM "
                        "gives each bar an embedding from z, from which one core LSTM per part decodes the bar; "
                        "sample, encode, decode and interpolate whole three-part pieces.",
-                       steps=16 * STEPS_PER_BAR, decoder_sizes=(256,), conductor_sizes=(256,), free_bits=256.0,
-                       batch_size=32),
+                       steps=16 * STEPS_PER_BAR, conductor_sizes=(256,), free_bits=256.0, batch_size=32),
     )
 }
 ALIASES: dict[str, str] = {f"{name}_{size}": name for name in CONFIGS for size in ("small", "big")}
