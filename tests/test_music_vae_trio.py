@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from generation.families.music_vae.network import MusicVae
     from generation.families.music_vae.trio_network import TrioDecoder
 
-TINY = {"z_size": 8, "encoder_sizes": (16,), "decoder_sizes": (16,), "conductor_sizes": (12,)}
+TINY = {"z_size": 8, "encoder_sizes": (16,), "bar_encoder_sizes": (10,), "decoder_sizes": (16,),
+        "conductor_sizes": (12,)}
 STEPS = 256
 STEP_S = 0.125  # a 16th at 120 qpm
 HELD, OFF = -2, -1

@@ -14,7 +14,8 @@ from generation.families.music_vae.config import CONFIGS
 from tests.tiny_vae import save_tiny
 
 SMALL = {"z_size": 8, "encoder_sizes": (8,), "decoder_sizes": (8, 8)}
-MEL_16 = dataclasses.replace(CONFIGS["hierdec-mel_16bar"], conductor_sizes=(8,), **SMALL)
+MEL_16 = dataclasses.replace(CONFIGS["hierdec-mel_16bar"], conductor_sizes=(8,), bar_encoder_sizes=(), **SMALL)
+MEL_16_BARS = dataclasses.replace(MEL_16, bar_encoder_sizes=(6,))  # the shipped layout: a hierarchical encoder
 MEL_2 = dataclasses.replace(CONFIGS["cat-mel_2bar"], **SMALL)
 DRUMS_2 = dataclasses.replace(CONFIGS["cat-drums_2bar"], **SMALL)
 TRIO = dataclasses.replace(CONFIGS["hierdec-trio_16bar"], conductor_sizes=(8,), **SMALL)
@@ -70,3 +71,26 @@ def test_a_model_of_another_kind_is_refused_by_name() -> None:
         transfers(MEL_16, weight_shapes(MEL_16), [("models/cat-drums_2bar", "drums", drums)])
     with pytest.raises(InputError, match="cat-mel_2bar is not hierarchical"):
         transfers(MEL_2, weight_shapes(MEL_2), [("mel", "melody", drums)])
+
+
+def test_a_hierarchical_encoder_reads_each_bar_as_the_two_bar_encoder(tmp_path: Path) -> None:
+    """Its bar reader is the 2-bar encoder; mu and sigma (fed by the bar level) and the bar level are not copied."""
+    from generation.engine.bundle import Bundle
+    from generation.engine.tf_runtime import tf
+    from generation.families.music_vae.network import MusicVae
+    from generation.families.music_vae.train import warm_start
+
+    folder = save_tiny(tmp_path / "mel2", MEL_2)
+    two_bar = MusicVae(MEL_2, weights=Bundle.load(folder).weights)
+    model = MusicVae(MEL_16_BARS, seed=3)
+    fresh = {k: v.numpy().copy() for k, v in model.vars.items() if k.startswith(("encoder/bar_level", "encoder/mu"))}
+    (record,) = warm_start(model, [str(folder)])
+    assert record["variables"] == 12  # the decoder's 8 and the bar reader's 4
+    windows = tf.constant(np.random.default_rng(1).integers(0, 90, size=(2, MEL_16.steps)).astype(np.int32))
+    bars = tf.reshape(windows, [-1, 16])
+    np.testing.assert_allclose(model.encoder.bar_encoder.final(bars).numpy(), two_bar.encoder.final(bars).numpy(),
+                               atol=1e-5)
+    for k, v in fresh.items():
+        np.testing.assert_array_equal(model.vars[k].numpy(), v)
+    mu, sigma = model.posterior(windows)
+    assert mu.shape == (2, 8) and np.all(sigma.numpy() > 0)

@@ -30,6 +30,7 @@ def save_tiny(folder: Path, config: MusicVaeConfig) -> Path:
     from generation.engine.bundle import Bundle
 
     info = {"z_size": config.z_size, "encoder_sizes": list(config.encoder_sizes), "beta": config.beta,
-            "free_bits": config.free_bits, "kind": config.kind, "conductor_sizes": list(config.conductor_sizes)}
+            "free_bits": config.free_bits, "kind": config.kind, "conductor_sizes": list(config.conductor_sizes),
+            "bar_encoder_sizes": list(config.bar_encoder_sizes)}
     Bundle("music_vae", config.name, config.decoder_sizes, 0, busy_network(config).numpy_weights(), info).save(folder)
     return folder

@@ -30,6 +30,7 @@ def config_of(bundle: Bundle) -> MusicVaeConfig:
     info, config = bundle.info, resolve(bundle.config)
     return dataclasses.replace(config, z_size=int(info["z_size"]),
                                encoder_sizes=tuple(int(u) for u in info["encoder_sizes"]),
+                               bar_encoder_sizes=tuple(int(u) for u in info.get("bar_encoder_sizes", ())),
                                decoder_sizes=tuple(int(u) for u in bundle.layer_sizes),
                                conductor_sizes=tuple(int(u) for u in info.get("conductor_sizes",
                                                                               config.conductor_sizes)),

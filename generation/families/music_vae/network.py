@@ -18,14 +18,14 @@ rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from generation.engine.rnn import FORGET_BIAS
 from generation.engine.tf_runtime import tf
-from generation.families.music_vae.config import MusicVaeConfig
+from generation.families.music_vae.config import STEPS_PER_BAR, MusicVaeConfig
 from generation.families.music_vae.encoding import input_table
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from generation.families.music_vae.trio_network import TrioDecoder
 
 ENC = "encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
+ENC_BARS = "encoder/bar_level/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"  # HierarchicalEncoder's
 MU, SIGMA = "encoder/mu/", "encoder/sigma/"
 DEC = "decoder/multi_rnn_cell/cell_{}/lstm_cell/"
 Z_STATE = "decoder/z_to_initial_state/"
@@ -49,6 +50,11 @@ def weight_shapes(config: MusicVaeConfig) -> dict[str, tuple[int, ...]]:
         for way in ("fw", "bw"):
             shapes[ENC.format(k, way) + "kernel"] = (size_in + units, 4 * units)
             shapes[ENC.format(k, way) + "bias"] = (4 * units,)
+        size_in = 2 * units
+    for k, units in enumerate(config.bar_encoder_sizes):
+        for way in ("fw", "bw"):
+            shapes[ENC_BARS.format(k, way) + "kernel"] = (size_in + units, 4 * units)
+            shapes[ENC_BARS.format(k, way) + "bias"] = (4 * units,)
         size_in = 2 * units
     for name in (MU, SIGMA):
         shapes[name + "kernel"] = (size_in, config.z_size)
@@ -111,30 +117,64 @@ class BidirectionalEncoder:
         return tf.gather(tf.matmul(self.table, kernel), tf.transpose(classes))
 
     def __call__(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return latent(self.v, self.final(classes))
+
+    def final(self, classes: tf.Tensor) -> tf.Tensor:
+        """The last layer's final forward and backward outputs [B, 2U] over classes [B, T]."""
+        return bidirectional(self.v, ENC, self.sizes, lambda kernel: self.projected_inputs(classes, kernel),
+                             tf.shape(classes)[0])
+
+
+class HierarchicalEncoder:
+    """Magenta's HierarchicalLstmEncoder with level lengths [bars, 16]: `bar_encoder` (a stacked bidirectional LSTM)
+    reads each bar on its own, all bars of the batch at once; a second stacked bidirectional LSTM reads the bars'
+    final outputs in order; its final outputs give (mu, sigma). No layer runs more than 16 steps in a row, and a
+    2-bar model's encoder reads a bar as it read its windows (warm_start.py)."""
+
+    def __init__(self, bar_encoder: BidirectionalEncoder, sizes: Sequence[int], bars: int) -> None:
+        self.bar_encoder, self.v, self.sizes, self.bars = bar_encoder, bar_encoder.v, tuple(sizes), bars
+
+    def __call__(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch = tf.shape(classes)[0]
-        x: tf.Tensor | None = None
-        last: list[tf.Tensor] = []
-        for k, units in enumerate(self.sizes):
-            outs = []
-            for way in ("fw", "bw"):
-                kernel, bias = self.v[ENC.format(k, way) + "kernel"], self.v[ENC.format(k, way) + "bias"]
-                size_in = kernel.shape[0] - units
-                if x is None:  # first layer: a row of table @ kernel per class
-                    projected = self.projected_inputs(classes, kernel[:size_in]) + bias
-                else:
-                    projected = tf.einsum("tbi,ig->tbg", x, kernel[:size_in]) + bias
-                if way == "bw":
-                    projected = tf.reverse(projected, [0])
-                zeros = tf.zeros([batch, units])
-                hs = _scan_lstm(projected, kernel[size_in:], zeros, zeros)
-                last.append(hs[-1])
-                outs.append(hs if way == "fw" else tf.reverse(hs, [0]))
-            x = tf.concat(outs, axis=2)
-            last = last[-2:]
-        final = tf.concat(last, axis=1)  # the last layer's final forward and backward outputs
-        mu = tf.matmul(final, self.v[MU + "kernel"]) + self.v[MU + "bias"]
-        sigma = tf.nn.softplus(tf.matmul(final, self.v[SIGMA + "kernel"]) + self.v[SIGMA + "bias"]) + SIGMA_FLOOR
-        return mu, sigma
+        # [B, T(, parts)] -> [B * bars, 16(, parts)], window-major
+        rows = tf.reshape(classes, tf.concat([[-1, STEPS_PER_BAR], tf.shape(classes)[2:]], axis=0))
+        per_bar = self.bar_encoder.final(rows)
+        x = tf.transpose(tf.reshape(per_bar, [batch, self.bars, int(per_bar.shape[1])]), [1, 0, 2])  # [bars, B, 2U]
+        return latent(self.v, bidirectional(self.v, ENC_BARS, self.sizes,
+                                            lambda kernel: tf.einsum("tbi,ig->tbg", x, kernel), batch))
+
+
+def bidirectional(v: Mapping[str, tf.Variable], names: str, sizes: Sequence[int],
+                  first_inputs: Callable[[tf.Tensor], tf.Tensor], batch: tf.Tensor) -> tf.Tensor:
+    """Final forward and backward outputs [B, 2U] of a stacked bidirectional LSTM (variables `names`.format(layer,
+    way)) whose first layer's input projection by a kernel (no bias) is first_inputs(kernel) [T, B, 4U]."""
+    x: tf.Tensor | None = None
+    last: list[tf.Tensor] = []
+    for k, units in enumerate(sizes):
+        outs = []
+        for way in ("fw", "bw"):
+            kernel, bias = v[names.format(k, way) + "kernel"], v[names.format(k, way) + "bias"]
+            size_in = kernel.shape[0] - units
+            if x is None:
+                projected = first_inputs(kernel[:size_in]) + bias
+            else:
+                projected = tf.einsum("tbi,ig->tbg", x, kernel[:size_in]) + bias
+            if way == "bw":
+                projected = tf.reverse(projected, [0])
+            zeros = tf.zeros([batch, units])
+            hs = _scan_lstm(projected, kernel[size_in:], zeros, zeros)
+            last.append(hs[-1])
+            outs.append(hs if way == "fw" else tf.reverse(hs, [0]))
+        x = tf.concat(outs, axis=2)
+        last = last[-2:]
+    return tf.concat(last, axis=1)
+
+
+def latent(v: Mapping[str, tf.Variable], final: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(mu, sigma) [B, z_size] of the encoder's final outputs."""
+    mu = tf.matmul(final, v[MU + "kernel"]) + v[MU + "bias"]
+    sigma = tf.nn.softplus(tf.matmul(final, v[SIGMA + "kernel"]) + v[SIGMA + "bias"]) + SIGMA_FLOOR
+    return mu, sigma
 
 
 class CategoricalDecoder:
@@ -259,7 +299,7 @@ class MusicVae(tf.Module):
         super().__init__(name="music_vae")
         self.config = config
         self.vars = make_variables(weight_shapes(config), weights, seed, config.name)
-        self.encoder: BidirectionalEncoder
+        self.encoder: BidirectionalEncoder | HierarchicalEncoder
         self.decoder: CategoricalDecoder | HierarchicalDecoder | TrioDecoder
         if config.kind == "trio":
             from generation.families.music_vae.trio_network import TrioDecoder, TrioEncoder, part_tables
@@ -277,6 +317,8 @@ class MusicVae(tf.Module):
             table = tf.constant(input_table(config))
             self.encoder = BidirectionalEncoder(self.vars, table, config.encoder_sizes)
             self.decoder = CategoricalDecoder(self.vars, table, config.decoder_sizes, config.steps)
+        if config.bar_encoder_sizes:  # the encoder above reads each bar; a bar-level one reads the bars
+            self.encoder = HierarchicalEncoder(self.encoder, config.bar_encoder_sizes, config.bars)
         self.free_nats = config.free_bits * float(np.log(2.0))
         # Classes [B, T], or a trio's [B, T, 3] (melody, bass, drums)
         classes = tf.TensorSpec([None, config.steps, *([len(config.part_classes)] if config.kind == "trio" else [])],

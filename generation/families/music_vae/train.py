@@ -122,10 +122,13 @@ class MusicVaeTrainer:
                                             "steps": c.steps}
         if c.hierarchical:
             self.bundle_info["conductor_sizes"] = list(c.conductor_sizes)
+        if c.bar_encoder_sizes:
+            self.bundle_info["bar_encoder_sizes"] = list(c.bar_encoder_sizes)
         self.settings = {**dataclasses.asdict(self.options), "z_size": c.z_size,
                          "encoder_sizes": list(c.encoder_sizes), "layer_sizes": list(c.decoder_sizes),
                          "beta": c.beta, "free_bits": c.free_bits,
-                         **({"conductor_sizes": list(c.conductor_sizes)} if c.hierarchical else {})}
+                         **({"conductor_sizes": list(c.conductor_sizes)} if c.hierarchical else {}),
+                         **({"bar_encoder_sizes": list(c.bar_encoder_sizes)} if c.bar_encoder_sizes else {})}
 
     def task(self, start: Bundle | None, seed: int) -> Task:
         from generation.families.music_vae.generator import config_of

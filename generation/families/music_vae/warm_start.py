@@ -3,8 +3,9 @@
 A hierarchical decoder's core LSTM decodes one bar from a 256-wide vector, as a 2-bar model's decoder decodes two
 from z: with the same sizes their variables have the same shapes. Copying the 2-bar decoder into each core (the
 melody model's into a melody or bass core, the drum model's into a drum core), and the 2-bar encoder where the
-inputs match, gives the core a line that already knows melody; the conductor starts fresh and learns to steer it.
-On a 2-core CPU the 16-bar melody model trained from scratch for 974 steps still decoded only holds and rests.
+inputs match (into a hierarchical encoder: as its reader of each bar), gives the core a line that already knows
+melody; the conductor starts fresh and learns to steer it. On a 2-core CPU the 16-bar melody model trained from
+scratch for 974 steps still decoded only holds and rests.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def transfers(config: MusicVaeConfig, shapes: Mapping[str, tuple[int, ...]],
         for prefix, core_kind in _cores(config):
             if core_kind == kind:
                 copied += _copy(out, shapes, weights, "decoder/", prefix + "decoder/")
-        if kind == config.kind:  # the encoder reads the same rows
-            copied += _copy(out, shapes, weights, "encoder/", "encoder/")
+        if kind == config.kind:  # the encoder reads the same rows: all of it, or a hierarchical one's bar reader
+            within = "encoder/cell_" if config.bar_encoder_sizes else "encoder/"
+            copied += _copy(out, shapes, weights, within, within)
         if not copied:
             raise InputError(f"--warm_start {label}: a {kind} model fills no variable of {config.name} (a core "
                              f"decoder takes a 2-bar model of its part's kind and the sizes "
