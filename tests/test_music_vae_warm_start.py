@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_vae import save_tiny
 
 from generation.errors import InputError
 from generation.families.music_vae.config import CONFIGS
-from tests.tiny_vae import save_tiny
 
 SMALL = {"z_size": 8, "encoder_sizes": (8,), "decoder_sizes": (8, 8)}
 MEL_16 = dataclasses.replace(CONFIGS["hierdec-mel_16bar"], conductor_sizes=(8,), bar_encoder_sizes=(), **SMALL)
@@ -48,9 +48,10 @@ def test_core_decoder_decodes_a_bar_as_the_two_bar_model(tmp_path: Path) -> None
 
 
 def test_trio_cores_take_the_model_of_their_part(tmp_path: Path) -> None:
+    from tiny_vae import busy_network
+
     from generation.families.music_vae.network import weight_shapes
     from generation.families.music_vae.warm_start import transfers
-    from tests.tiny_vae import busy_network
 
     mel, drums = busy_network(MEL_2).numpy_weights(), busy_network(DRUMS_2, seed=1).numpy_weights()
     arrays, record = transfers(TRIO, weight_shapes(TRIO), [("mel", "melody", mel), ("drums", "drums", drums)])
@@ -62,9 +63,10 @@ def test_trio_cores_take_the_model_of_their_part(tmp_path: Path) -> None:
 
 
 def test_a_model_of_another_kind_is_refused_by_name() -> None:
+    from tiny_vae import busy_network
+
     from generation.families.music_vae.network import weight_shapes
     from generation.families.music_vae.warm_start import transfers
-    from tests.tiny_vae import busy_network
 
     drums = busy_network(DRUMS_2).numpy_weights()
     with pytest.raises(InputError, match="models/cat-drums_2bar: a drums model fills no variable of hierdec-mel_16bar"):
