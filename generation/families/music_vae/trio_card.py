@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from generation.engine.model_card import Card, Dataset, Section, table
+from generation.families.music_vae.card import encoder_line, figures
 from generation.families.music_vae.config import TRIO_PARTS, MusicVaeConfig
 
 MAGENTA = ("- Beside Magenta's hierdec-trio_16bar: encoder 2 x 2048 each way, z 512, conductor 2 x 1024, three core "
@@ -22,8 +23,6 @@ MAGENTA = ("- Beside Magenta's hierdec-trio_16bar: encoder 2 x 2048 each way, z 
 
 def trio_figures(classes: np.ndarray, config: MusicVaeConfig) -> dict[str, Any]:
     """card.figures of each part of trios [N, T, 3]: melody and bass as melodies, the drums as drums."""
-    from generation.families.music_vae.card import figures
-
     out: dict[str, Any] = {"windows": len(classes)}
     for k, part in enumerate(TRIO_PARTS):
         as_part = dataclasses.replace(config, kind="drums" if part == "drums" else "melody")
@@ -32,14 +31,12 @@ def trio_figures(classes: np.ndarray, config: MusicVaeConfig) -> dict[str, Any]:
 
 
 def _model(config: MusicVaeConfig) -> list[str]:
-    enc = " + ".join(str(u) for u in config.encoder_sizes)
     core, conductor = " x ".join(map(str, config.decoder_sizes)), " x ".join(map(str, config.conductor_sizes))
     return [f"- {config.steps} steps of 16th notes ({config.bars} bars of 4/4), three parts at each step: melody and "
             "bass as 90 classes each (no event, note off, MIDI 21-108; Magenta's OneHotMelodyConverter), drums as "
             "the 9 drum classes struck as one of 512 (Magenta's DrumsConverter), in Magenta's TrioConverter order; "
             "the encoder's input row is the two one-hots and the drums' 9-bit roll (189 wide).",
-            f"- Encoder: bidirectional LSTM, {enc} units each way; its last forward and backward outputs give mu "
-            f"(dense) and sigma (dense, softplus) of a {config.z_size}-dimensional diagonal Gaussian z.",
+            encoder_line(config),
             f"- Decoder, hierarchical (Magenta's HierarchicalLstmDecoder over a SplitMultiOutLstmDecoder, level "
             f"lengths [{config.bars}, 16], no autoregression in the conductor): a conductor LSTM {conductor}, its "
             f"state a dense tanh of z and its input a zero, gives one embedding per bar; each part has its own core "
