@@ -234,13 +234,14 @@ def test_music_vae_train_writes_a_16_bar_bundle_that_loads_and_a_card(datasets: 
                                  "--hparams=batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16]"]) == 0
     info = json.loads((out / "bundle.json").read_text())["info"]
     assert info["steps"] == STEPS and info["conductor_sizes"] == [256] and info["free_bits"] == 256
+    assert info["bar_encoder_sizes"] == [256]  # the hierarchical encoder
     assert info["training"]["steps_run"] == 4 and info["training"]["conductor_sizes"] == [256]
     assert info["data"]["train_windows"] > 0 and info["stored_weights_validation"]["windows"] > 0
     assert info["stored_weights_validation"]["argmax_decoded"]["windows"] == 4
     generator = MusicVaeGenerator.load("hierdec-mel_16bar", out)
     assert generator.config.hierarchical and all(len(t) == STEPS for t in generator.sample(2, 1.0, seed=1))
     card = (out / "MODEL_CARD.md").read_text()
-    for must in ("16-bar windows from every bar line", "conductor LSTM 256", "core LSTM 16",
+    for must in ("16-bar windows from every bar line", "conductor LSTM 256", "core LSTM 16", "each bar on its own",
                  "Magenta's hierdec-mel_16bar", "argmax-decoded accuracy", "human: held-out windows",
                  "16 bars of 4/4"):
         assert must in card, must

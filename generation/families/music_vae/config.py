@@ -137,9 +137,13 @@ CONFIGS: dict[str, MusicVaeConfig] = {
 }
 ALIASES: dict[str, str] = {f"{name}_{size}": name for name in CONFIGS for size in ("small", "big")}
 # Trainable (music_vae_train) and playable from a bundle (music_vae_generate --bundle_file), but not offered in
-# chat nor shipped: 40 CPU minutes (974 steps) left hierdec-mel_16bar decoding only holds and rests (argmax
-# reconstruction 0.62, the share of held steps; samples leap 16 semitones on average, human 2.45). They join the
-# registry when a trained model's card shows music; tests/test_music_vae_16bar_model.py and
+# chat nor shipped until a trained model's card shows music. hierdec-mel_16bar, hierarchical encoder, warm-started
+# from cat-mel_2bar, 60 CPU minutes (2,594 steps): validation NLL 0.970 nats/step, teacher-forced accuracy 0.675,
+# but argmax reconstruction 0.631 (holding everywhere scores ~0.62: about one note a bar comes back), so
+# /interpolate bars:16 would not start at the first tune; prior samples at temperature 1.0 are near human (3.99
+# notes a bar, mean leap 2.86; human 5.03, 2.45), at 0.5 sparse (1.49). That run is kept in
+# models/in_training/hierdec-mel_16bar for --init_from. The trio is untrained with this encoder. /trio,
+# /interpolate bars:, the Slack manifest's /trio and tests/test_music_vae_16bar_model.py and
 # test_music_vae_trio_model.py (in git history, 95bea0e and 64468bb) come back with them.
 NOT_SHIPPED: frozenset[str] = frozenset({"hierdec-mel_16bar", "hierdec-trio_16bar"})
 SHIPPED: tuple[str, ...] = tuple(name for name in CONFIGS if name not in NOT_SHIPPED)
