@@ -52,11 +52,14 @@ def test_drums_sit_in_a_lane_below_the_pitched_parts(tmp_path: Path) -> None:
 
 
 def test_the_pitched_range_is_not_stretched_by_drum_keys(tmp_path: Path) -> None:
-    """The melody and bass take as much height with the drums as without them, less the lane."""
-    with_drums = render_pianoroll(band(tmp_path), tmp_path / "with.png")
-    without = render_pianoroll(band(tmp_path, drums=False), tmp_path / "without.png")
-    span = [rows_of(p, TRACK_COLOURS[0]).min() for p in (with_drums, without)]
-    assert abs(span[0] - span[1]) < 10, span  # the melody's top note stays at the top
+    """A melody over drums keeps its rows nearly as tall as alone (drum keys 36-42 in the range would thin them
+    to a quarter)."""
+    def row_height(png: Path) -> float:
+        return len(rows_of(png, TRACK_COLOURS[0])) / 4  # the melody's four pitches, each its own rows
+
+    with_drums = render_pianoroll(band(tmp_path, bass=False), tmp_path / "with.png")
+    alone = render_pianoroll(band(tmp_path, bass=False, drums=False), tmp_path / "alone.png")
+    assert row_height(with_drums) >= 0.8 * row_height(alone), (row_height(with_drums), row_height(alone))
 
 
 def test_a_drum_only_result_fills_the_picture(tmp_path: Path) -> None:
