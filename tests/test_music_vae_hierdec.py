@@ -116,6 +116,26 @@ def test_each_bar_is_decoded_from_its_own_start_with_the_previous_bars_last_note
         assert not moved[:changed.start].any() and not moved[changed.stop:].any(), step
 
 
+def test_word_dropout_hides_the_previous_note_from_the_steps_it_drops() -> None:
+    """Training with --input_dropout: where a step's input is dropped, the note before it reaches no logit (the
+    decoder must take that step from z); every other step still sees its note, and keeping all is no dropout."""
+    from generation.engine.tf_runtime import tf
+
+    model = busy_network(tiny_config())
+    rng = np.random.default_rng(4)
+    z = tf.constant(rng.standard_normal((1, 8)).astype(np.float32))
+    tune = rng.integers(0, 90, (1, STEPS)).astype(np.int32)
+    other = tune.copy()
+    other[0, 40] = (other[0, 40] + 7) % 90  # the input of step 41
+    keep = np.ones((1, STEPS), bool)
+    base = model.decoder.logits(z, tf.constant(tune)).numpy()
+    assert np.array_equal(model.decoder.logits(z, tf.constant(tune), tf.constant(keep)).numpy(), base)
+    assert not np.allclose(model.decoder.logits(z, tf.constant(other), tf.constant(keep)).numpy(), base)
+    keep[0, 41] = False
+    assert np.allclose(model.decoder.logits(z, tf.constant(other), tf.constant(keep)).numpy(),
+                       model.decoder.logits(z, tf.constant(tune), tf.constant(keep)).numpy())
+
+
 def melody_file(path: Path, bars: int, pitches: list[int], length: int, qpm: float = 120.0) -> Path:
     """`bars` bars of the pitches in turn, each `length` 16ths long."""
     step_s = 60 / qpm / 4
@@ -230,9 +250,10 @@ def test_music_vae_train_writes_a_16_bar_bundle_that_loads_and_a_card(datasets: 
     out = tmp_path / "hierdec"
     assert music_vae_train.main(["--config=hierdec-mel_16bar", f"--datasets_dir={datasets}",
                                  "--num_training_steps=4", "--eval_every=2", "--eval_windows=4",
-                                 "--prior_samples=4", f"--output_dir={out}",
+                                 "--prior_samples=4", f"--output_dir={out}", "--input_dropout=0.5",
                                  "--hparams=batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16]"]) == 0
     info = json.loads((out / "bundle.json").read_text())["info"]
+    assert info["training"]["input_dropout"] == 0.5
     assert info["steps"] == STEPS and info["conductor_sizes"] == [256] and info["free_bits"] == 256
     assert info["bar_encoder_sizes"] == [256]  # the hierarchical encoder
     assert info["training"]["steps_run"] == 4 and info["training"]["conductor_sizes"] == [256]
@@ -243,8 +264,11 @@ def test_music_vae_train_writes_a_16_bar_bundle_that_loads_and_a_card(datasets: 
     card = (out / "MODEL_CARD.md").read_text()
     for must in ("16-bar windows from every bar line", "conductor LSTM 256", "core LSTM 16", "each bar on its own",
                  "Magenta's hierdec-mel_16bar", "argmax-decoded accuracy", "human: held-out windows",
-                 "16 bars of 4/4"):
+                 "16 bars of 4/4", "Word dropout: 50% of the decoder's teacher-forced inputs"):
         assert must in card, must
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+        music_vae_train.main(["--config=hierdec-mel_16bar", "--input_dropout=0.95", f"--output_dir={out}"])
+    assert "--input_dropout takes 0 to 0.9, not 0.95" in err.getvalue()
 
 
 # MD5s of the MIDI music_vae_generate writes with our shipped 2-bar models and --seed=7, recorded with the code

@@ -45,9 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="16-bar configs: comma-separated 2-bar model folders (e.g. models/cat-mel_2bar,"
                    "models/cat-drums_2bar) whose decoder starts each core decoder of its kind, and whose encoder "
                    "starts the encoder when the inputs match; the conductor starts fresh")
+    p.add_argument("--input_dropout", type=float, default=0.0,
+                   help="share (0-0.9) of the decoder's teacher-forced inputs hidden in training (word dropout): the "
+                   "decoder must read z for them, which raises the reconstruction of a tune; 0 hides none")
     add_loop_flags(p, steps=20000, learning_rate=None, final_learning_rate=None, eval_every=100, clip_norm=None,
                    init_help="carry on training a bundle of the same config")
     args = p.parse_args(argv)
+    if not 0.0 <= args.input_dropout <= 0.9:
+        p.error(f"--input_dropout takes 0 to 0.9, not {args.input_dropout}")
     config: Any = GROOVE_CONFIGS.get(args.config) or resolve(args.config)
     try:
         hp = parse_hparams(args.hparams, HPARAMS)
@@ -99,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           else drum_data(args.groove_dir))
     options = VaeSettings(batch_size=config.batch_size, eval_windows=args.eval_windows,
                           prior_samples=args.prior_samples,
-                          warm_start=tuple(f.strip() for f in args.warm_start.split(",") if f.strip()))
+                          warm_start=tuple(f.strip() for f in args.warm_start.split(",") if f.strip()),
+                          input_dropout=args.input_dropout)
     try:
         trainer = MusicVaeTrainer(config, windows, data_info, options)
         run(trainer, settings, out, args.init_from, args.card_only)

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 from generation.engine.tf_runtime import tf
 from generation.families.music_vae.config import STEPS_PER_BAR, MusicVaeConfig
-from generation.families.music_vae.network import CategoricalDecoder, _scan_lstm, categorical_shapes
+from generation.families.music_vae.network import CategoricalDecoder, _scan_lstm, categorical_shapes, previous_inputs
 
 CONDUCTOR = "decoder/hierarchical_level_0/multi_rnn_cell/cell_{}/lstm_cell/"
 CONDUCTOR_STATE = "decoder/hierarchical_level_0/initial_state/"
@@ -64,12 +64,14 @@ def conductor_embeddings(v: Mapping[str, tf.Variable], sizes: Sequence[int], bar
     return x
 
 
-def core_logits(core: CategoricalDecoder, embedding: tf.Tensor, targets: tf.Tensor, num_classes: int) -> tf.Tensor:
+def core_logits(core: CategoricalDecoder, embedding: tf.Tensor, targets: tf.Tensor, num_classes: int,
+                keep: tf.Tensor | None = None) -> tf.Tensor:
     """Teacher-forced logits [B, T, classes] of one core decoder from the conductor's embeddings [bars, B, E]:
-    step t sees target t - 1 (a bar's first step, the previous bar's last target; the very first, the zeros).
-    Every (window, bar) is a row of its own, [B * bars, 16], window-major: the bars do not wait on each other."""
+    step t sees target t - 1 (a bar's first step, the previous bar's last target; the very first, the zeros;
+    `keep`: word dropout, network.previous_inputs). Every (window, bar) is a row of its own, [B * bars, 16],
+    window-major: the bars do not wait on each other."""
     batch, steps = tf.shape(targets)[0], int(embedding.shape[0]) * STEPS_PER_BAR
-    previous = tf.concat([tf.fill([batch, 1], core.start), targets[:, :-1]], axis=1)
+    previous = previous_inputs(targets, core.start, keep)
     rows = tf.reshape(tf.transpose(embedding, [1, 0, 2]), [-1, int(embedding.shape[2])])
     logits = core.logits_after(rows, tf.reshape(previous, [-1, STEPS_PER_BAR]))
     return tf.reshape(logits, [batch, steps, num_classes])
@@ -122,10 +124,10 @@ class HierarchicalDecoder:
         """The conductor's output at each bar, [bars, B, conductor units]."""
         return conductor_embeddings(self.v, self.sizes, self.bars, z)
 
-    def logits(self, z: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    def logits(self, z: tf.Tensor, targets: tf.Tensor, keep: tf.Tensor | None = None) -> tf.Tensor:
         """Teacher-forced logits [B, T, classes]: step t sees target t - 1 (a bar's first step, the previous
-        bar's last target; the very first, the zeros)."""
-        return core_logits(self.core, self.embeddings(z), targets, self.num_classes)
+        bar's last target; the very first, the zeros; `keep`: word dropout, network.previous_inputs)."""
+        return core_logits(self.core, self.embeddings(z), targets, self.num_classes, keep)
 
     def sample(self, z: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor) -> tf.Tensor:
         """Classes [B, T], each step argmax(logits * inv_temperature + noise[:, t]) fed back as the next input."""

@@ -177,6 +177,16 @@ def latent(v: Mapping[str, tf.Variable], final: tf.Tensor) -> tuple[tf.Tensor, t
     return mu, sigma
 
 
+def previous_inputs(targets: tf.Tensor, start: int, keep: tf.Tensor | None = None) -> tf.Tensor:
+    """Each step's teacher-forced input class [B, T]: the target before it (the first step: the start row).
+
+    `keep` [B, T] (bool), in training only: where False the input is the start row instead (word dropout,
+    Bowman et al. 2016), so the decoder cannot lean on the previous note alone and must read z.
+    """
+    previous = tf.concat([tf.fill([tf.shape(targets)[0], 1], start), targets[:, :-1]], axis=1)
+    return previous if keep is None else tf.where(keep, previous, start)
+
+
 class CategoricalDecoder:
     """LSTM decoder of one categorical class per step, conditioned on z (initial state and every input).
 
@@ -202,10 +212,9 @@ class CategoricalDecoder:
                 tf.matmul(z, kernel[rows:rows + z_size]) + self.v[self.dec.format(0) + "bias"],
                 kernel[rows + z_size:])
 
-    def logits(self, z: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
-        """Teacher-forced logits [B, T, classes]: step t sees target t - 1."""
-        batch = tf.shape(targets)[0]
-        return self.logits_after(z, tf.concat([tf.fill([batch, 1], self.start), targets[:, :-1]], axis=1))
+    def logits(self, z: tf.Tensor, targets: tf.Tensor, keep: tf.Tensor | None = None) -> tf.Tensor:
+        """Teacher-forced logits [B, T, classes]: step t sees target t - 1 (see `previous_inputs` for `keep`)."""
+        return self.logits_after(z, previous_inputs(targets, self.start, keep))
 
     def logits_after(self, z: tf.Tensor, previous: tf.Tensor) -> tf.Tensor:
         """Teacher-forced logits [B, T, classes] with step t's input the class previous[:, t] (start: the zeros)."""
@@ -341,10 +350,11 @@ class MusicVae(tf.Module):
         cost = recon + self.config.beta * tf.maximum(kl - self.free_nats, 0.0)
         return tf.reduce_mean(cost) / self.config.steps
 
-    def loss(self, classes: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
-        """The training loss of a batch: classes [B, T], eps [B, z_size] ~ N(0, I) (z = mu + sigma * eps)."""
+    def loss(self, classes: tf.Tensor, eps: tf.Tensor, keep: tf.Tensor | None = None) -> tf.Tensor:
+        """The training loss of a batch: classes [B, T], eps [B, z_size] ~ N(0, I) (z = mu + sigma * eps), and
+        with word dropout which teacher-forced inputs are kept [B, T] (network.previous_inputs)."""
         mu, sigma = self.encoder(classes)
-        logits = self.decoder.logits(mu + sigma * eps, classes)
+        logits = self.decoder.logits(mu + sigma * eps, classes, keep)
         if isinstance(logits, tuple):  # a trio: the parts' NLLs summed
             from generation.families.music_vae.trio_network import reconstruction
 

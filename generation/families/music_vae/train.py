@@ -49,12 +49,15 @@ class VaeSettings:
         prior_samples: tracks sampled from the prior (temperature 1) for the card's figures.
         warm_start: folders of 2-bar models whose decoder (and encoder, same inputs) start a hierarchical
             config's cores (warm_start.py); ignored when carrying on with --init_from.
+        input_dropout: share of the decoder's teacher-forced inputs replaced by the start row in training (word
+            dropout, network.previous_inputs); validation and generation always see every input.
     """
 
     batch_size: int = 128
     eval_windows: int = 300
     prior_samples: int = 200
     warm_start: tuple[str, ...] = ()
+    input_dropout: float = 0.0
 
 
 def scores(model: MusicVae, classes: np.ndarray) -> dict[str, float]:
@@ -141,10 +144,11 @@ class MusicVaeTrainer:
         model = MusicVae(self.cfg, weights=start.weights if start is not None else None, seed=seed)
         if start is None and self.options.warm_start:
             self.settings["warm_start"] = warm_start(model, self.options.warm_start)
-        size, z_size = self.options.batch_size, self.cfg.z_size
+        size, z_size, dropout = self.options.batch_size, self.cfg.z_size, self.options.input_dropout
 
-        def batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-            return self.windows.batch(rng, size), rng.standard_normal((size, z_size)).astype(np.float32)
+        def batch(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+            drawn = (self.windows.batch(rng, size), rng.standard_normal((size, z_size)).astype(np.float32))
+            return (*drawn, rng.random((size, self.cfg.steps)) >= dropout) if dropout else drawn
 
         valid = self.windows.valid
         # Every held-out 2-bar melody window takes ~12 s on this CPU; a fixed spread of them ranks weights as well.

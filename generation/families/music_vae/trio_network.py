@@ -88,10 +88,11 @@ class TrioDecoder:
         """The conductor's output at each bar, [bars, B, conductor units]."""
         return conductor_embeddings(self.v, self.sizes, self.bars, z)
 
-    def logits(self, z: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """Teacher-forced logits of each part ([B, T, 90], [B, T, 90], [B, T, 512]) for targets [B, T, 3]."""
+    def logits(self, z: tf.Tensor, targets: tf.Tensor, keep: tf.Tensor | None = None) -> tuple[tf.Tensor, ...]:
+        """Teacher-forced logits of each part ([B, T, 90], [B, T, 90], [B, T, 512]) for targets [B, T, 3]
+        (`keep` [B, T]: word dropout of the three parts' inputs at once, network.previous_inputs)."""
         embedding = self.embeddings(z)
-        return tuple(core_logits(core, embedding, targets[:, :, k], classes)
+        return tuple(core_logits(core, embedding, targets[:, :, k], classes, keep)
                      for k, (core, classes) in enumerate(zip(self.cores, self.part_classes, strict=True)))
 
     def sample(self, z: tf.Tensor, noise: tf.Tensor, inv_temperature: tf.Tensor) -> tf.Tensor:
