@@ -254,6 +254,10 @@ def test_music_vae_train_writes_a_16_bar_bundle_that_loads_and_a_card(datasets: 
                                  "--hparams=batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16]"]) == 0
     info = json.loads((out / "bundle.json").read_text())["info"]
     assert info["training"]["input_dropout"] == 0.5
+    # The weights kept are those whose argmax decodings (what a user gets) were the most accurate
+    curve = info["training"]["history"]
+    best = max(curve, key=lambda row: row["valid_decoded_accuracy"])
+    assert info["training"]["best_step"] == best["step"] and len(curve) == 2
     assert info["steps"] == STEPS and info["conductor_sizes"] == [256] and info["free_bits"] == 256
     assert info["bar_encoder_sizes"] == [256]  # the hierarchical encoder
     assert info["training"]["steps_run"] == 4 and info["training"]["conductor_sizes"] == [256]
@@ -264,7 +268,9 @@ def test_music_vae_train_writes_a_16_bar_bundle_that_loads_and_a_card(datasets: 
     card = (out / "MODEL_CARD.md").read_text()
     for must in ("16-bar windows from every bar line", "conductor LSTM 256", "core LSTM 16", "each bar on its own",
                  "Magenta's hierdec-mel_16bar", "argmax-decoded accuracy", "human: held-out windows",
-                 "16 bars of 4/4", "Word dropout: 50% of the decoder's teacher-forced inputs"):
+                 "16 bars of 4/4", "Word dropout: 50% of the decoder's teacher-forced inputs",
+                 "| argmax-decoded accuracy |",
+                 "the weights kept are those of the best argmax-decoded accuracy from the posterior mean"):
         assert must in card, must
     with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
         music_vae_train.main(["--config=hierdec-mel_16bar", "--input_dropout=0.95", f"--output_dir={out}"])

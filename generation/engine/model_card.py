@@ -73,12 +73,15 @@ def _f(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) and math.isfinite(value) else "-"
 
 
+# Figures a task's validation may add, in the curve's columns when a run has them.
+CURVE_EXTRAS = {"valid_accuracy": "validation accuracy", "valid_decoded_accuracy": "argmax-decoded accuracy"}
+
+
 def _curve(history: Sequence[dict[str, Any]], unit: str) -> list[str]:
-    extra = [k for k in ("valid_accuracy",) if any(k in h for h in history)]
+    extra = [k for k in CURVE_EXTRAS if any(k in h for h in history)]
     header = ["step", f"train NLL (nats/{unit})", f"validation NLL (nats/{unit})",
-              *(["validation accuracy"] if extra else []), "learning rate", "minutes"]
-    rows = [[h["step"], _f(h.get("train_nll")), _f(h.get("valid_nll")),
-             *([_f(h.get("valid_accuracy"), 3)] if extra else []),
+              *(CURVE_EXTRAS[k] for k in extra), "learning rate", "minutes"]
+    rows = [[h["step"], _f(h.get("train_nll")), _f(h.get("valid_nll")), *(_f(h.get(k), 3) for k in extra),
              f"{h['learning_rate']:.2e}" if "learning_rate" in h else "-", f"{h.get('seconds', 0) / 60:.1f}"]
             for h in history]
     return table(header, rows, left=0)
@@ -104,9 +107,10 @@ def training_lines(training: dict[str, Any], unit: str) -> list[str]:
              f"{training.get('clip_norm')}{seed}.",
              f"- Ran {steps_run} steps in {minutes:.1f} min on a shared 2-core CPU; stopped by: {stopped}. "
              f"Validation every {training.get('eval_every', '?')} steps; the weights kept are those of the best "
-             f"validation NLL (step {best})."]
+             f"{training.get('selected_by', 'validation NLL')} (step {best})."]
     if training.get("patience"):
-        lines.append(f"- Early stop after {training['patience']} validations without a better NLL.")
+        lines.append(f"- Early stop after {training['patience']} validations without a better "
+                     f"{training.get('selected_by', 'validation NLL')}.")
     lines += ["", *_curve(history, unit)]
     run = training.get("initialised_from")
     while isinstance(run, dict) and "bundle" in run:

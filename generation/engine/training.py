@@ -91,6 +91,8 @@ class Task:
         signature: the batch's TensorSpecs; by default every dimension but the feature one of 3-D arrays
             is left open, so batches of another length do not retrace.
         started_from_weights: the model began from a trained bundle (the loop then scores it at step 0).
+        select: the validation figure (lower is better) whose best picks the weights kept, and its name in words
+            for the card.
     """
 
     variables: Mapping[str, tf.Variable]
@@ -99,11 +101,13 @@ class Task:
     validate: Callable[[], dict[str, float]]
     signature: Sequence[tf.TensorSpec] | None = None
     started_from_weights: bool = False
+    select: tuple[str, str] = ("valid_nll", "validation NLL")
 
 
 @dataclass
 class LoopResult:
-    """The best weights by validation NLL, and how the run went."""
+    """The best weights by the task's `select` figure (validation NLL unless it says otherwise), and how the run
+    went."""
 
     weights: Weights
     best_step: int
@@ -182,12 +186,13 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
         return loss, norm
 
     history: list[dict[str, float]] = []
-    best_nll, best_step, best = math.inf, 0, snapshot()
+    key = task.select[0]
+    best_nll, best_step, best = math.inf, 0, snapshot()  # best_nll: the best `key` figure
     if task.started_from_weights:  # the starting point is a candidate too: training must beat it
         row = {"step": 0, "train_nll": float("nan"), **task.validate(), "seconds": 0.0, "learning_rate": 0.0}
         history.append(row)
-        best_nll = row["valid_nll"]
-        log.info("%s at the start: valid %.4f", name, best_nll)
+        best_nll = row[key]
+        log.info("%s at the start: valid %.4f, %s %.4f", name, row["valid_nll"], key, best_nll)
     limit_s = settings.max_minutes * 60
     start = time.monotonic()
     recent: list[float] = []
@@ -216,16 +221,17 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
                    "seconds": time.monotonic() - start, "learning_rate": rate}
             history.append(row)
             recent = []
-            if row["valid_nll"] < best_nll:
-                best_nll, best_step, best = row["valid_nll"], step, snapshot()
-            log.info("%s step %d: train %.4f, valid %.4f (best %.4f at step %d), lr %.2e, %.0f s", name, step,
-                     row["train_nll"], row["valid_nll"], best_nll, best_step, rate, row["seconds"])
+            if row[key] < best_nll:
+                best_nll, best_step, best = row[key], step, snapshot()
+            log.info("%s step %d: train %.4f, valid %.4f, %s %.4f (best %.4f at step %d), lr %.2e, %.0f s", name,
+                     step, row["train_nll"], row["valid_nll"], key, row[key], best_nll, best_step, rate,
+                     row["seconds"])
             if on_checkpoint:
                 on_checkpoint(best, history, best_step)
             since_best = sum(1 for h in history if h["step"] > best_step)
             if settings.patience and since_best >= settings.patience:
                 stopped = "patience"
-                log.info("no better validation NLL in %d validations: stopping", settings.patience)
+                log.info("no better %s in %d validations: stopping", task.select[1], settings.patience)
                 break
         if out_of_time:
             stopped = "time limit"
@@ -340,7 +346,8 @@ def run(recipe: Recipe, settings: LoopSettings, out: Path, init_from: Path | Non
     if not card_only:
         start = Bundle.load(init_from) if init_from else None
         task = recipe.task(start, settings.seed)
-        training: dict[str, Any] = {"optimizer": "Adam (Keras)", **dataclasses.asdict(settings), **recipe.settings}
+        training: dict[str, Any] = {"optimizer": "Adam (Keras)", **dataclasses.asdict(settings), **recipe.settings,
+                                    "selected_by": task.select[1]}
         if start is not None and init_from is not None:
             training["initialised_from"] = earlier_run(start, init_from)
 
