@@ -277,6 +277,34 @@ def test_music_vae_train_writes_a_16_bar_bundle_that_loads_and_a_card(datasets: 
     assert "--input_dropout takes 0 to 0.9, not 0.95" in err.getvalue()
 
 
+def test_a_frozen_warm_started_core_decoder_leaves_training_as_it_came(datasets: Path, tmp_path: Path) -> None:
+    """--warm_start with --freeze=core_decoder/: the stored core decoder is the 2-bar model's decoder, value for
+    value, while the rest trained; the card says so. A scope that names nothing is refused with the scopes."""
+    from generation.cli import music_vae_train
+    from generation.engine.bundle import Bundle
+
+    two_bar = save_tiny(tmp_path / "mel2", dataclasses.replace(CONFIGS["cat-mel_2bar"], z_size=256,
+                                                                encoder_sizes=(16,), decoder_sizes=(16,)))
+    out = tmp_path / "frozen"
+    flags = ["--config=hierdec-mel_16bar", f"--datasets_dir={datasets}", "--num_training_steps=3",
+             "--eval_every=3", "--eval_windows=2", "--prior_samples=2", f"--output_dir={out}",
+             f"--warm_start={two_bar}", "--hparams=batch_size=4,z_size=8,enc_rnn_size=[16],dec_rnn_size=[16]"]
+    assert music_vae_train.main([*flags, "--freeze=core_decoder/"]) == 0
+    source, trained = Bundle.load(two_bar).weights, Bundle.load(out).weights
+    core = [k for k in trained if k.startswith("core_decoder/")]
+    assert len(core) == 6
+    for k in core:
+        np.testing.assert_array_equal(trained[k], source[k.removeprefix("core_decoder/")])
+    bar_reader = "encoder/cell_0/bidirectional_rnn/fw/multi_rnn_cell/cell_0/lstm_cell/kernel"
+    assert not np.array_equal(trained[bar_reader], source[bar_reader])  # warm-started too, but it trained
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Frozen: the 6 variables under core_decoder/ kept as they started" in card
+    with pytest.raises(SystemExit) as refused:
+        music_vae_train.main([*flags, "--freeze=decoder/conductor/"])
+    assert "--freeze decoder/conductor/: no variable of hierdec-mel_16bar is under that scope" in str(refused.value)
+    assert "core_decoder/" in str(refused.value)
+
+
 # MD5s of the MIDI music_vae_generate writes with our shipped 2-bar models and --seed=7, recorded with the code
 # before the hierarchical decoder (commit 69d8a48): the 2-bar networks must decode exactly as they did.
 TWO_BAR_MIDI = {

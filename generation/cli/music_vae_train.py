@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--input_dropout", type=float, default=0.0,
                    help="share (0-0.9) of the decoder's teacher-forced inputs hidden in training (word dropout): the "
                    "decoder must read z for them, which raises the reconstruction of a tune; 0 hides none")
+    p.add_argument("--freeze", default="",
+                   help="comma-separated variable scopes kept as they start, e.g. core_decoder/ to keep "
+                   "--warm_start's core decoders while the conductor learns")
     add_loop_flags(p, steps=20000, learning_rate=None, final_learning_rate=None, eval_every=100, clip_norm=None,
                    init_help="carry on training a bundle of the same config")
     args = p.parse_args(argv)
@@ -105,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = VaeSettings(batch_size=config.batch_size, eval_windows=args.eval_windows,
                           prior_samples=args.prior_samples,
                           warm_start=tuple(f.strip() for f in args.warm_start.split(",") if f.strip()),
-                          input_dropout=args.input_dropout)
+                          input_dropout=args.input_dropout,
+                          freeze=tuple(f.strip() for f in args.freeze.split(",") if f.strip()))
     try:
         trainer = MusicVaeTrainer(config, windows, data_info, options)
         run(trainer, settings, out, args.init_from, args.card_only)

@@ -84,7 +84,7 @@ class Task:
     """What a family gives the loop.
 
     Attributes:
-        variables: the model's variables by (Magenta) name; all are trained and all are kept.
+        variables: the model's variables by (Magenta) name; all are kept, and all but `frozen` are trained.
         batch: draws one training batch (numpy arrays) with the loop's generator.
         loss: the training loss of a batch (tensors in the batch's order); traced once into a graph.
         validate: scores the current weights on held-out data: {"valid_nll": ..., and any other figure}.
@@ -93,6 +93,7 @@ class Task:
         started_from_weights: the model began from a trained bundle (the loop then scores it at step 0).
         select: the validation figure (lower is better) whose best picks the weights kept, and its name in words
             for the card.
+        frozen: names of variables kept as they start (no updates); they are stored with the rest.
     """
 
     variables: Mapping[str, tf.Variable]
@@ -102,6 +103,7 @@ class Task:
     signature: Sequence[tf.TensorSpec] | None = None
     started_from_weights: bool = False
     select: tuple[str, str] = ("valid_nll", "validation NLL")
+    frozen: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -158,8 +160,9 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
     tf.random.set_seed(settings.seed)
     names = list(task.variables)
     variables = [task.variables[k] for k in names]
+    trained = [task.variables[k] for k in names if k not in task.frozen]
     optimizer = tf.keras.optimizers.Adam(learning_rate=settings.learning_rate)
-    optimizer.build(variables)
+    optimizer.build(trained)
 
     def snapshot() -> Weights:
         return {k: v.numpy() for k, v in zip(names, variables, strict=True)}
@@ -173,11 +176,11 @@ def fit(task: Task, settings: LoopSettings, on_checkpoint: Checkpoint | None = N
     def train_step(*batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         with tf.GradientTape() as tape:
             loss = task.loss(*batch)
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(loss, trained)
         clipped, norm = tf.clip_by_global_norm(grads, settings.clip_norm)
 
         def apply() -> tf.Tensor:
-            optimizer.apply_gradients(zip(clipped, variables, strict=True))
+            optimizer.apply_gradients(zip(clipped, trained, strict=True))
             return tf.constant(True)
 
         # A batch whose loss or gradients overflow is skipped, not applied: one bad step must not turn every

@@ -148,6 +148,9 @@ def card(config: MusicVaeConfig, info: dict[str, Any]) -> Card:
     extra += [f"- Warm start: {w['variables']} variables ({w['values']:,} values) copied from the {w['kind']} model "
               f"`{w['model']}` (its decoder into each {w['kind']} core decoder, its encoder where the inputs match); "
               "the rest, the conductor included, drawn fresh." for w in training.get("warm_start", [])]
+    if training.get("freeze"):
+        extra.append(f"- Frozen: the {training.get('frozen_variables', 0)} variables under "
+                     f"{', '.join(training['freeze'])} kept as they started.")
     if training.get("input_dropout"):
         extra.append(f"- Word dropout: {training['input_dropout']:.0%} of the decoder's teacher-forced inputs, "
                      "drawn afresh each batch, replaced by the start row (zeros), so that the decoder reads z for "

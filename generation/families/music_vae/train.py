@@ -51,6 +51,8 @@ class VaeSettings:
         prior_samples: tracks sampled from the prior (temperature 1) for the card's figures.
         warm_start: folders of 2-bar models whose decoder (and encoder, same inputs) start a hierarchical
             config's cores (warm_start.py); ignored when carrying on with --init_from.
+        freeze: scopes (name prefixes, e.g. "core_decoder/") of variables kept as they start: a warm-started core
+            decoder that cannot change cannot learn to ignore the conductor while the conductor is still untrained.
         input_dropout: share of the decoder's teacher-forced inputs replaced by the start row in training (word
             dropout, network.previous_inputs); validation and generation always see every input.
     """
@@ -60,6 +62,7 @@ class VaeSettings:
     prior_samples: int = 200
     warm_start: tuple[str, ...] = ()
     input_dropout: float = 0.0
+    freeze: tuple[str, ...] = ()
 
 
 def scores(model: MusicVae, classes: np.ndarray) -> dict[str, float]:
@@ -167,13 +170,19 @@ class MusicVaeTrainer:
         # Every held-out 2-bar melody window takes ~12 s on this CPU; a fixed spread of them ranks weights as well.
         in_loop = valid[spread(len(valid), LOOP_VALIDATION_STEPS // self.cfg.steps)]
         self.data_info["loop_validation_windows"] = len(in_loop)
+        frozen = frozenset(name for name in model.vars if name.startswith(self.options.freeze))
+        for scope in self.options.freeze:
+            if not any(name.startswith(scope) for name in model.vars):
+                raise InputError(f"--freeze {scope}: no variable of {self.cfg.name} is under that scope (scopes: "
+                                 f"{', '.join(sorted({name.split('/')[0] + '/' for name in model.vars}))})")
+        self.settings["frozen_variables"] = len(frozen)
 
         def validate() -> dict[str, float]:
             accuracy = decoded_accuracy(model, in_loop)
             return {**scores(model, in_loop), "valid_decoded_accuracy": accuracy,
                     "valid_decoded_error": 1.0 - accuracy}
 
-        return Task(model.vars, batch, model.loss, validate, started_from_weights=start is not None,
+        return Task(model.vars, batch, model.loss, validate, started_from_weights=start is not None, frozen=frozen,
                     select=("valid_decoded_error", "argmax-decoded accuracy from the posterior mean"))
 
     def score(self, bundle: Bundle) -> dict[str, Any]:
