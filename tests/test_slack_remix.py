@@ -1,13 +1,15 @@
 """Slack's remixes end to end: real slack-bolt on our aiohttp app (HTTP mode, signed requests), the stand-in Slack
 Web API, a real Service on SQLite and a real worker. A result is a Block Kit message with its piano roll and
-buttons; a button press becomes a job posted as a new result; a reply in a result's thread remixes it; Star and
-/history answer privately. A command works where the bot was never invited: a public channel is joined to share
-the files, and in a private channel the result comes through the command's response_url.
+buttons; a button press becomes a job posted as a new result (Add drums and Arrange built on the tune); a reply in
+a result's thread remixes it; Star and /history answer privately. A command works where the bot was never
+invited: a public channel is joined to share the files, and in a private channel the result comes through the
+command's response_url.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import shutil
 import socket
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pretty_midi
 import pytest
 from aiohttp import web
 from botproc import TEST_WARM
@@ -142,6 +145,41 @@ async def test_a_button_press_posts_a_new_result(rig: Rig, melody: tuple[str, di
     result = await rig.result(new_ts)
     assert "`/melody bars:4 seed:" in result["text"] and "Done" in result["text"], result["text"]
     assert buttons(result), "the new result has buttons of its own"
+
+
+def midi_uploads(rig: Rig) -> list[pretty_midi.PrettyMIDI]:
+    """Every MIDI file the bot has uploaded, in order (one worker: jobs finish one after another)."""
+    return [pretty_midi.PrettyMIDI(io.BytesIO(c.body)) for c in rig.slack.of("upload") if c.filename.endswith(".mid")]
+
+
+def tune_and_kit(midi: pretty_midi.PrettyMIDI) -> tuple[list[int], int, int]:
+    """(pitched notes' pitches in time order, how many drum notes, how many pitched parts)."""
+    tune = sorted((n for i in midi.instruments if not i.is_drum for n in i.notes), key=lambda n: (n.start, n.pitch))
+    kit = sum(len(i.notes) for i in midi.instruments if i.is_drum)
+    return [n.pitch for n in tune], kit, sum(1 for i in midi.instruments if not i.is_drum and i.notes)
+
+
+async def test_add_drums_and_arrange_post_new_results_built_on_the_tune(
+        rig: Rig, melody: tuple[str, dict[str, Any]]) -> None:
+    """Add drums keeps the melody note for note and adds a drum part; Arrange makes a band of it (more parts,
+    drums among them). Neither result offers Add drums again: both have drums."""
+    ts, message = melody
+    tune = tune_and_kit(midi_uploads(rig)[0])[0]  # the melody fixture's job ran first
+    assert tune and "seed:4" in message["text"]
+    for action, command in (("ts_drums", "/drumify keep:on"), ("ts_arrange", "/arrange")):
+        before, files = len(rig.slack.of("chat.postMessage")), len(midi_uploads(rig))
+        status, _ = await rig.post(signed_block_action(SECRET, action, buttons(message)[action], user_id=USER,
+                                                       message_ts=ts))
+        assert status == 200
+        result = await rig.result(await rig.next_post(before))
+        assert f"`{command}" in result["text"] and "Done" in result["text"], result["text"]
+        pitches, kit, parts = tune_and_kit(midi_uploads(rig)[files])
+        assert kit > 0, f"{action}: no drum part"
+        if action == "ts_drums":
+            assert pitches == tune and parts == 1, "the melody, note for note, and nothing else pitched"
+        else:
+            assert parts >= 2 and set(tune) <= set(pitches), (parts, tune, pitches)
+        assert "ts_drums" not in buttons(result) and "ts_again" in buttons(result), buttons(result)
 
 
 async def test_a_reply_in_the_thread_remixes_the_result(rig: Rig, melody: tuple[str, dict[str, Any]]) -> None:
