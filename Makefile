@@ -18,7 +18,7 @@ demo: install
 
 test: install-dev
 	.venv/bin/ruff check .
-	.venv/bin/mypy generation bot benchmarks
+	.venv/bin/mypy generation bot benchmarks tests
 	.venv/bin/python -m pytest
 
 bench: install

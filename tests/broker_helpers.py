@@ -92,7 +92,8 @@ def stream_events(client: redis.Redis, broker: Broker) -> list[dict[str, Any]]:
     """Every event the workers sent, oldest first."""
     import json
 
-    return [json.loads(fields[b"e"]) for _id, fields in client.xrange(broker.events)]
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(broker.events)  # type: ignore[assignment]
+    return [json.loads(fields[b"e"]) for _id, fields in entries]
 
 
 async def wait_for(check: Any, timeout: float, what: str) -> None:

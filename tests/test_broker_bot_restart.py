@@ -132,8 +132,10 @@ async def test_a_bot_killed_mid_job_posts_every_result_once_after_its_restart(ri
 
     second = await rig.start_bot(data)
     for text in ids:
-        await rig.slack.wait_for("files.completeUploadExternal", lambda c, t=text: f"`{t}`" in
-                                 str(c.params.get("initial_comment", "")), timeout=JOB_S)
+        def shares(c: Call, t: str = text) -> bool:
+            return f"`{t}`" in str(c.params.get("initial_comment", ""))
+
+        await rig.slack.wait_for("files.completeUploadExternal", shares, timeout=JOB_S)
     assert await asyncio.to_thread(second.stop) == 0  # a clean stop: nothing can be posted after it
     rows = jobs(second.db_path)
     for text, job_id in ids.items():

@@ -116,11 +116,11 @@ async def test_a_job_run_twice_is_posted_once(env: Env) -> None:
 
 
 async def test_a_result_naming_a_file_outside_its_folder_is_refused() -> None:
-    good = {"result": {"outputs": [{"midi": "m_1.mid", "audio": "m_1.ogg", "pianoroll": "m_1.png"}]},
-            "files": {n: base64.b64encode(b"x").decode() for n in ("m_1.mid", "m_1.ogg", "m_1.png")}}
+    files = {n: base64.b64encode(b"x").decode() for n in ("m_1.mid", "m_1.ogg", "m_1.png")}
+    good = {"result": {"outputs": [{"midi": "m_1.mid", "audio": "m_1.ogg", "pianoroll": "m_1.png"}]}, "files": files}
     assert set(unpack_result(good)[1]) == {"m_1.mid", "m_1.ogg", "m_1.png"}
     for name in ("../m_1.ogg", "/tmp/m_1.ogg", "m_1.sh", ".m_1.ogg"):
-        bad = {**good, "files": {**good["files"], name: "eA=="}}
+        bad = {**good, "files": {**files, name: "eA=="}}
         with pytest.raises(BrokerError):
             unpack_result(bad)
     missing = {**good, "files": {"m_1.mid": "eA=="}}

@@ -22,7 +22,10 @@ def bot(models_bot: BotProcess) -> BotProcess:
     return models_bot  # the session's shared bot (conftest.py)
 
 
-def run(bot: BotProcess, text: str, attachment: tuple[str, bytes] | None = None) -> tuple[dict[str, Any], list]:
+Files = tuple[str, bytes] | list[tuple[str, bytes]] | None  # one attachment or several
+
+
+def run(bot: BotProcess, text: str, attachment: Files = None) -> tuple[dict[str, Any], list]:
     """Submit, wait for the end, and return the final view and each output's MIDI."""
     final = run_to_end(bot, text, attachment, user="poly", timeout=120)
     return final, [pretty_midi.PrettyMIDI(io.BytesIO(data)) for data in output_midis(final)]

@@ -160,7 +160,7 @@ def test_any_length_is_played_two_bars_at_a_time(tmp_path: Path) -> None:
     four = ROCK + ROCK[::-1]
     hits, steps, notes = generator.humanize_track(four, 1.0, 1)
     assert steps == 64 and notes == [] and struck(hits) == {(t, p) for t, s in enumerate(four) for p in s}
-    late_three = (frozenset(),) * 16 + ROCK + ROCK[:16]  # an empty bar, then 3 bars
+    late_three: tuple[frozenset[int], ...] = (frozenset(),) * 16 + ROCK + ROCK[:16]  # an empty bar, then 3 bars
     hits, steps, notes = generator.humanize_track(late_three, 1.0, 1, "beat.mid")
     assert steps == 48 and notes == ["beat.mid: from bar 2"]
     assert struck(hits) == {(t, p) for t, s in enumerate(ROCK + ROCK[:16]) for p in s}

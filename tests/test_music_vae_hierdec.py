@@ -71,7 +71,7 @@ def test_the_16bar_config_and_its_network_have_the_shapes_of_16_bars() -> None:
     mu, sigma = model.posterior(classes)
     assert mu.shape == (3, 8) and sigma.shape == (3, 8)
     assert hierarchical(model).embeddings(mu).shape == (16, 3, 12)  # one embedding per bar
-    assert model.decoder.logits(mu, classes).shape == (3, STEPS, 90)
+    assert hierarchical(model).logits(mu, classes).shape == (3, STEPS, 90)
     noise = tf.zeros((3, STEPS, 90))
     assert model.decode(mu, noise, tf.constant(1.0)).shape == (3, STEPS)
 
@@ -89,7 +89,7 @@ def test_the_sampling_loop_computes_the_logits_training_scores(temperature: floa
     inv = tf.constant(1.0 / temperature if temperature else 1.0)
     drawn, sampled = hierarchical(model).sample_with_logits(z, tf.constant(noise.astype(np.float32)), inv)
     assert sampled is not None
-    forced = model.decoder.logits(z, drawn).numpy()
+    forced = hierarchical(model).logits(z, drawn).numpy()
     assert np.abs(forced - sampled.numpy()).max() < 1e-4
     assert np.array_equal(model.decoder.sample(z, tf.constant(noise.astype(np.float32)), inv).numpy(), drawn.numpy())
     if not temperature:  # argmax: each drawn class is its step's most likely
@@ -106,11 +106,11 @@ def test_each_bar_is_decoded_from_its_own_start_with_the_previous_bars_last_note
     rng = np.random.default_rng(3)
     z = tf.constant(rng.standard_normal((1, 8)).astype(np.float32))
     tune = rng.integers(0, 90, (1, STEPS)).astype(np.int32)
-    base = model.decoder.logits(z, tf.constant(tune)).numpy()[0]
+    base = hierarchical(model).logits(z, tf.constant(tune)).numpy()[0]
     for step, changed in ((5, slice(6, 16)), (15, slice(16, 32)), (100, slice(101, 112))):
         other = tune.copy()
         other[0, step] = (other[0, step] + 7) % 90
-        logits = model.decoder.logits(z, tf.constant(other)).numpy()[0]
+        logits = hierarchical(model).logits(z, tf.constant(other)).numpy()[0]
         moved = np.abs(logits - base).max(axis=1) > 1e-6
         assert moved[changed].all(), step
         assert not moved[:changed.start].any() and not moved[changed.stop:].any(), step
@@ -128,12 +128,12 @@ def test_word_dropout_hides_the_previous_note_from_the_steps_it_drops() -> None:
     other = tune.copy()
     other[0, 40] = (other[0, 40] + 7) % 90  # the input of step 41
     keep = np.ones((1, STEPS), bool)
-    base = model.decoder.logits(z, tf.constant(tune)).numpy()
-    assert np.array_equal(model.decoder.logits(z, tf.constant(tune), tf.constant(keep)).numpy(), base)
-    assert not np.allclose(model.decoder.logits(z, tf.constant(other), tf.constant(keep)).numpy(), base)
+    base = hierarchical(model).logits(z, tf.constant(tune)).numpy()
+    assert np.array_equal(hierarchical(model).logits(z, tf.constant(tune), tf.constant(keep)).numpy(), base)
+    assert not np.allclose(hierarchical(model).logits(z, tf.constant(other), tf.constant(keep)).numpy(), base)
     keep[0, 41] = False
-    assert np.allclose(model.decoder.logits(z, tf.constant(other), tf.constant(keep)).numpy(),
-                       model.decoder.logits(z, tf.constant(tune), tf.constant(keep)).numpy())
+    assert np.allclose(hierarchical(model).logits(z, tf.constant(other), tf.constant(keep)).numpy(),
+                       hierarchical(model).logits(z, tf.constant(tune), tf.constant(keep)).numpy())
 
 
 def melody_file(path: Path, bars: int, pitches: list[int], length: int, qpm: float = 120.0) -> Path:

@@ -11,20 +11,30 @@ import pytest
 from tiny_vae import save_tiny
 
 from generation.errors import InputError
-from generation.families.music_vae.config import CONFIGS
+from generation.families.music_vae.config import CONFIGS, MusicVaeConfig
 
-SMALL = {"z_size": 8, "encoder_sizes": (8,), "decoder_sizes": (8, 8)}
-MEL_16 = dataclasses.replace(CONFIGS["hierdec-mel_16bar"], conductor_sizes=(8,), bar_encoder_sizes=(), **SMALL)
+
+def small(name: str, conductor: tuple[int, ...] | None = None, bar_encoder: tuple[int, ...] | None = None
+          ) -> MusicVaeConfig:
+    """The config with z 8, encoder 8 and decoder 2 x 8 (and a conductor or bar encoder of these sizes)."""
+    c = CONFIGS[name]
+    return dataclasses.replace(c, z_size=8, encoder_sizes=(8,), decoder_sizes=(8, 8),
+                               conductor_sizes=c.conductor_sizes if conductor is None else conductor,
+                               bar_encoder_sizes=c.bar_encoder_sizes if bar_encoder is None else bar_encoder)
+
+
+MEL_16 = small("hierdec-mel_16bar", conductor=(8,), bar_encoder=())
 MEL_16_BARS = dataclasses.replace(MEL_16, bar_encoder_sizes=(6,))  # the shipped layout: a hierarchical encoder
-MEL_2 = dataclasses.replace(CONFIGS["cat-mel_2bar"], **SMALL)
-DRUMS_2 = dataclasses.replace(CONFIGS["cat-drums_2bar"], **SMALL)
-TRIO = dataclasses.replace(CONFIGS["hierdec-trio_16bar"], conductor_sizes=(8,), **SMALL)
+MEL_2 = small("cat-mel_2bar")
+DRUMS_2 = small("cat-drums_2bar")
+TRIO = small("hierdec-trio_16bar", conductor=(8,))
 
 
 def test_core_decoder_decodes_a_bar_as_the_two_bar_model(tmp_path: Path) -> None:
     from generation.engine.bundle import Bundle
     from generation.engine.tf_runtime import tf
-    from generation.families.music_vae.network import MusicVae
+    from generation.families.music_vae.hierdec import HierarchicalDecoder
+    from generation.families.music_vae.network import CategoricalDecoder, MusicVae
     from generation.families.music_vae.train import warm_start
 
     folder = save_tiny(tmp_path / "mel2", MEL_2)
@@ -36,8 +46,10 @@ def test_core_decoder_decodes_a_bar_as_the_two_bar_model(tmp_path: Path) -> None
     rng = np.random.default_rng(0)
     vector = tf.constant(rng.normal(size=(4, 8)).astype(np.float32))
     previous = tf.constant(rng.integers(0, 90, size=(4, 16)).astype(np.int32))
-    np.testing.assert_allclose(model.decoder.core.logits_after(vector, previous).numpy(),
-                               two_bar.decoder.logits_after(vector, previous).numpy()[:, :16], atol=1e-5)
+    core, flat = model.decoder, two_bar.decoder
+    assert isinstance(core, HierarchicalDecoder) and isinstance(flat, CategoricalDecoder)
+    np.testing.assert_allclose(core.core.logits_after(vector, previous).numpy(),
+                               flat.logits_after(vector, previous).numpy()[:, :16], atol=1e-5)
     windows = tf.constant(rng.integers(0, 90, size=(2, MEL_16.steps)).astype(np.int32))
     mu_16 = model.posterior(windows)[0].numpy()
     assert np.allclose(mu_16, two_bar.encoder(windows)[0].numpy(), atol=1e-5)  # the encoder came along too
@@ -79,7 +91,7 @@ def test_a_hierarchical_encoder_reads_each_bar_as_the_two_bar_encoder(tmp_path: 
     """Its bar reader is the 2-bar encoder; mu and sigma (fed by the bar level) and the bar level are not copied."""
     from generation.engine.bundle import Bundle
     from generation.engine.tf_runtime import tf
-    from generation.families.music_vae.network import MusicVae
+    from generation.families.music_vae.network import BidirectionalEncoder, HierarchicalEncoder, MusicVae
     from generation.families.music_vae.train import warm_start
 
     folder = save_tiny(tmp_path / "mel2", MEL_2)
@@ -90,7 +102,9 @@ def test_a_hierarchical_encoder_reads_each_bar_as_the_two_bar_encoder(tmp_path: 
     assert record["variables"] == 12  # the decoder's 8 and the bar reader's 4
     windows = tf.constant(np.random.default_rng(1).integers(0, 90, size=(2, MEL_16.steps)).astype(np.int32))
     bars = tf.reshape(windows, [-1, 16])
-    np.testing.assert_allclose(model.encoder.bar_encoder.final(bars).numpy(), two_bar.encoder.final(bars).numpy(),
+    reader, flat = model.encoder, two_bar.encoder
+    assert isinstance(reader, HierarchicalEncoder) and isinstance(flat, BidirectionalEncoder)
+    np.testing.assert_allclose(reader.bar_encoder.final(bars).numpy(), flat.final(bars).numpy(),
                                atol=1e-5)
     for k, v in fresh.items():
         np.testing.assert_array_equal(model.vars[k].numpy(), v)
