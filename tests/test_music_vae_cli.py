@@ -136,6 +136,10 @@ def test_a_file_shorter_than_a_bar_is_refused_by_name(tmp_path: Path, bundles: d
     assert code == 2 and err.count("\n") == 1
     assert "blip.mid has 6 sixteenth notes" in err and "at least one 4/4 bar (16 sixteenth notes" in err
     assert not (tmp_path / "out").exists()  # refused before anything was written
+    code = main([f"--output_dir={tmp_path / 'out'}", f"--bundle_file={bundles['cat-mel_2bar']}",
+                 "--config=cat-mel_2bar", "--mode=interpolate", f"--input_midi_1={whole}", f"--input_midi_2={whole}",
+                 "--refine_steps=900"])
+    assert code == 2 and "--refine_steps=900 is out of range; allowed: 0 to 500." in capsys.readouterr().err
 
 
 def test_drums_on_channel_1_are_found_and_a_melody_is_no_drum_part(

@@ -23,7 +23,7 @@ from generation.families.music_vae.groove_config import GROOVE_CONFIGS
 from generation.render.formats import AUDIO_FORMATS
 
 PROG = "music_vae_generate"
-LIMITS = {**SAMPLING_LIMITS, "temperature": (0.0, 10.0)}  # 0 decodes by argmax
+LIMITS = {**SAMPLING_LIMITS, "temperature": (0.0, 10.0), "refine_steps": (0, 500)}  # temperature 0: argmax
 BOOL_FLAGS = ("no_transpose", "whole_path")
 
 
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole_path", action="store_true",
                    help="interpolate: also write the whole path as one MIDI file, outputs end to end "
                    "(as Magenta Studio's Interpolate)")
+    p.add_argument("--refine_steps", type=int, default=None,
+                   help="interpolate: steps fitting each input's z so the path's ends come back as the inputs "
+                   "(default: the config's, 30 for the 2-bar models; 0: the encoder's mean, as Magenta)")
     p.add_argument("--seed", type=int, default=None, help="same seed, same music (default: random, printed)")
     p.add_argument("--audio", choices=AUDIO_FORMATS, help="also render each MIDI file to audio with FluidSynth")
     p.add_argument("--max_batch_size", type=int, default=None, help="accepted for Magenta compatibility; ignored")
@@ -113,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     generator = MusicVaeGenerator.load(config.name, bundle)
     loaded = time.perf_counter()
     if args.mode == "interpolate":
-        tracks = generator.interpolate(inputs[0], inputs[1], args.num_outputs, args.temperature, seed)
+        tracks = generator.interpolate(inputs[0], inputs[1], args.num_outputs, args.temperature, seed,
+                                       args.refine_steps)
     else:
         tracks = generator.sample(args.num_outputs, args.temperature, seed)
     generated = time.perf_counter()

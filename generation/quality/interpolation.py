@@ -74,7 +74,8 @@ def scorer(kind: str) -> tuple[Callable[[Any], float], Callable[[Any], float]]:
             lambda t: -drums.log_likelihood(list(t)) / (len(t) - 1))
 
 
-def measure(config: str, pairs: int, steps: int, temperature: float, seed: int) -> dict[str, Any]:
+def measure(config: str, pairs: int, steps: int, temperature: float, seed: int, refine_steps: int | None = None
+            ) -> dict[str, Any]:
     from generation.families.music_vae.encoding import class_tracks, track_classes
     from generation.families.music_vae.generator import MusicVaeGenerator
 
@@ -87,7 +88,7 @@ def measure(config: str, pairs: int, steps: int, temperature: float, seed: int) 
     ends, rhos, ratios, human = [], [], [], []
     for k, (i, j) in enumerate(picks):
         a, b = class_tracks(windows[[i, j]], cfg)
-        path = vae.interpolate(a, b, steps, temperature, seed + k)
+        path = vae.interpolate(a, b, steps, temperature, seed + k, refine_steps)
         got = track_classes(path, cfg)
         ends += [float((got[0] == windows[i]).mean()), float((got[-1] == windows[j]).mean())]
         f = np.array([feature(t) for t in path])
@@ -99,6 +100,7 @@ def measure(config: str, pairs: int, steps: int, temperature: float, seed: int) 
         ratios += [float(nll(t) / np.mean(pair_nll)) for t in path[1:-1]]
     r = np.array(ratios)
     return {"config": config, "pairs": pairs, "steps": steps, "temperature": temperature,
+            "refine steps": vae.config.refine_steps if refine_steps is None else refine_steps,
             "end accuracy": _mean_se(ends), "ends >= 0.9": f"{np.mean(np.array(ends) >= 0.9):.2f}",
             "smoothness (signed Spearman)": _mean_se(rhos),
             "pairs with rho >= 0.8": f"{np.mean(np.array(rhos) >= 0.8):.2f}" if rhos else "n/a",
@@ -114,10 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=7, help="outputs along each path, both ends included")
     p.add_argument("--temperature", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--refine_steps", type=int, default=None,
+                   help="steps fitting each end's z to its input (default: the config's; 0: the posterior mean)")
     args = p.parse_args(argv)
     for config in args.configs.split(","):
         print(f"\n{config}: {args.pairs} held-out pairs, {args.steps} steps, temperature {args.temperature}")
-        for name, value in measure(config, args.pairs, args.steps, args.temperature, args.seed).items():
+        figures = measure(config, args.pairs, args.steps, args.temperature, args.seed, args.refine_steps)
+        for name, value in figures.items():
             print(f"  {name}: {value}")
     return 0
 

@@ -48,6 +48,9 @@ class MusicVaeConfig:
         beta: weight of the KL term past the free bits.
         free_bits: KL (in bits, as Magenta's hparam; ln 2 nats each) the posterior may spend before it costs.
         batch_size, learning_rate, clip_norm: training defaults.
+        refine_steps: Adam steps that move an encoded track's z from the posterior mean toward the z under which
+            the decoder gives that track the highest likelihood (network.MusicVae.refine), so that the ends of an
+            interpolation come back as the inputs. 0: the posterior mean as it is (Magenta's way).
     """
 
     name: str
@@ -64,6 +67,7 @@ class MusicVaeConfig:
     batch_size: int = 128
     learning_rate: float = 0.001
     clip_norm: float = 1.0
+    refine_steps: int = 30
 
     @property
     def num_classes(self) -> int:
@@ -120,7 +124,7 @@ CONFIGS: dict[str, MusicVaeConfig] = {
                        "from z, from which a core LSTM decodes the bar's 16th notes (MIDI 21-108); encode, "
                        "decode, sample and interpolate whole 16-bar tunes.",
                        steps=16 * STEPS_PER_BAR, bar_encoder_sizes=(256,), conductor_sizes=(256,),
-                       free_bits=256.0, batch_size=32),
+                       free_bits=256.0, batch_size=32, refine_steps=0),
         # Magenta's hierdec-trio_16bar: encoder 2 x 2048 each way, z 512, conductor 2 x 1024, three core decoders
         # (melody, bass, drums; SplitMultiOutLstmDecoder) of 2 x 1024 each, 256 free bits, beta 0.2, batch 256.
         # Ours: the 16-bar melody model's encoder (hierarchical), z and conductor, and a core decoder of 2 x 256
@@ -132,7 +136,7 @@ CONFIGS: dict[str, MusicVaeConfig] = {
                        "gives each bar an embedding from z, from which one core LSTM per part decodes the bar; "
                        "sample, encode, decode and interpolate whole three-part pieces.",
                        steps=16 * STEPS_PER_BAR, bar_encoder_sizes=(256,), conductor_sizes=(256,),
-                       free_bits=256.0, batch_size=32),
+                       free_bits=256.0, batch_size=32, refine_steps=0),
     )
 }
 ALIASES: dict[str, str] = {f"{name}_{size}": name for name in CONFIGS for size in ("small", "big")}

@@ -93,8 +93,9 @@ class MusicVaeGenerator:
             raise InputError(f"bundle {str(bundle_file)!r} is a {bundle.family}/{bundle.config} model, not {name}.")
         return cls(bundle)
 
-    def encode(self, tracks: Sequence[Track]) -> np.ndarray:
-        """The posterior means of the tracks, [n, z_size].
+    def encode(self, tracks: Sequence[Track], refine_steps: int | None = None) -> np.ndarray:
+        """The tracks' z, [n, z_size]: the posterior means, refined for `refine_steps` (the config's by default;
+        network.MusicVae.refine) so that decoding z gives back more of each track.
 
         Raises:
             InputError: no tracks, too many, or a track the config cannot encode (length, pitch range).
@@ -102,7 +103,10 @@ class MusicVaeGenerator:
         _check_count(len(tracks))
         classes = track_classes(tracks, self.config)
         mu, _ = self.model.posterior(tf.constant(classes))
-        return mu.numpy()
+        steps = self.config.refine_steps if refine_steps is None else refine_steps
+        if steps <= 0:
+            return mu.numpy()
+        return self.model.refine(tf.constant(classes), mu, steps).numpy()
 
     def decode(self, z: np.ndarray, temperature: float, seed: int) -> list[Track]:
         """One track per row of z [n, z_size]; temperature 0 or below takes the most likely class at each step."""
@@ -119,12 +123,13 @@ class MusicVaeGenerator:
         z = rng.standard_normal((n, self.config.z_size)).astype(np.float32)
         return self._decode(z, temperature, rng)
 
-    def interpolate(self, a: Track, b: Track, num_outputs: int, temperature: float, seed: int) -> list[Track]:
-        """num_outputs tracks decoded along the slerp from z(a) to z(b), both ends included."""
+    def interpolate(self, a: Track, b: Track, num_outputs: int, temperature: float, seed: int,
+                    refine_steps: int | None = None) -> list[Track]:
+        """num_outputs tracks decoded along the slerp from z(a) to z(b), both ends included (z: `encode`)."""
         if num_outputs < 2:
             raise InputError(f"an interpolation has at least 2 outputs (its two ends), not {num_outputs}.")
         _check_count(num_outputs)
-        za, zb = self.encode([a, b])
+        za, zb = self.encode([a, b], refine_steps)
         return self._decode(slerp(za, zb, num_outputs), temperature, np.random.default_rng(seed))
 
     def vary(self, track: Track, n: int, change: float, temperature: float, seed: int) -> list[Track]:

@@ -39,6 +39,7 @@ DEC = "decoder/multi_rnn_cell/cell_{}/lstm_cell/"
 Z_STATE = "decoder/z_to_initial_state/"
 OUT = "decoder/output_projection/"
 SIGMA_FLOOR = 1e-6  # keeps log(sigma) finite when the softplus underflows
+REFINE_RATE = 0.3  # Adam's step for MusicVae.refine: 25 steps fit z as well as 100 steps of 0.05 on cat-mel_2bar
 State = list[tuple[tf.Tensor, tf.Tensor]]
 
 
@@ -334,6 +335,11 @@ class MusicVae(tf.Module):
                                 tf.int32)
         self.posterior = tf.function(self.encoder.__call__, input_signature=[classes])
         self.evaluate = tf.function(self._evaluate, input_signature=[classes])
+        latent_spec = tf.TensorSpec([None, config.z_size], tf.float32)
+        # XLA: a step of the scans and their gradients costs ~23 ms compiled, ~100 ms as graph ops
+        self._refine_step = tf.function(  # type: ignore[method-assign]
+            self._refine_step, jit_compile=True,
+            input_signature=[classes, latent_spec, latent_spec, latent_spec, tf.TensorSpec([], tf.float32)])
         self.decode = tf.function(self.decoder.sample, input_signature=[
             tf.TensorSpec([None, config.z_size], tf.float32),
             tf.TensorSpec([None, config.steps, config.num_classes], tf.float32), tf.TensorSpec([], tf.float32)])
@@ -361,6 +367,35 @@ class MusicVae(tf.Module):
             return self.objective(reconstruction(logits, classes)[0], self.kl(mu, sigma))
         recon = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=logits), 1)
         return self.objective(recon, self.kl(mu, sigma))
+
+    def reconstruction_nll(self, z: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+        """Teacher-forced NLL [B] (nats) of the classes given z (a trio's: its parts' summed)."""
+        logits = self.decoder.logits(z, classes)
+        if isinstance(logits, tuple):
+            from generation.families.music_vae.trio_network import reconstruction
+
+            return reconstruction(logits, classes)[0]
+        return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=logits), 1)
+
+    def refine(self, classes: tf.Tensor, z: tf.Tensor, steps: int) -> tf.Tensor:
+        """z [B, z_size] after `steps` Adam steps (rate REFINE_RATE) down each row's reconstruction NLL of its
+        classes: the encoder's mean is a fast guess (a 2-bar model's argmax decoding of it gets 64% of held-out
+        steps right), and the decoder reproduces more of the track from a z fitted to it (79% after 100 steps).
+        Rows are independent: Adam's steps are per coordinate."""
+        m, v = tf.zeros_like(z), tf.zeros_like(z)
+        for t in range(1, steps + 1):
+            z, m, v = self._refine_step(classes, z, m, v, tf.constant(float(t)))
+        return z
+
+    def _refine_step(self, classes: tf.Tensor, z: tf.Tensor, m: tf.Tensor, v: tf.Tensor, t: tf.Tensor
+                     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            nll = tf.reduce_sum(self.reconstruction_nll(z, classes))
+        g = tape.gradient(nll, z)
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * tf.square(g)
+        step = (m / (1.0 - 0.9**t)) / (tf.sqrt(v / (1.0 - 0.999**t)) + 1e-8)
+        return z - REFINE_RATE * step, m, v
 
     def _evaluate(self, classes: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """With z the posterior mean: reconstruction NLL [B] (nats), KL [B], teacher-forced correct steps [B] (a

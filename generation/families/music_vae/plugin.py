@@ -53,8 +53,8 @@ def _warm_up(generator: Any) -> None:
         import numpy as np
 
         generator.play(np.zeros((1, generator.config.steps, generator.config.control_size)), 1.0, 0)
-    else:
-        generator.sample(1, 0.5, 0)
+    else:  # an interpolation's two ends: the decoder, and z's fit compiled for a pair (XLA compiles per shape)
+        generator.encode(generator.sample(2, 0.5, 0), refine_steps=min(1, generator.config.refine_steps))
 
 
 def _make_groove(generator: Any, request: GenerationRequest) -> Made:
