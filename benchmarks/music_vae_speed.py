@@ -1,5 +1,5 @@
-"""MusicVAE speed: model load, then a 5-step interpolation (encode both ends, slerp, decode 5) per call after load,
-and 5 prior samples. Prints figures; asserts nothing.
+"""MusicVAE speed: model load, then a 5-step interpolation (encode both ends and fit their z, as the config's
+`refine_steps` says; slerp; decode 5) per call after load, and 5 prior samples. Prints figures; asserts nothing.
 
 `python benchmarks/music_vae_speed.py [--configs cat-mel_2bar,hierdec-mel_16bar] [--steps 5] [--repeats 20]`
 (every MusicVAE config by default, each our installed model; a config with none installed is named, not timed).
