@@ -30,8 +30,8 @@ from generation.families.music_vae.network import (
     Z_STATE,
     _cell,
     _scan_lstm,
-    make_variables,
 )
+from generation.families.music_vae.variables import make_variables
 
 N = NUM_DRUM_CLASSES
 

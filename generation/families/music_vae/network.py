@@ -27,6 +27,7 @@ from generation.engine.rnn import FORGET_BIAS
 from generation.engine.tf_runtime import tf
 from generation.families.music_vae.config import STEPS_PER_BAR, MusicVaeConfig
 from generation.families.music_vae.encoding import input_table
+from generation.families.music_vae.variables import MU, SIGMA, make_variables
 
 if TYPE_CHECKING:
     from generation.families.music_vae.hierdec import HierarchicalDecoder
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 ENC = "encoder/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
 ENC_BARS = "encoder/bar_level/cell_{}/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"  # HierarchicalEncoder's
-MU, SIGMA = "encoder/mu/", "encoder/sigma/"
 DEC = "decoder/multi_rnn_cell/cell_{}/lstm_cell/"
 Z_STATE = "decoder/z_to_initial_state/"
 OUT = "decoder/output_projection/"
@@ -264,34 +264,6 @@ class CategoricalDecoder:
             initial += (tf.zeros([tf.shape(z)[0], int(self.table.shape[0]) - 1]),)
         out = tf.scan(step, noise, initializer=initial)
         return out[0], (out[2] if with_logits else None)
-
-
-def make_variables(shapes: Mapping[str, tuple[int, ...]], weights: Mapping[str, np.ndarray] | None, seed: int,
-                   config_name: str) -> dict[str, tf.Variable]:
-    """A VAE's variables: the bundle's arrays, checked against `shapes`, or a first draw (zero biases, mu and sigma
-    kernels N(0, 0.001), other kernels Glorot-uniform) from `seed`.
-
-    Raises:
-        ValueError: a weight missing from the bundle or of another shape.
-    """
-    rng = np.random.default_rng(seed)
-    out: dict[str, tf.Variable] = {}
-    for name, shape in shapes.items():
-        if weights is not None:
-            if name not in weights:
-                raise ValueError(f"the bundle has no weight {name}: not a {config_name} network of these sizes")
-            value = np.asarray(weights[name], np.float32)
-            if value.shape != shape:
-                raise ValueError(f"weight {name} has shape {value.shape}, expected {shape}")
-        elif name.endswith("bias"):
-            value = np.zeros(shape, np.float32)
-        elif name in (MU + "kernel", SIGMA + "kernel"):
-            value = rng.normal(0.0, 0.001, shape).astype(np.float32)
-        else:
-            limit = np.sqrt(6.0 / (shape[0] + shape[1]))
-            value = rng.uniform(-limit, limit, shape).astype(np.float32)
-        out[name] = tf.Variable(value, name=name.replace("/", "__"))
-    return out
 
 
 class MusicVae(tf.Module):
